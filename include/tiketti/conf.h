@@ -1,0 +1,58 @@
+/*
+ * conf.h — tiketti.conf: one parameter table, postconf-like syntax.
+ */
+#ifndef TIKETTI_CONF_H
+#define TIKETTI_CONF_H
+
+#include <stdio.h>
+
+#include "tiketti/buf.h"
+#include "tiketti/tk.h"
+
+struct conf_agent {
+	char	 *name;
+	char	**addresses;	/* lower-cased */
+	size_t	  naddresses;
+	char	**skills;
+	size_t	  nskills;
+};
+
+enum conf_tag_trust { CONF_TAG_PARTICIPANTS, CONF_TAG_ANY };
+
+struct tk_conf {
+	char		 *path;		/* the file read, or NULL */
+	char		 *database;
+	char		**mailboxes;	/* lower-cased */
+	size_t		  nmailboxes;
+	char		 *ticket_prefix;
+	int		  tag_trust;	/* enum conf_tag_trust */
+	long long	  followup_after;	/* seconds */
+	char		**fallback_charsets;
+	size_t		  nfallback_charsets;
+	long long	  busy_timeout;		/* seconds */
+	long long	  message_size_limit;	/* bytes */
+	struct conf_agent *agents;
+	size_t		  nagents;
+};
+
+/*
+ * Reads path (NULL: defaults only). When must_exist is 0 a missing file
+ * gives the defaults. Every error is appended to err as "file:line: msg\n"
+ * and the result is TK_EPARSE; TK_EIO when the file cannot be read.
+ * On TK_OK *out is set; caller frees with conf_free().
+ */
+enum tk_status conf_load(const char *path, int must_exist,
+    struct tk_conf **out, struct buf *err);
+void conf_free(struct tk_conf *c);
+
+/* Prints every setting as "name = value" with its default as a comment. */
+void conf_print(const struct tk_conf *c, FILE *fp);
+
+/* Address lookups; addr compared case-insensitively. Borrowed results. */
+const struct conf_agent *conf_agent_by_address(const struct tk_conf *c,
+    const char *addr);
+const struct conf_agent *conf_agent_by_name(const struct tk_conf *c,
+    const char *name);
+int conf_is_mailbox(const struct tk_conf *c, const char *addr);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * ingest.h — the one pipeline every front end hands raw mail to.
+ */
+#ifndef TIKETTI_INGEST_H
+#define TIKETTI_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tiketti/classify.h"
+#include "tiketti/conf.h"
+#include "tiketti/store.h"
+#include "tiketti/thread.h"
+
+struct ingest;
+
+struct ingest_envelope {
+	const char		*mail_from;	/* "" = null sender, NULL = unknown */
+	const char *const	*rcpts;		/* envelope recipients, or NULL */
+	size_t			 nrcpts;
+	const char		*mailbox;	/* shared address, when known */
+};
+
+struct ingest_result {
+	int64_t			 ticket;
+	int64_t			 message;	/* row in messages */
+	int			 duplicate;	/* already stored: nothing changed */
+	int			 created;	/* a new ticket was opened */
+	enum classify_kind	 kind;
+	enum thread_how		 how;
+	int			 flags;		/* enum mime_flags */
+	char			 status[16];	/* the ticket's status afterwards */
+};
+
+/* c and s are borrowed and must outlive the handle. */
+struct ingest *ingest_new(const struct tk_conf *c, struct store *s);
+void ingest_free(struct ingest *ig);
+/* The text of the last error; borrowed. */
+const char *ingest_errmsg(const struct ingest *ig);
+
+/*
+ * Runs the pipeline on one message: parse, dedupe, classify, thread, state
+ * change and events, all in one transaction (or one savepoint inside a
+ * batch). TK_ELIMIT past message_size_limit (nothing stored), TK_ETEMP
+ * when the database is busy or full (nothing stored; retry later).
+ */
+enum tk_status ingest_message(struct ingest *ig, const char *raw, size_t len,
+    const struct ingest_envelope *env, struct ingest_result *res);
+
+/*
+ * Bulk import: messages between begin and commit share one transaction,
+ * each in its own savepoint, so a crash loses the batch, never half a
+ * message.
+ */
+enum tk_status ingest_batch_begin(struct ingest *ig);
+enum tk_status ingest_batch_commit(struct ingest *ig);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * mime.h — parsed mail as plain structs; the only face of GMime.
+ */
+#ifndef TIKETTI_MIME_H
+#define TIKETTI_MIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tiketti/tk.h"
+
+#define MIME_MAX_HEADERS	1000	/* headers kept for rules; the rest stay in raw */
+#define MIME_MAX_VALUE		16384	/* bytes of one decoded header kept */
+#define MIME_MAX_BODY		(1 << 20)	/* bytes of body text kept */
+#define MIME_MAX_PARTS		10000	/* MIME parts walked */
+
+struct mime_addr {
+	char	*name;		/* display name, UTF-8, or NULL */
+	char	*addr;		/* lower-cased addr-spec, or NULL */
+};
+
+struct mime_header {
+	char	*name;
+	char	*value;		/* decoded, unfolded UTF-8, one line */
+};
+
+struct mime_attachment {
+	char	*name;		/* UTF-8 file name, or NULL */
+	char	*type;		/* "type/subtype", lower case */
+	size_t	 size;		/* decoded bytes */
+	char	 sha256[TK_SHA256_HEX];
+};
+
+enum mime_flags {
+	MIME_UNPARSED	= 1 << 0,	/* GMime could not make a message of it */
+	MIME_NOHEADERS	= 1 << 1,	/* no From, Date, Subject or Message-ID */
+	MIME_TRUNCATED	= 1 << 2,	/* some limit cut headers, parts or text */
+	MIME_BADUTF8	= 1 << 3,	/* text had to be repaired to be UTF-8 */
+};
+
+struct tk_msg {
+	int			 flags;		/* enum mime_flags */
+	char			*message_id;	/* without <>, or NULL */
+	char			*in_reply_to;	/* first msg-id, or NULL */
+	char			**references;	/* oldest first */
+	size_t			 nreferences;
+	char			*subject;	/* UTF-8, one line, never NULL */
+	struct mime_addr	 from;
+	struct mime_addr	*to;
+	size_t			 nto;
+	struct mime_addr	*cc;
+	size_t			 ncc;
+	int64_t			 date;		/* Date: as UNIX time, or 0 */
+	char			*content_type;	/* top level, "type/subtype" */
+	char			*report_type;	/* multipart/report parameter */
+	char			*orig_message_id; /* from a DSN's returned part */
+	char			*body;		/* UTF-8 text, never NULL */
+	struct mime_header	*headers;
+	size_t			 nheaders;
+	struct mime_attachment	*att;
+	size_t			 natt;
+	char			 sha256[TK_SHA256_HEX];	/* of the raw bytes */
+	char			 body_sha256[TK_SHA256_HEX]; /* of the bytes after the header */
+};
+
+/*
+ * Parses raw bytes. Never fails: what GMime cannot read is flagged in
+ * msg->flags and the fields stay empty. fallback_charsets (NULL-terminated,
+ * may be NULL) decode undeclared 8-bit text. Caller frees with mime_free().
+ */
+struct tk_msg *mime_parse(const char *raw, size_t len,
+    const char *const *fallback_charsets);
+void mime_free(struct tk_msg *m);
+
+/* First header of that name (case-insensitive); borrowed, or NULL. */
+const char *mime_header_get(const struct tk_msg *m, const char *name);
+
+/* SHA-256 of data as lower-case hex. */
+void mime_sha256(const void *data, size_t len, char out[TK_SHA256_HEX]);
+
+/*
+ * Splits an mbox into messages with GMime's mbox parser and calls fn with
+ * each message's raw bytes (From_ line excluded). Stops when fn returns
+ * non-zero and returns that value; 0 after the last message.
+ */
+int mime_mbox_split(const char *data, size_t len,
+    int (*fn)(const char *raw, size_t len, void *arg), void *arg);
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * store.h — the SQLite store; every SQL statement of tiketti is behind it.
+ */
+#ifndef TIKETTI_STORE_H
+#define TIKETTI_STORE_H
+
+#include <stdint.h>
+
+#include "tiketti/tk.h"
+
+struct store;
+
+struct store_ticket {
+	int64_t	 id;
+	char	*subject;
+	char	*status;
+	char	*priority;
+	char	*category;	/* or NULL */
+	char	*requester;	/* address, or NULL */
+	char	*requester_name;
+	char	*assignee;	/* or NULL */
+	char	*mailbox;	/* shared address it came in on, or NULL */
+	int64_t	 parent;	/* 0 = none */
+	int64_t	 created_at;
+	int64_t	 updated_at;
+	int64_t	 status_at;	/* when status last changed */
+	int64_t	 nmessages;
+	char	*tags;		/* comma-separated, sorted, or NULL */
+};
+
+struct store_message {
+	int64_t		 ticket;	/* 0 = none */
+	const char	*dedupe_key;
+	const char	*message_id;
+	const char	*direction;	/* "in" | "out" */
+	const char	*kind;		/* customer|agent|auto|bounce|csat|system */
+	const char	*from_addr;
+	const char	*from_name;
+	const char	*subject;
+	int64_t		 date;
+	int64_t		 received_at;
+	const char	*mailbox;
+	int		 flags;
+	const char	*body;
+	const char	*sha256;
+	const char	*raw;
+	size_t		 rawlen;
+};
+
+struct store_msginfo {
+	const char	*message_id;
+	const char	*from_addr;
+	const char	*direction;
+	const char	*kind;
+	const char	*subject;
+	int64_t		 date;
+	int		 flags;
+};
+
+struct store_event {
+	int64_t		 at;
+	const char	*type;
+	const char	*actor;
+	const char	*old;
+	const char	*new_;
+};
+
+enum store_open_flags {
+	STORE_READONLY	= 1 << 0,
+};
+
+/*
+ * Opens (creating and migrating when needed) the database at path with a
+ * busy timeout in seconds. On failure *out still holds a handle for
+ * store_errmsg(); close it with store_close().
+ */
+enum tk_status store_open(const char *path, long long busy_timeout, int flags,
+    struct store **out);
+void store_close(struct store *s);
+/* The text of the last error on this handle; borrowed. */
+const char *store_errmsg(const struct store *s);
+
+/* BEGIN IMMEDIATE, so two writers queue instead of failing half-way. */
+enum tk_status store_begin(struct store *s);
+enum tk_status store_commit(struct store *s);
+void store_rollback(struct store *s);
+/* Nested all-or-nothing steps inside a transaction (bulk batches). */
+enum tk_status store_savepoint(struct store *s);
+enum tk_status store_release(struct store *s);
+void store_rollback_savepoint(struct store *s);
+
+/* Sets *found and, when found, *row and *ticket of a known message. */
+enum tk_status store_message_find(struct store *s, const char *dedupe_key,
+    int *found, int64_t *row, int64_t *ticket);
+/* The ticket of the newest stored message with that Message-ID, or 0. */
+enum tk_status store_ticket_by_message_id(struct store *s, const char *mid,
+    int64_t *ticket);
+enum tk_status store_message_insert(struct store *s,
+    const struct store_message *m, int64_t *row);
+enum tk_status store_attachment_add(struct store *s, int64_t msgrow,
+    const char *name, const char *type, int64_t size, const char *sha256);
+
+/* Fills t (caller clears with store_ticket_clear); *found 0 if none. */
+enum tk_status store_ticket_get(struct store *s, int64_t id,
+    struct store_ticket *t, int *found);
+void store_ticket_clear(struct store_ticket *t);
+/* Inserts a ticket from t's subject, status, priority, requester,
+ * requester_name, mailbox, parent and created_at; sets t->id. */
+enum tk_status store_ticket_insert(struct store *s, struct store_ticket *t);
+/* field is one of status, priority, category, assignee; NULL clears. */
+enum tk_status store_ticket_set(struct store *s, int64_t id,
+    const char *field, const char *value, int64_t now);
+enum tk_status store_ticket_touch(struct store *s, int64_t id, int64_t now);
+
+enum tk_status store_participant_add(struct store *s, int64_t ticket,
+    const char *addr);
+enum tk_status store_participant_is(struct store *s, int64_t ticket,
+    const char *addr, int *yes);
+enum tk_status store_tag_add(struct store *s, int64_t ticket, const char *tag);
+
+enum tk_status store_event_add(struct store *s, int64_t ticket, int64_t at,
+    const char *type, const char *actor, const char *old, const char *new_,
+    int64_t msgrow);
+
+/* Callbacks get borrowed data valid during the call; non-zero stops. */
+enum tk_status store_ticket_list(struct store *s, const char *status,
+    int (*fn)(const struct store_ticket *, void *), void *arg);
+enum tk_status store_ticket_messages(struct store *s, int64_t ticket,
+    int (*fn)(const struct store_msginfo *, void *), void *arg);
+enum tk_status store_ticket_events(struct store *s, int64_t ticket,
+    int (*fn)(const struct store_event *, void *), void *arg);
+
+/* Counts for tests and progress: messages stored, flagged unparsed. */
+enum tk_status store_count_messages(struct store *s, int64_t *all,
+    int64_t *flagged);
+
+#endif

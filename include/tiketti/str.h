@@ -1,0 +1,35 @@
+/*
+ * str.h — small string helpers that know nothing about mail.
+ */
+#ifndef TIKETTI_STR_H
+#define TIKETTI_STR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tiketti/tk.h"
+
+/* Lower-cases ASCII letters in place; returns s. */
+char *str_lower(char *s);
+/* Trims ASCII white space at both ends in place; returns s. */
+char *str_trim(char *s);
+/* Replaces every CR, LF and other C0 control (but TAB) with a space. */
+char *str_oneline(char *s);
+/* ASCII case-insensitive prefix test. */
+int str_has_prefix_ci(const char *s, const char *prefix);
+/* Parses a base-10 integer in [min, max]; TK_EPARSE otherwise. */
+enum tk_status str_to_ll(const char *s, long long min, long long max,
+    long long *out);
+/*
+ * Parses a duration "N", "Ns", "Nm", "Nh", "Nd" or "Nw" into seconds
+ * (a bare number is days when unit_days, else seconds).
+ */
+enum tk_status str_to_duration(const char *s, int unit_days, long long *out);
+/* Formats seconds as the shortest exact "Nd", "Nh", "Nm" or "Ns". */
+void str_duration(long long secs, char *out, size_t outlen);
+/* Checks that s is valid UTF-8 (no overlongs, no surrogates). */
+int str_utf8_valid(const char *s, size_t len);
+/* Formats a UNIX time as RFC 3339 UTC ("2026-11-22T09:00:00Z"). */
+void str_time(int64_t t, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * thread.h — which ticket a message belongs to.
+ */
+#ifndef TIKETTI_THREAD_H
+#define TIKETTI_THREAD_H
+
+#include <stdint.h>
+
+#include "tiketti/conf.h"
+#include "tiketti/mime.h"
+#include "tiketti/store.h"
+
+enum thread_how {
+	THREAD_NEW = 0,		/* nothing matched: a new ticket */
+	THREAD_TAG,		/* [PREFIX #N] in the Subject */
+	THREAD_IN_REPLY_TO,
+	THREAD_REFERENCES,
+};
+
+struct thread_result {
+	int64_t		 ticket;	/* 0 with THREAD_NEW */
+	enum thread_how	 how;
+	int64_t		 refused;	/* a tagged ticket the sender may not join */
+};
+
+/* "tag", "in-reply-to", "references" or "new"; static. */
+const char *thread_how_str(enum thread_how how);
+
+/*
+ * Finds "[PREFIX #N]" (prefix compared case-insensitively) in subject;
+ * returns 1 and sets *id, or 0.
+ */
+int thread_subject_tag(const char *subject, const char *prefix, int64_t *id);
+
+/*
+ * Returns a copy of subject (caller frees) without leading reply and
+ * forward prefixes (Re, Fwd, AW, SV, VS, Odp, Отв, Відп, …, also "Re[2]:")
+ * and without our own "[PREFIX #N]" tag, for display.
+ */
+char *thread_subject_strip(const char *subject, const char *prefix);
+
+/*
+ * Threads m from sender (lower-cased address, may be NULL) in this order:
+ * tag in Subject, In-Reply-To, References newest first (our own stored
+ * outgoing Message-IDs are among the stored ones), otherwise new. A tag
+ * from a sender who is no participant gives THREAD_NEW with .refused set
+ * unless tag_trust = any; trusted is for senders (agents, our own
+ * addresses) that may always use a tag.
+ */
+enum tk_status thread_find(struct store *s, const struct tk_conf *c,
+    const struct tk_msg *m, const char *sender, int trusted,
+    struct thread_result *r);
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * ticket.h — validated changes to a ticket's fields, each one an event.
+ */
+#ifndef TIKETTI_TICKET_H
+#define TIKETTI_TICKET_H
+
+#include <stdint.h>
+
+#include "tiketti/store.h"
+
+/* 1 when value is a status (new|open|pending|solved|closed). */
+int ticket_status_valid(const char *value);
+/* 1 when value is a priority (low|normal|high|urgent). */
+int ticket_priority_valid(const char *value);
+
+/*
+ * Sets field (status, priority, category or assignee) of ticket id to
+ * value ("" or NULL clears category and assignee) inside the caller's
+ * transaction and records an event {type = field, old, new} by actor.
+ * Nothing happens when the value is unchanged (*changed = 0). TK_EPERM
+ * for an unknown field, a bad value or no such ticket; the text is in
+ * errbuf.
+ */
+enum tk_status ticket_set(struct store *s, int64_t id, const char *field,
+    const char *value, const char *actor, int64_t now, int *changed,
+    char *errbuf, size_t errlen);
+
+#endif

@@ -1,0 +1,788 @@
+/*
+ * NAME
+ *	cli.c — main(): global options and the subcommands.
+ * DESCRIPTION
+ *	tiketti [-c FILE] [--db PATH] [-v] COMMAND ...  One job per command;
+ *	each reads the configuration, opens the store and calls the module
+ *	that does the work (ingest, store queries for the ticket CLI). The
+ *	only place that maps a tk_status to an exit code and that prints.
+ * DIAGNOSTICS
+ *	Exit codes from sysexits(3): 0, 64 usage, 65 data (message over the
+ *	size limit), 66 no input, 75 temporary (retry), 78 configuration.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tiketti/buf.h"
+#include "tiketti/conf.h"
+#include "tiketti/ingest.h"
+#include "tiketti/json.h"
+#include "tiketti/log.h"
+#include "tiketti/mime.h"
+#include "tiketti/store.h"
+#include "tiketti/str.h"
+#include "tiketti/ticket.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONF SYSCONFDIR "/tiketti/tiketti.conf"
+
+struct ctx {
+	struct tk_conf	*conf;
+	const char	*dbpath;
+	struct store	*store;
+};
+
+const char *
+tk_status_str(enum tk_status st)
+{
+	switch (st) {
+	case TK_OK: return "ok";
+	case TK_ETEMP: return "temporary failure";
+	case TK_EPERM: return "refused";
+	case TK_EPARSE: return "parse error";
+	case TK_ELIMIT: return "over a limit";
+	default: return "I/O error";
+	}
+}
+
+int
+tk_status_exit(enum tk_status st)
+{
+	switch (st) {
+	case TK_OK: return EX_OK;
+	case TK_ETEMP: return EX_TEMPFAIL;
+	case TK_EPERM: return EX_NOPERM;
+	case TK_EPARSE: return EX_DATAERR;
+	case TK_ELIMIT: return EX_DATAERR;
+	default: return EX_IOERR;
+	}
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: tiketti [-c FILE] [--db PATH] [-v] COMMAND ...\n"
+	    "commands:\n"
+	    "  ingest [--sender ADDR] [--recipient ADDR]... [--mailbox ADDR]\n"
+	    "         [FILE...|-] [--maildir DIR] [--mbox FILE]\n"
+	    "  ticket list [--status S] [--format text|json]\n"
+	    "  ticket show ID [--format text|json]\n"
+	    "  ticket set ID status|priority|category|assignee VALUE\n"
+	    "  config\n");
+	exit(EX_USAGE);
+}
+
+static void
+open_store(struct ctx *x, int readonly)
+{
+	const char *path = x->dbpath ? x->dbpath : x->conf->database;
+	enum tk_status ts;
+
+	ts = store_open(path, x->conf->busy_timeout,
+	    readonly ? STORE_READONLY : 0, &x->store);
+	if (ts != TK_OK)
+		fatalx(ts == TK_ETEMP ? EX_TEMPFAIL : EX_CANTCREAT,
+		    "database %s: %s", path, store_errmsg(x->store));
+}
+
+/* ---- ingest ---- */
+
+struct ingest_run {
+	struct ctx		*x;
+	struct ingest		*ig;
+	struct ingest_envelope	 env;
+	int			 batch;		/* in a bulk transaction */
+	long			 n, created, threaded, dups, flagged, refused;
+	time_t			 last_progress;
+	time_t			 started;
+	enum tk_status		 worst;
+};
+
+static void
+progress(struct ingest_run *r, int final)
+{
+	time_t now = time(NULL);
+
+	if (!final && now - r->last_progress < 2)
+		return;
+	r->last_progress = now;
+	fprintf(stderr, "tiketti: %s%ld messages: %ld new tickets, %ld threaded, "
+	    "%ld duplicates, %ld flagged, %ld refused\n", final ? "ingested " :
+	    "", r->n, r->created, r->threaded, r->dups, r->flagged, r->refused);
+}
+
+/* Ingests one message; returns non-zero to stop (a transient failure). */
+static int
+ingest_one(const char *raw, size_t len, const char *name, struct ingest_run *r)
+{
+	struct ingest_result res;
+	enum tk_status ts;
+
+	ts = ingest_message(r->ig, raw, len, &r->env, &res);
+	if (ts == TK_ETEMP) {
+		log_warnx("%s: %s (try again later)", name,
+		    ingest_errmsg(r->ig));
+		r->worst = TK_ETEMP;
+		return 1;
+	}
+	if (ts != TK_OK) {
+		log_warnx("%s: %s", name, ingest_errmsg(r->ig));
+		r->refused++;
+		if (r->worst == TK_OK)
+			r->worst = ts;
+		return 0;
+	}
+	r->n++;
+	if (res.duplicate)
+		r->dups++;
+	else if (res.created)
+		r->created++;
+	else
+		r->threaded++;
+	if (res.flags & (MIME_UNPARSED | MIME_NOHEADERS))
+		r->flagged++;
+	if (log_getverbose())
+		log_debug("%s: ticket %lld %s%s", name, (long long)res.ticket,
+		    res.status, res.duplicate ? " (duplicate)" : "");
+	/* Bulk runs commit every 500 messages to bound the lost work. */
+	if (r->batch && r->n % 500 == 0 &&
+	    (ingest_batch_commit(r->ig) != TK_OK ||
+	    ingest_batch_begin(r->ig) != TK_OK)) {
+		log_warnx("%s: %s", name, ingest_errmsg(r->ig));
+		r->worst = TK_ETEMP;
+		r->batch = 0;
+		return 1;
+	}
+	if (r->batch)
+		progress(r, 0);
+	return 0;
+}
+
+static int
+ingest_file(const char *path, struct ingest_run *r)
+{
+	struct buf b;
+	int fd, rv;
+	enum tk_status ts;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warn("%s", path);
+		if (r->worst == TK_OK)
+			r->worst = TK_EIO;
+		return errno == ENOENT ? 0 : 1;
+	}
+	buf_init(&b, (size_t)r->x->conf->message_size_limit + 1);
+	ts = buf_read_fd(&b, fd);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (ts == TK_ELIMIT) {
+		log_warnx("%s: message is over message_size_limit (%lld bytes)",
+		    path, r->x->conf->message_size_limit);
+		r->refused++;
+		if (r->worst == TK_OK)
+			r->worst = TK_ELIMIT;
+		buf_free(&b);
+		return 0;
+	}
+	if (ts != TK_OK) {
+		log_warn("%s", path);
+		if (r->worst == TK_OK)
+			r->worst = TK_EIO;
+		buf_free(&b);
+		return 0;
+	}
+	rv = ingest_one(b.data ? b.data : "", b.len, path, r);
+	buf_free(&b);
+	return rv;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads DIR/new and DIR/cur in file-name (delivery time) order. */
+static int
+ingest_maildir(const char *dir, struct ingest_run *r)
+{
+	static const char *const subs[] = { "cur", "new" };
+	char **names = NULL;
+	size_t n = 0;
+	int rv = 0, seen = 0;
+
+	for (size_t k = 0; k < 2; k++) {
+		char *path = xasprintf("%s/%s", dir, subs[k]);
+		DIR *d = opendir(path);
+		struct dirent *de;
+
+		if (d == NULL) {
+			free(path);
+			continue;
+		}
+		seen = 1;
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			names = xreallocarray(names, n + 1, sizeof(*names));
+			names[n++] = xasprintf("%s/%s", path, de->d_name);
+		}
+		closedir(d);
+		free(path);
+	}
+	if (!seen) {
+		log_warnx("%s: not a maildir (no cur/ or new/)", dir);
+		return -1;
+	}
+	/* Sort by the file name, which maildir starts with the time. */
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n && rv == 0; i++)
+		rv = ingest_file(names[i], r);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rv;
+}
+
+static int
+mbox_cb(const char *raw, size_t len, void *arg)
+{
+	return ingest_one(raw, len, "mbox message", arg);
+}
+
+static int
+ingest_mbox(const char *path, struct ingest_run *r)
+{
+	struct stat st;
+	void *map;
+	int fd, rv;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
+		log_warn("%s", path);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return 0;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		log_warn("%s: mmap", path);
+		return -1;
+	}
+	rv = mime_mbox_split(map, (size_t)st.st_size, mbox_cb, r);
+	munmap(map, (size_t)st.st_size);
+	return rv;
+}
+
+static int
+cmd_ingest(struct ctx *x, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "maildir", required_argument, NULL, 'M' },
+		{ "mbox", required_argument, NULL, 'b' },
+		{ "sender", required_argument, NULL, 'f' },
+		{ "recipient", required_argument, NULL, 'r' },
+		{ "mailbox", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ingest_run r = { .x = x };
+	const char **rcpts = NULL;
+	char **maildirs = NULL, **mboxes = NULL;
+	size_t nmaildirs = 0, nmboxes = 0;
+	int ch, rv = 0, bulk;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "f:r:m:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'M':
+			maildirs = xreallocarray(maildirs, nmaildirs + 1,
+			    sizeof(*maildirs));
+			maildirs[nmaildirs++] = optarg;
+			break;
+		case 'b':
+			mboxes = xreallocarray(mboxes, nmboxes + 1,
+			    sizeof(*mboxes));
+			mboxes[nmboxes++] = optarg;
+			break;
+		case 'f':
+			r.env.mail_from = str_lower(optarg);
+			break;
+		case 'r':
+			rcpts = xreallocarray(rcpts, r.env.nrcpts + 1,
+			    sizeof(*rcpts));
+			rcpts[r.env.nrcpts++] = str_lower(optarg);
+			break;
+		case 'm':
+			r.env.mailbox = str_lower(optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	r.env.rcpts = rcpts;
+	argc -= optind;
+	argv += optind;
+	open_store(x, 0);
+	r.ig = ingest_new(x->conf, x->store);
+	r.started = r.last_progress = time(NULL);
+	bulk = nmaildirs || nmboxes;
+	if (bulk) {
+		if (ingest_batch_begin(r.ig) != TK_OK) {
+			log_warnx("%s", ingest_errmsg(r.ig));
+			r.worst = TK_ETEMP;
+			goto out;
+		}
+		r.batch = 1;
+	}
+	if (argc == 0 && !bulk)
+		rv = ingest_file("-", &r);
+	for (int i = 0; i < argc && rv == 0; i++)
+		rv = ingest_file(argv[i], &r);
+	for (size_t i = 0; i < nmaildirs && rv == 0; i++)
+		if ((rv = ingest_maildir(maildirs[i], &r)) < 0 &&
+		    r.worst == TK_OK)
+			r.worst = TK_EIO;
+	for (size_t i = 0; i < nmboxes && rv == 0; i++)
+		if ((rv = ingest_mbox(mboxes[i], &r)) < 0 && r.worst == TK_OK)
+			r.worst = TK_EIO;
+	if (r.batch && ingest_batch_commit(r.ig) != TK_OK) {
+		log_warnx("commit: %s", ingest_errmsg(r.ig));
+		r.worst = TK_ETEMP;
+	}
+	if (bulk || argc > 1)
+		progress(&r, 1);
+out:
+	ingest_free(r.ig);
+	free(rcpts);
+	free(maildirs);
+	free(mboxes);
+	if (r.worst == TK_EIO)
+		return EX_NOINPUT;
+	return tk_status_exit(r.worst);
+}
+
+/* ---- ticket ---- */
+
+static const char *
+format_arg(int *argc, char **argv, const char **status)
+{
+	const char *format = "text";
+	int out = 0;
+
+	for (int i = 0; i < *argc; i++) {
+		if (strcmp(argv[i], "--format") == 0 && i + 1 < *argc)
+			format = argv[++i];
+		else if (strncmp(argv[i], "--format=", 9) == 0)
+			format = argv[i] + 9;
+		else if (status && strcmp(argv[i], "--status") == 0 &&
+		    i + 1 < *argc)
+			*status = argv[++i];
+		else if (argv[i][0] == '-' && argv[i][1] == '-')
+			usage();
+		else
+			argv[out++] = argv[i];
+	}
+	*argc = out;
+	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)
+		usage();
+	return format;
+}
+
+/* The common fields of a ticket object; messages is written by the caller. */
+static void
+ticket_json_fields(struct json *j, const struct store_ticket *t)
+{
+	json_key(j, "id");
+	json_int(j, t->id);
+	json_key(j, "subject");
+	json_str(j, t->subject);
+	json_key(j, "status");
+	json_str(j, t->status);
+	json_key(j, "priority");
+	json_str(j, t->priority);
+	json_key(j, "category");
+	json_str(j, t->category);
+	json_key(j, "requester");
+	json_str(j, t->requester);
+	json_key(j, "assignee");
+	json_str(j, t->assignee);
+	json_key(j, "mailbox");
+	json_str(j, t->mailbox);
+	json_key(j, "parent");
+	if (t->parent)
+		json_int(j, t->parent);
+	else
+		json_null(j);
+	json_key(j, "tags");
+	json_arr_open(j);
+	if (t->tags) {
+		char *tags = xstrdup(t->tags), *p = tags, *comma;
+
+		for (; p; p = comma) {
+			if ((comma = strchr(p, ',')))
+				*comma++ = '\0';
+			json_str(j, p);
+		}
+		free(tags);
+	}
+	json_arr_close(j);
+	json_key(j, "created");
+	{
+		char ts[32];
+
+		str_time(t->created_at, ts, sizeof(ts));
+		json_str(j, ts);
+	}
+}
+
+struct list_out {
+	int		 json;
+	struct json	 j;
+	struct buf	 b;
+};
+
+static int
+list_row(const struct store_ticket *t, void *arg)
+{
+	struct list_out *o = arg;
+
+	if (o->json) {
+		json_obj_open(&o->j);
+		ticket_json_fields(&o->j, t);
+		json_key(&o->j, "messages");
+		json_int(&o->j, t->nmessages);
+		json_obj_close(&o->j);
+		return 0;
+	}
+	{
+		char subj[45];
+		size_t n = 0, cols = 0;
+
+		/* Cut the subject at 40 columns, not inside a character. */
+		for (const char *p = t->subject; *p && n < sizeof(subj) - 4; p++) {
+			if (((unsigned char)*p & 0xc0) != 0x80) {
+				if (cols == 40)
+					break;
+				cols++;
+			}
+			subj[n++] = *p;
+		}
+		subj[n] = '\0';
+		buf_printf(&o->b, "%6lld  %-7s  %-6s  %-30.30s  %4lld  %s\n",
+		    (long long)t->id, t->status, t->priority,
+		    t->requester ? t->requester : "-", (long long)t->nmessages,
+		    subj);
+	}
+	return 0;
+}
+
+static void
+flush_out(struct buf *b)
+{
+	if (b->len)
+		fwrite(b->data, 1, b->len, stdout);
+	buf_reset(b);
+}
+
+static int
+ticket_list(struct ctx *x, int argc, char **argv)
+{
+	struct list_out o;
+	const char *status = NULL;
+	const char *format = format_arg(&argc, argv, &status);
+	enum tk_status ts;
+
+	if (argc != 0)
+		usage();
+	if (status && !ticket_status_valid(status))
+		fatalx(EX_USAGE, "bad status \"%s\"", status);
+	open_store(x, 0);
+	memset(&o, 0, sizeof(o));
+	buf_init(&o.b, 0);
+	o.json = strcmp(format, "json") == 0;
+	json_init(&o.j, &o.b, 1);
+	if (o.json)
+		json_arr_open(&o.j);
+	else
+		buf_printf(&o.b, "%6s  %-7s  %-6s  %-30s  %4s  %s\n", "ID",
+		    "STATUS", "PRIO", "REQUESTER", "MSGS", "SUBJECT");
+	ts = store_ticket_list(x->store, status, list_row, &o);
+	if (o.json) {
+		json_arr_close(&o.j);
+		buf_addc(&o.b, '\n');
+	}
+	if (ts != TK_OK) {
+		buf_free(&o.b);
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	}
+	flush_out(&o.b);
+	buf_free(&o.b);
+	return EX_OK;
+}
+
+static int
+show_msg(const struct store_msginfo *m, void *arg)
+{
+	struct list_out *o = arg;
+	char ts[32];
+
+	str_time(m->date, ts, sizeof(ts));
+	if (!o->json) {
+		buf_printf(&o->b, "  %s  %-3s  %-8s  %s  %s\n", ts, m->direction,
+		    m->kind, m->from_addr ? m->from_addr : "<>",
+		    m->subject ? m->subject : "");
+		return 0;
+	}
+	json_obj_open(&o->j);
+	json_key(&o->j, "message_id");
+	json_str(&o->j, m->message_id);
+	json_key(&o->j, "from");
+	json_str(&o->j, m->from_addr);
+	json_key(&o->j, "direction");
+	json_str(&o->j, m->direction);
+	json_key(&o->j, "kind");
+	json_str(&o->j, m->kind);
+	json_key(&o->j, "subject");
+	json_str(&o->j, m->subject);
+	json_key(&o->j, "date");
+	json_str(&o->j, ts);
+	json_key(&o->j, "flagged");
+	json_bool(&o->j, m->flags & (MIME_UNPARSED | MIME_NOHEADERS));
+	json_obj_close(&o->j);
+	return 0;
+}
+
+static int
+show_event(const struct store_event *e, void *arg)
+{
+	struct list_out *o = arg;
+	char ts[32];
+
+	str_time(e->at, ts, sizeof(ts));
+	if (!o->json) {
+		buf_printf(&o->b, "  %s  %-12s %s -> %s  (%s)\n", ts, e->type,
+		    e->old ? e->old : "-", e->new_ ? e->new_ : "-",
+		    e->actor ? e->actor : "system");
+		return 0;
+	}
+	json_obj_open(&o->j);
+	json_key(&o->j, "at");
+	json_str(&o->j, ts);
+	json_key(&o->j, "type");
+	json_str(&o->j, e->type);
+	json_key(&o->j, "actor");
+	json_str(&o->j, e->actor);
+	json_key(&o->j, "old");
+	json_str(&o->j, e->old);
+	json_key(&o->j, "new");
+	json_str(&o->j, e->new_);
+	json_obj_close(&o->j);
+	return 0;
+}
+
+static int64_t
+ticket_id_arg(const char *s)
+{
+	long long id;
+
+	if (*s == '#')
+		s++;
+	if (str_to_ll(s, 1, INT64_MAX, &id) != TK_OK)
+		fatalx(EX_USAGE, "bad ticket id \"%s\"", s);
+	return id;
+}
+
+static int
+ticket_show(struct ctx *x, int argc, char **argv)
+{
+	const char *format = format_arg(&argc, argv, NULL);
+	struct store_ticket t;
+	struct list_out o;
+	enum tk_status ts;
+	int64_t id;
+	int found;
+
+	if (argc != 1)
+		usage();
+	id = ticket_id_arg(argv[0]);
+	open_store(x, 0);
+	if ((ts = store_ticket_get(x->store, id, &t, &found)) != TK_OK)
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	if (!found)
+		fatalx(EX_NOINPUT, "no ticket %lld", (long long)id);
+	memset(&o, 0, sizeof(o));
+	buf_init(&o.b, 0);
+	o.json = strcmp(format, "json") == 0;
+	json_init(&o.j, &o.b, 1);
+	if (o.json) {
+		json_obj_open(&o.j);
+		ticket_json_fields(&o.j, &t);
+		json_key(&o.j, "messages");
+		json_arr_open(&o.j);
+	} else {
+		char ts2[32];
+
+		str_time(t.created_at, ts2, sizeof(ts2));
+		buf_printf(&o.b, "Ticket:    #%lld\nSubject:   %s\nStatus:    %s\n"
+		    "Priority:  %s\nCategory:  %s\nRequester: %s\nAssignee:  %s\n"
+		    "Mailbox:   %s\nCreated:   %s\n", (long long)t.id, t.subject,
+		    t.status, t.priority, t.category ? t.category : "-",
+		    t.requester ? t.requester : "-",
+		    t.assignee ? t.assignee : "-", t.mailbox ? t.mailbox : "-",
+		    ts2);
+		if (t.parent)
+			buf_printf(&o.b, "Parent:    #%lld\n", (long long)t.parent);
+		if (t.tags)
+			buf_printf(&o.b, "Tags:      %s\n", t.tags);
+		buf_addstr(&o.b, "Messages:\n");
+	}
+	ts = store_ticket_messages(x->store, id, show_msg, &o);
+	if (o.json) {
+		json_arr_close(&o.j);
+		json_key(&o.j, "events");
+		json_arr_open(&o.j);
+	} else
+		buf_addstr(&o.b, "Events:\n");
+	if (ts == TK_OK)
+		ts = store_ticket_events(x->store, id, show_event, &o);
+	if (o.json) {
+		json_arr_close(&o.j);
+		json_obj_close(&o.j);
+		buf_addc(&o.b, '\n');
+	}
+	store_ticket_clear(&t);
+	if (ts != TK_OK) {
+		buf_free(&o.b);
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	}
+	flush_out(&o.b);
+	buf_free(&o.b);
+	return EX_OK;
+}
+
+static int
+ticket_set_cmd(struct ctx *x, int argc, char **argv)
+{
+	char err[256];
+	const char *actor = getenv("USER");
+	enum tk_status ts;
+	int64_t id;
+	int changed;
+
+	if (argc != 3)
+		usage();
+	id = ticket_id_arg(argv[0]);
+	open_store(x, 0);
+	if ((ts = store_begin(x->store)) != TK_OK)
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	ts = ticket_set(x->store, id, argv[1], argv[2], actor ? actor : "admin",
+	    (int64_t)time(NULL), &changed, err, sizeof(err));
+	if (ts != TK_OK) {
+		store_rollback(x->store);
+		fatalx(ts == TK_EPERM ? EX_USAGE : tk_status_exit(ts), "%s", err);
+	}
+	if ((ts = store_commit(x->store)) != TK_OK)
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	if (!changed)
+		fprintf(stderr, "tiketti: ticket %lld: %s unchanged\n",
+		    (long long)id, argv[1]);
+	return EX_OK;
+}
+
+static int
+cmd_ticket(struct ctx *x, int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "list") == 0)
+		return ticket_list(x, argc - 2, argv + 2);
+	if (strcmp(argv[1], "show") == 0)
+		return ticket_show(x, argc - 2, argv + 2);
+	if (strcmp(argv[1], "set") == 0)
+		return ticket_set_cmd(x, argc - 2, argv + 2);
+	usage();
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "db", required_argument, NULL, 'D' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctx x = { 0 };
+	const char *confpath = NULL;
+	struct buf err;
+	enum tk_status ts;
+	int ch, rv;
+
+	log_init(1, LOG_MAIL);
+	/* Stop at the command: its options are its own. */
+	while ((ch = getopt_long(argc, argv, "+c:vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			confpath = optarg;
+			break;
+		case 'D':
+			x.dbpath = optarg;
+			break;
+		case 'v':
+			log_setverbose(1);
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	buf_init(&err, 0);
+	if (confpath == NULL)
+		confpath = getenv("TIKETTI_CONF");
+	ts = conf_load(confpath ? confpath : DEFAULT_CONF, confpath != NULL,
+	    &x.conf, &err);
+	if (ts != TK_OK) {
+		fputs(err.data ? err.data : "", stderr);
+		fatalx(EX_CONFIG, "configuration not loaded");
+	}
+	buf_free(&err);
+
+	if (strcmp(argv[0], "ingest") == 0)
+		rv = cmd_ingest(&x, argc, argv);
+	else if (strcmp(argv[0], "ticket") == 0)
+		rv = cmd_ticket(&x, argc, argv);
+	else if (strcmp(argv[0], "config") == 0) {
+		if (argc != 1)
+			usage();
+		conf_print(x.conf, stdout);
+		rv = EX_OK;
+	} else
+		usage();
+	store_close(x.store);
+	conf_free(x.conf);
+	return rv;
+}

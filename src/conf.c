@@ -1,0 +1,429 @@
+/*
+ * NAME
+ *	conf.c — tiketti.conf: one parameter table, postconf-like syntax.
+ * DESCRIPTION
+ *	Owns struct tk_conf. The file is "key = value" lines, '#' comments,
+ *	and "[agent NAME]" sections. Every main parameter is one row of
+ *	conf_params, so defaults, bounds and `tiketti config` come from the
+ *	same place; defaults go through the same parser as file values.
+ *	A loaded tk_conf is read-only and may be shared between threads.
+ * DIAGNOSTICS
+ *	conf_load() appends "file:line: message" lines to the caller's buffer
+ *	and reports every error in the file, not just the first.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "tiketti/conf.h"
+#include "tiketti/str.h"
+
+enum param_type { P_STR, P_LIST, P_LIST_LC, P_DAYS, P_SECS, P_SIZE, P_ENUM };
+
+struct param {
+	const char	*name;
+	enum param_type	 type;
+	const char	*def;
+	size_t		 off;		/* into struct tk_conf */
+	size_t		 cnt_off;	/* list count, for P_LIST* */
+	long long	 min, max;
+	const char	*const *enums;	/* P_ENUM values, index stored */
+};
+
+static const char *const tag_trust_values[] = { "participants", "any", NULL };
+
+#define OFF(f) offsetof(struct tk_conf, f)
+static const struct param conf_params[] = {
+	{ "database", P_STR, "tiketti.db", OFF(database), 0, 0, 0, NULL },
+	{ "mailboxes", P_LIST_LC, "", OFF(mailboxes), OFF(nmailboxes), 0, 0,
+	    NULL },
+	{ "ticket_prefix", P_STR, "Ticket", OFF(ticket_prefix), 0, 0, 0, NULL },
+	{ "tag_trust", P_ENUM, "participants", OFF(tag_trust), 0, 0, 0,
+	    tag_trust_values },
+	{ "followup_after", P_DAYS, "28d", OFF(followup_after), 0, 0,
+	    3650LL * 86400, NULL },
+	{ "fallback_charsets", P_LIST_LC,
+	    "utf-8, windows-1252, windows-1251, iso-8859-15",
+	    OFF(fallback_charsets), OFF(nfallback_charsets), 0, 0, NULL },
+	{ "busy_timeout", P_SECS, "30s", OFF(busy_timeout), 0, 0, 3600, NULL },
+	{ "message_size_limit", P_SIZE, "52428800", OFF(message_size_limit), 0,
+	    1024, 1LL << 34, NULL },
+};
+#define NPARAMS (sizeof(conf_params) / sizeof(conf_params[0]))
+
+static void
+list_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Splits on commas and white space; empty items are dropped. */
+static char **
+list_parse(const char *s, size_t *n, int lower)
+{
+	char **v = NULL;
+	size_t cnt = 0;
+	const char *p = s;
+
+	while (*p) {
+		size_t len;
+
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		len = strcspn(p, ", \t");
+		if (len == 0)
+			break;
+		v = xreallocarray(v, cnt + 1, sizeof(*v));
+		v[cnt] = xstrndup(p, len);
+		if (lower)
+			str_lower(v[cnt]);
+		cnt++;
+		p += len;
+	}
+	*n = cnt;
+	return v;
+}
+
+/* Sets one parameter from text; returns an error message or NULL. */
+static const char *
+param_set(struct tk_conf *c, const struct param *p, const char *val)
+{
+	char *base = (char *)c;
+	long long v;
+
+	switch (p->type) {
+	case P_STR: {
+		char **dst = (char **)(void *)(base + p->off);
+
+		if (*val == '\0')
+			return "empty value";
+		free(*dst);
+		*dst = xstrdup(val);
+		return NULL;
+	}
+	case P_LIST:
+	case P_LIST_LC: {
+		char ***dst = (char ***)(void *)(base + p->off);
+		size_t *cnt = (size_t *)(void *)(base + p->cnt_off);
+
+		list_free(*dst, *cnt);
+		*dst = list_parse(val, cnt, p->type == P_LIST_LC);
+		return NULL;
+	}
+	case P_DAYS:
+	case P_SECS:
+		if (str_to_duration(val, p->type == P_DAYS, &v) != TK_OK)
+			return "bad duration (want N, Ns, Nm, Nh, Nd or Nw)";
+		break;
+	case P_SIZE:
+		if (str_to_ll(val, 0, INT64_MAX, &v) != TK_OK)
+			return "bad size (want a number of bytes)";
+		break;
+	case P_ENUM:
+		for (int i = 0; p->enums[i]; i++)
+			if (strcasecmp(p->enums[i], val) == 0) {
+				*(int *)(void *)(base + p->off) = i;
+				return NULL;
+			}
+		return "bad value";
+	}
+	if (v < p->min || (p->max && v > p->max))
+		return "value out of range";
+	*(long long *)(void *)(base + p->off) = v;
+	return NULL;
+}
+
+static const struct param *
+param_find(const char *name)
+{
+	for (size_t i = 0; i < NPARAMS; i++)
+		if (strcmp(conf_params[i].name, name) == 0)
+			return &conf_params[i];
+	return NULL;
+}
+
+static struct conf_agent *
+agent_add(struct tk_conf *c, const char *name)
+{
+	struct conf_agent *a;
+
+	c->agents = xreallocarray(c->agents, c->nagents + 1, sizeof(*c->agents));
+	a = &c->agents[c->nagents++];
+	memset(a, 0, sizeof(*a));
+	a->name = xstrdup(name);
+	return a;
+}
+
+static const char *
+agent_set(struct conf_agent *a, const char *key, const char *val)
+{
+	if (strcmp(key, "address") == 0) {
+		list_free(a->addresses, a->naddresses);
+		a->addresses = list_parse(val, &a->naddresses, 1);
+		return a->naddresses ? NULL : "empty value";
+	}
+	if (strcmp(key, "skills") == 0) {
+		list_free(a->skills, a->nskills);
+		a->skills = list_parse(val, &a->nskills, 1);
+		return NULL;
+	}
+	return "unknown agent parameter";
+}
+
+static void
+errf(struct buf *err, const char *file, int line, const char *msg,
+    const char *what)
+{
+	buf_printf(err, "%s:%d: %s", file, line, msg);
+	if (what)
+		buf_printf(err, " \"%s\"", what);
+	buf_addc(err, '\n');
+}
+
+static void
+conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
+{
+	struct conf_agent *agent = NULL;
+	int in_section = 0, lineno = 0;
+	char *line = text, *next;
+
+	for (; line && *line; line = next) {
+		char *eq, *key, *val;
+		const char *msg;
+
+		lineno++;
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		/* A '#' starts a comment only at the start of a line. */
+		str_trim(line);
+		if (*line == '\0' || *line == '#')
+			continue;
+		if (*line == '[') {
+			char *end = strchr(line, ']'), *sp;
+
+			if (end == NULL || end[1] != '\0') {
+				errf(err, file, lineno, "bad section header", NULL);
+				continue;
+			}
+			*end = '\0';
+			sp = line + 1 + strcspn(line + 1, " \t");
+			if (*sp)
+				*sp++ = '\0';
+			str_trim(sp);
+			in_section = 1;
+			agent = NULL;
+			if (strcmp(line + 1, "agent") != 0)
+				errf(err, file, lineno, "unknown section type",
+				    line + 1);
+			else if (*sp == '\0')
+				errf(err, file, lineno, "section needs a name",
+				    line + 1);
+			else if (conf_agent_by_name(c, sp))
+				errf(err, file, lineno, "duplicate agent", sp);
+			else
+				agent = agent_add(c, sp);
+			continue;
+		}
+		if ((eq = strchr(line, '=')) == NULL) {
+			errf(err, file, lineno, "expected \"key = value\"", NULL);
+			continue;
+		}
+		*eq = '\0';
+		key = str_trim(line);
+		val = str_trim(eq + 1);
+		if (in_section) {
+			if (agent && (msg = agent_set(agent, key, val)))
+				errf(err, file, lineno, msg, key);
+			continue;
+		}
+		{
+			const struct param *p = param_find(key);
+
+			if (p == NULL)
+				errf(err, file, lineno, "unknown parameter", key);
+			else if ((msg = param_set(c, p, val)))
+				errf(err, file, lineno, msg, key);
+		}
+	}
+	for (size_t i = 0; i < c->nagents; i++)
+		if (c->agents[i].naddresses == 0)
+			buf_printf(err, "%s: agent \"%s\" has no address\n",
+			    file, c->agents[i].name);
+}
+
+enum tk_status
+conf_load(const char *path, int must_exist, struct tk_conf **out,
+    struct buf *err)
+{
+	struct tk_conf *c = xcalloc(1, sizeof(*c));
+	size_t errlen = err->len;
+	struct buf text;
+	int fd;
+
+	for (size_t i = 0; i < NPARAMS; i++)
+		if (param_set(c, &conf_params[i], conf_params[i].def))
+			abort();	/* a default that does not parse: a bug */
+	if (path == NULL)
+		goto done;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT && !must_exist)
+			goto done;
+		buf_printf(err, "%s: %s\n", path, strerror(errno));
+		conf_free(c);
+		return TK_EIO;
+	}
+	buf_init(&text, 1 << 20);
+	if (buf_read_fd(&text, fd) != TK_OK) {
+		buf_printf(err, "%s: cannot read (or larger than 1 MiB)\n", path);
+		close(fd);
+		buf_free(&text);
+		conf_free(c);
+		return TK_EIO;
+	}
+	close(fd);
+	c->path = xstrdup(path);
+	if (text.data)
+		conf_parse(c, path, text.data, err);
+	buf_free(&text);
+	if (err->len != errlen) {
+		conf_free(c);
+		return TK_EPARSE;
+	}
+done:
+	*out = c;
+	return TK_OK;
+}
+
+void
+conf_free(struct tk_conf *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < NPARAMS; i++) {
+		const struct param *p = &conf_params[i];
+		char *base = (char *)c;
+
+		if (p->type == P_STR)
+			free(*(char **)(void *)(base + p->off));
+		else if (p->type == P_LIST || p->type == P_LIST_LC)
+			list_free(*(char ***)(void *)(base + p->off),
+			    *(size_t *)(void *)(base + p->cnt_off));
+	}
+	for (size_t i = 0; i < c->nagents; i++) {
+		free(c->agents[i].name);
+		list_free(c->agents[i].addresses, c->agents[i].naddresses);
+		list_free(c->agents[i].skills, c->agents[i].nskills);
+	}
+	free(c->agents);
+	free(c->path);
+	free(c);
+}
+
+static void
+param_format(const struct tk_conf *c, const struct param *p, struct buf *b)
+{
+	const char *base = (const char *)c;
+
+	switch (p->type) {
+	case P_STR:
+		buf_addstr(b, *(char *const *)(const void *)(base + p->off));
+		break;
+	case P_LIST:
+	case P_LIST_LC: {
+		char *const *v = *(char **const *)(const void *)(base + p->off);
+		size_t n = *(const size_t *)(const void *)(base + p->cnt_off);
+
+		for (size_t i = 0; i < n; i++)
+			buf_printf(b, "%s%s", i ? ", " : "", v[i]);
+		break;
+	}
+	case P_DAYS:
+	case P_SECS: {
+		char d[32];
+
+		str_duration(*(const long long *)(const void *)(base + p->off),
+		    d, sizeof(d));
+		buf_addstr(b, d);
+		break;
+	}
+	case P_SIZE:
+		buf_printf(b, "%lld",
+		    *(const long long *)(const void *)(base + p->off));
+		break;
+	case P_ENUM:
+		buf_addstr(b, p->enums[*(const int *)(const void *)(base + p->off)]);
+		break;
+	}
+}
+
+void
+conf_print(const struct tk_conf *c, FILE *fp)
+{
+	struct tk_conf *d;
+	struct buf e, v, dv;
+
+	buf_init(&e, 0);
+	conf_load(NULL, 0, &d, &e);
+	buf_free(&e);
+	fprintf(fp, "# configuration file: %s\n", c->path ? c->path :
+	    "(none; built-in defaults)");
+	buf_init(&v, 0);
+	buf_init(&dv, 0);
+	for (size_t i = 0; i < NPARAMS; i++) {
+		buf_reset(&v);
+		buf_reset(&dv);
+		param_format(c, &conf_params[i], &v);
+		param_format(d, &conf_params[i], &dv);
+		fprintf(fp, "%s = %s\t# default: %s\n", conf_params[i].name,
+		    v.data ? v.data : "", dv.data ? dv.data : "");
+	}
+	buf_free(&v);
+	buf_free(&dv);
+	conf_free(d);
+	for (size_t i = 0; i < c->nagents; i++) {
+		const struct conf_agent *a = &c->agents[i];
+
+		fprintf(fp, "\n[agent %s]\naddress =", a->name);
+		for (size_t k = 0; k < a->naddresses; k++)
+			fprintf(fp, "%s %s", k ? "," : "", a->addresses[k]);
+		fprintf(fp, "\nskills =");
+		for (size_t k = 0; k < a->nskills; k++)
+			fprintf(fp, "%s %s", k ? "," : "", a->skills[k]);
+		fputc('\n', fp);
+	}
+}
+
+const struct conf_agent *
+conf_agent_by_address(const struct tk_conf *c, const char *addr)
+{
+	for (size_t i = 0; i < c->nagents; i++)
+		for (size_t k = 0; k < c->agents[i].naddresses; k++)
+			if (strcasecmp(c->agents[i].addresses[k], addr) == 0)
+				return &c->agents[i];
+	return NULL;
+}
+
+const struct conf_agent *
+conf_agent_by_name(const struct tk_conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->nagents; i++)
+		if (strcasecmp(c->agents[i].name, name) == 0)
+			return &c->agents[i];
+	return NULL;
+}
+
+int
+conf_is_mailbox(const struct tk_conf *c, const char *addr)
+{
+	for (size_t i = 0; i < c->nmailboxes; i++)
+		if (strcasecmp(c->mailboxes[i], addr) == 0)
+			return 1;
+	return 0;
+}

@@ -1,0 +1,583 @@
+/*
+ * NAME
+ *	mime.c — parses mail with GMime into plain structs.
+ * DESCRIPTION
+ *	The only module that includes GMime (and GLib). It turns raw bytes
+ *	into struct tk_msg: decoded UTF-8 headers (with the configured
+ *	fallback charsets for undeclared 8-bit text), the text body from
+ *	text/plain or converted from HTML, attachments with their SHA-256,
+ *	and the hashes used for dedupe. GMime is initialised once per process
+ *	(pthread_once); each call uses its own parser and is thread-safe.
+ * DIAGNOSTICS
+ *	mime_parse() never fails: mail GMime cannot read is returned with
+ *	MIME_UNPARSED set so the caller can still store the raw bytes.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gmime/gmime.h>
+
+#include "tiketti/buf.h"
+#include "tiketti/mime.h"
+#include "tiketti/str.h"
+
+static pthread_once_t mime_once = PTHREAD_ONCE_INIT;
+
+static void
+mime_init_once(void)
+{
+	g_mime_init();
+}
+
+void
+mime_sha256(const void *data, size_t len, char out[TK_SHA256_HEX])
+{
+	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
+
+	g_checksum_update(ck, data, (gssize)len);
+	memcpy(out, g_checksum_get_string(ck), TK_SHA256_HEX - 1);
+	out[TK_SHA256_HEX - 1] = '\0';
+	g_checksum_free(ck);
+}
+
+/*
+ * Wraps caller-owned bytes in a GMime stream without copying them. The
+ * GByteArray shell is freed by stream_free() without its segment.
+ */
+static GMimeStream *
+stream_wrap(const char *data, size_t len, GByteArray **shell)
+{
+	GMimeStream *s;
+
+	*shell = g_byte_array_new();
+	(*shell)->data = (guint8 *)(uintptr_t)data;
+	(*shell)->len = (guint)len;
+	s = g_mime_stream_mem_new_with_byte_array(*shell);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
+	return s;
+}
+
+static void
+stream_free(GMimeStream *s, GByteArray *shell)
+{
+	g_object_unref(s);
+	shell->data = NULL;
+	shell->len = 0;
+	g_byte_array_free(shell, TRUE);
+}
+
+/* Returns a malloc'd copy that is valid UTF-8, one line, capped. */
+static char *
+text_dup(struct tk_msg *m, const char *s, size_t cap, int oneline)
+{
+	size_t len;
+	char *out;
+
+	if (s == NULL)
+		return NULL;
+	len = strlen(s);
+	if (!g_utf8_validate(s, (gssize)len, NULL)) {
+		gchar *v = g_utf8_make_valid(s, (gssize)len);
+
+		m->flags |= MIME_BADUTF8;
+		out = text_dup(m, v, cap, oneline);
+		g_free(v);
+		return out;
+	}
+	if (len > cap) {
+		m->flags |= MIME_TRUNCATED;
+		len = cap;
+		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+	}
+	out = xstrndup(s, len);
+	return oneline ? str_trim(str_oneline(out)) : out;
+}
+
+static void
+addr_list(struct tk_msg *m, InternetAddressList *list, struct mime_addr **v,
+    size_t *n)
+{
+	int count;
+
+	if (list == NULL)
+		return;
+	count = internet_address_list_length(list);
+	for (int i = 0; i < count && *n < 1000; i++) {
+		InternetAddress *ia = internet_address_list_get_address(list, i);
+		struct mime_addr *a;
+
+		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+			addr_list(m, internet_address_group_get_members(
+			    INTERNET_ADDRESS_GROUP(ia)), v, n);
+			continue;
+		}
+		*v = xreallocarray(*v, *n + 1, sizeof(**v));
+		a = &(*v)[(*n)++];
+		a->name = text_dup(m, internet_address_get_name(ia), 998, 1);
+		if (a->name && *a->name == '\0') {
+			free(a->name);
+			a->name = NULL;
+		}
+		a->addr = text_dup(m, internet_address_mailbox_get_addr(
+		    INTERNET_ADDRESS_MAILBOX(ia)), TK_MAX_ADDR, 1);
+		if (a->addr)
+			str_lower(a->addr);
+		if (a->addr && (*a->addr == '\0' || strchr(a->addr, '@') == NULL)) {
+			free(a->addr);
+			a->addr = NULL;
+		}
+	}
+}
+
+static void
+refs_parse(struct tk_msg *m, GMimeParserOptions *opts, const char *text,
+    char ***v, size_t *n)
+{
+	GMimeReferences *refs;
+	int count;
+
+	if (text == NULL)
+		return;
+	refs = g_mime_references_parse(opts, text);
+	if (refs == NULL)
+		return;
+	count = g_mime_references_length(refs);
+	/* Keep the newest 100: threading reads them newest first. */
+	for (int i = count > 100 ? count - 100 : 0; i < count; i++) {
+		*v = xreallocarray(*v, *n + 1, sizeof(**v));
+		(*v)[(*n)++] = text_dup(m,
+		    g_mime_references_get_message_id(refs, i), 998, 1);
+	}
+	g_mime_references_free(refs);
+}
+
+/* Converts HTML to readable text: tags dropped, blocks as new lines. */
+static void
+html_to_text(const char *h, struct buf *out)
+{
+	static const struct { const char *name; const char *text; } ent[] = {
+		{ "amp;", "&" }, { "lt;", "<" }, { "gt;", ">" },
+		{ "quot;", "\"" }, { "apos;", "'" }, { "nbsp;", " " },
+	};
+	int skip = 0;	/* inside <script> or <style> */
+
+	while (*h) {
+		if (*h == '<') {
+			const char *end = strchr(h, '>');
+			const char *t = h + 1;
+			int closing = (*t == '/');
+
+			if (end == NULL)
+				break;
+			if (closing)
+				t++;
+			if (str_has_prefix_ci(t, "script") ||
+			    str_has_prefix_ci(t, "style"))
+				skip = !closing;
+			else if (!skip && (str_has_prefix_ci(t, "br") ||
+			    str_has_prefix_ci(t, "p") || str_has_prefix_ci(t, "div") ||
+			    str_has_prefix_ci(t, "tr") || str_has_prefix_ci(t, "li") ||
+			    str_has_prefix_ci(t, "h")))
+				buf_addc(out, '\n');
+			h = end + 1;
+			continue;
+		}
+		if (skip) {
+			h++;
+			continue;
+		}
+		if (*h == '&') {
+			size_t i;
+
+			for (i = 0; i < sizeof(ent) / sizeof(ent[0]); i++)
+				if (strncmp(h + 1, ent[i].name,
+				    strlen(ent[i].name)) == 0)
+					break;
+			if (i < sizeof(ent) / sizeof(ent[0])) {
+				buf_addstr(out, ent[i].text);
+				h += 1 + strlen(ent[i].name);
+				continue;
+			}
+			if (h[1] == '#') {
+				char *e;
+				unsigned long cp = h[2] == 'x' || h[2] == 'X' ?
+				    strtoul(h + 3, &e, 16) : strtoul(h + 2, &e, 10);
+
+				if (*e == ';' && cp > 0 && cp < 0x110000 &&
+				    !(cp >= 0xd800 && cp <= 0xdfff)) {
+					char u[8];
+					int n = g_unichar_to_utf8((gunichar)cp, u);
+
+					buf_add(out, u, (size_t)n);
+					h = e + 1;
+					continue;
+				}
+			}
+		}
+		if (*h == '\r') {
+			h++;
+			continue;
+		}
+		buf_addc(out, *h++);
+	}
+}
+
+struct walk {
+	struct tk_msg	*m;
+	GMimeParserOptions *opts;
+	struct buf	 html;
+	int		 have_text;
+	int		 parts;
+	int		 is_report;
+};
+
+static void
+att_add(struct walk *w, const char *name, const char *type, GMimeStream *data)
+{
+	struct tk_msg *m = w->m;
+	struct mime_attachment *a;
+	GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(data));
+
+	if (m->natt >= MIME_MAX_PARTS) {
+		m->flags |= MIME_TRUNCATED;
+		return;
+	}
+	m->att = xreallocarray(m->att, m->natt + 1, sizeof(*m->att));
+	a = &m->att[m->natt++];
+	a->name = text_dup(m, name, 998, 1);
+	a->type = xstrdup(type);
+	str_lower(a->type);
+	a->size = ba->len;
+	mime_sha256(ba->data, ba->len, a->sha256);
+}
+
+/* The Message-ID of the mail a DSN returns, from its headers part. */
+static void
+dsn_original(struct walk *w, GMimeObject *part)
+{
+	GMimeMessage *orig = NULL;
+
+	if (w->m->orig_message_id)
+		return;
+	if (GMIME_IS_MESSAGE_PART(part)) {
+		orig = g_mime_message_part_get_message(GMIME_MESSAGE_PART(part));
+		if (orig && g_mime_message_get_message_id(orig))
+			w->m->orig_message_id = text_dup(w->m,
+			    g_mime_message_get_message_id(orig), 998, 1);
+	} else if (GMIME_IS_PART(part)) {
+		GMimeDataWrapper *dw = g_mime_part_get_content(GMIME_PART(part));
+		GMimeStream *s = g_mime_stream_mem_new();
+		GMimeParser *p;
+
+		if (dw)
+			g_mime_data_wrapper_write_to_stream(dw, s);
+		g_mime_stream_reset(s);
+		p = g_mime_parser_new_with_stream(s);
+		orig = g_mime_parser_construct_message(p, w->opts);
+		if (orig && g_mime_message_get_message_id(orig))
+			w->m->orig_message_id = text_dup(w->m,
+			    g_mime_message_get_message_id(orig), 998, 1);
+		if (orig)
+			g_object_unref(orig);
+		g_object_unref(p);
+		g_object_unref(s);
+	}
+}
+
+static void
+walk_part(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+	struct walk *w = data;
+	GMimeContentType *ct = g_mime_object_get_content_type(part);
+	char *type = ct ? g_mime_content_type_get_mime_type(ct) : NULL;
+	const char *t = type ? type : "application/octet-stream";
+
+	(void)parent;
+	if (++w->parts > MIME_MAX_PARTS) {
+		w->m->flags |= MIME_TRUNCATED;
+		goto done;
+	}
+	if (w->is_report && (strcasecmp(t, "message/rfc822") == 0 ||
+	    strcasecmp(t, "text/rfc822-headers") == 0 ||
+	    strcasecmp(t, "message/rfc822-headers") == 0))
+		dsn_original(w, part);
+	if (GMIME_IS_MESSAGE_PART(part)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(
+		    GMIME_MESSAGE_PART(part));
+		GMimeStream *s = g_mime_stream_mem_new();
+
+		if (inner)
+			g_mime_object_write_to_stream(GMIME_OBJECT(inner), NULL, s);
+		att_add(w, inner ? g_mime_message_get_subject(inner) : NULL,
+		    "message/rfc822", s);
+		g_object_unref(s);
+	} else if (GMIME_IS_PART(part)) {
+		GMimePart *mp = GMIME_PART(part);
+		int is_text = GMIME_IS_TEXT_PART(part) &&
+		    !g_mime_part_is_attachment(mp);
+
+		if (is_text && !w->have_text &&
+		    strcasecmp(t, "text/plain") == 0) {
+			char *s = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
+
+			free(w->m->body);
+			w->m->body = text_dup(w->m, s ? s : "", MIME_MAX_BODY, 0);
+			w->have_text = 1;
+			g_free(s);
+		} else if (is_text && w->html.len == 0 &&
+		    strcasecmp(t, "text/html") == 0) {
+			char *s = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
+
+			if (s)
+				html_to_text(s, &w->html);
+			g_free(s);
+		} else if (!is_text || g_mime_part_get_filename(mp)) {
+			GMimeDataWrapper *dw = g_mime_part_get_content(mp);
+			GMimeStream *s = g_mime_stream_mem_new();
+
+			if (dw)
+				g_mime_data_wrapper_write_to_stream(dw, s);
+			att_add(w, g_mime_part_get_filename(mp), t, s);
+			g_object_unref(s);
+		}
+	}
+done:
+	g_free(type);
+}
+
+static void
+headers_copy(struct tk_msg *m, GMimeObject *obj)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	int count = hl ? g_mime_header_list_get_count(hl) : 0;
+
+	if (count > MIME_MAX_HEADERS) {
+		m->flags |= MIME_TRUNCATED;
+		count = MIME_MAX_HEADERS;
+	}
+	m->headers = xcalloc((size_t)count + 1, sizeof(*m->headers));
+	for (int i = 0; i < count; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		const char *v = g_mime_header_get_value(h);
+
+		m->headers[m->nheaders].name = text_dup(m,
+		    g_mime_header_get_name(h), 998, 1);
+		m->headers[m->nheaders].value = text_dup(m, v ? v : "",
+		    MIME_MAX_VALUE, 1);
+		m->nheaders++;
+	}
+}
+
+static void
+message_fill(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts)
+{
+	GMimeObject *top = g_mime_message_get_mime_part(msg);
+	GDateTime *date = g_mime_message_get_date(msg);
+	struct walk w = { .m = m, .opts = opts };
+
+	headers_copy(m, GMIME_OBJECT(msg));
+	m->message_id = text_dup(m, g_mime_message_get_message_id(msg), 998, 1);
+	if (m->message_id && *m->message_id == '\0') {
+		free(m->message_id);
+		m->message_id = NULL;
+	}
+	{
+		char **irt = NULL;
+		size_t n = 0;
+
+		refs_parse(m, opts, mime_header_get(m, "In-Reply-To"), &irt, &n);
+		if (n > 0)
+			m->in_reply_to = xstrdup(irt[n - 1]);
+		for (size_t i = 0; i < n; i++)
+			free(irt[i]);
+		free(irt);
+	}
+	refs_parse(m, opts, mime_header_get(m, "References"), &m->references,
+	    &m->nreferences);
+	free(m->subject);
+	m->subject = text_dup(m, g_mime_message_get_subject(msg), MIME_MAX_VALUE, 1);
+	if (m->subject == NULL)
+		m->subject = xstrdup("");
+	{
+		struct mime_addr *from = NULL;
+		size_t n = 0;
+
+		addr_list(m, g_mime_message_get_from(msg), &from, &n);
+		if (n > 0) {
+			m->from = from[0];
+			for (size_t i = 1; i < n; i++) {
+				free(from[i].name);
+				free(from[i].addr);
+			}
+		}
+		free(from);
+	}
+	addr_list(m, g_mime_message_get_to(msg), &m->to, &m->nto);
+	addr_list(m, g_mime_message_get_cc(msg), &m->cc, &m->ncc);
+	if (date)
+		m->date = g_date_time_to_unix(date);
+	if (top) {
+		GMimeContentType *ct = g_mime_object_get_content_type(top);
+
+		if (ct) {
+			char *t = g_mime_content_type_get_mime_type(ct);
+			const char *rt = g_mime_content_type_get_parameter(ct,
+			    "report-type");
+
+			m->content_type = str_lower(xstrdup(t));
+			g_free(t);
+			if (rt)
+				m->report_type = str_lower(text_dup(m, rt, 100, 1));
+		}
+		w.is_report = m->content_type &&
+		    strcmp(m->content_type, "multipart/report") == 0;
+	}
+	buf_init(&w.html, MIME_MAX_BODY);
+	g_mime_message_foreach(msg, walk_part, &w);
+	if (!w.have_text && w.html.len) {
+		free(m->body);
+		m->body = text_dup(m, w.html.data, MIME_MAX_BODY, 0);
+	}
+	buf_free(&w.html);
+	if (m->from.addr == NULL && m->message_id == NULL && m->date == 0 &&
+	    *m->subject == '\0')
+		m->flags |= MIME_NOHEADERS;
+}
+
+struct tk_msg *
+mime_parse(const char *raw, size_t len, const char *const *fallback_charsets)
+{
+	struct tk_msg *m = xcalloc(1, sizeof(*m));
+	GMimeParserOptions *opts;
+	GMimeParser *parser;
+	GMimeMessage *msg;
+	GMimeStream *stream;
+	GByteArray *shell;
+	const char *body;
+
+	pthread_once(&mime_once, mime_init_once);
+	m->subject = xstrdup("");
+	m->body = xstrdup("");
+	mime_sha256(raw, len, m->sha256);
+	/* The body hash skips the header, which relays rewrite. */
+	body = raw;
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (raw[i] == '\n' && (raw[i + 1] == '\n' ||
+		    (raw[i + 1] == '\r' && i + 2 < len && raw[i + 2] == '\n'))) {
+			body = raw + i + 1;
+			break;
+		}
+	}
+	mime_sha256(body, len - (size_t)(body - raw), m->body_sha256);
+
+	opts = g_mime_parser_options_new();
+	g_mime_parser_options_set_rfc2047_compliance_mode(opts,
+	    GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_address_compliance_mode(opts,
+	    GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_parameter_compliance_mode(opts,
+	    GMIME_RFC_COMPLIANCE_LOOSE);
+	if (fallback_charsets && fallback_charsets[0])
+		g_mime_parser_options_set_fallback_charsets(opts,
+		    (const char **)(uintptr_t)fallback_charsets);
+	stream = stream_wrap(raw, len, &shell);
+	parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	msg = g_mime_parser_construct_message(parser, opts);
+	if (msg == NULL) {
+		m->flags |= MIME_UNPARSED | MIME_NOHEADERS;
+		m->headers = xcalloc(1, sizeof(*m->headers));
+	} else {
+		message_fill(m, msg, opts);
+		g_object_unref(msg);
+	}
+	g_object_unref(parser);
+	stream_free(stream, shell);
+	g_mime_parser_options_free(opts);
+	return m;
+}
+
+static void
+addr_free(struct mime_addr *a)
+{
+	free(a->name);
+	free(a->addr);
+}
+
+void
+mime_free(struct tk_msg *m)
+{
+	if (m == NULL)
+		return;
+	free(m->message_id);
+	free(m->in_reply_to);
+	for (size_t i = 0; i < m->nreferences; i++)
+		free(m->references[i]);
+	free(m->references);
+	free(m->subject);
+	addr_free(&m->from);
+	for (size_t i = 0; i < m->nto; i++)
+		addr_free(&m->to[i]);
+	free(m->to);
+	for (size_t i = 0; i < m->ncc; i++)
+		addr_free(&m->cc[i]);
+	free(m->cc);
+	free(m->content_type);
+	free(m->report_type);
+	free(m->orig_message_id);
+	free(m->body);
+	for (size_t i = 0; i < m->nheaders; i++) {
+		free(m->headers[i].name);
+		free(m->headers[i].value);
+	}
+	free(m->headers);
+	for (size_t i = 0; i < m->natt; i++) {
+		free(m->att[i].name);
+		free(m->att[i].type);
+	}
+	free(m->att);
+	free(m);
+}
+
+const char *
+mime_header_get(const struct tk_msg *m, const char *name)
+{
+	for (size_t i = 0; i < m->nheaders; i++)
+		if (strcasecmp(m->headers[i].name, name) == 0)
+			return m->headers[i].value;
+	return NULL;
+}
+
+int
+mime_mbox_split(const char *data, size_t len,
+    int (*fn)(const char *raw, size_t len, void *arg), void *arg)
+{
+	GMimeParser *parser;
+	GMimeStream *stream;
+	GByteArray *shell;
+	int rv = 0;
+
+	pthread_once(&mime_once, mime_init_once);
+	stream = stream_wrap(data, len, &shell);
+	parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MBOX);
+	while (rv == 0 && !g_mime_parser_eos(parser)) {
+		GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+		gint64 begin, end;
+
+		if (msg == NULL)
+			break;
+		begin = g_mime_parser_get_headers_begin(parser);
+		end = g_mime_parser_tell(parser);
+		g_object_unref(msg);
+		if (begin < 0 || end < begin || (size_t)end > len)
+			break;
+		rv = fn(data + begin, (size_t)(end - begin), arg);
+	}
+	g_object_unref(parser);
+	stream_free(stream, shell);
+	return rv;
+}

@@ -1,0 +1,761 @@
+/*
+ * NAME
+ *	store.c — the SQLite store.
+ * DESCRIPTION
+ *	The only module that includes SQLite and the only place SQL is
+ *	written. Owns the schema (PRAGMA user_version, forward migrations),
+ *	the connection settings (WAL, busy timeout, foreign keys, synchronous
+ *	FULL so a commit is on disk before a front end acknowledges mail) and
+ *	a cache of prepared statements. A handle is one connection and must
+ *	be used by one thread at a time; open one per thread. All values go
+ *	through sqlite3_bind_*.
+ * DIAGNOSTICS
+ *	Functions return enum tk_status: SQLITE_BUSY/LOCKED past the busy
+ *	timeout, SQLITE_FULL and I/O errors are TK_ETEMP (the sender retries);
+ *	the text stays in the handle for store_errmsg().
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "tiketti/buf.h"
+#include "tiketti/store.h"
+
+#define SCHEMA_VERSION 1
+
+static const char schema_v1[] =
+"CREATE TABLE tickets ("
+"  id INTEGER PRIMARY KEY,"
+"  subject TEXT NOT NULL,"
+"  status TEXT NOT NULL DEFAULT 'new',"
+"  priority TEXT NOT NULL DEFAULT 'normal',"
+"  category TEXT,"
+"  requester TEXT,"
+"  requester_name TEXT,"
+"  assignee TEXT,"
+"  mailbox TEXT,"
+"  parent INTEGER REFERENCES tickets(id),"
+"  created_at INTEGER NOT NULL,"
+"  updated_at INTEGER NOT NULL,"
+"  status_at INTEGER NOT NULL);"
+"CREATE INDEX tickets_status ON tickets(status, status_at);"
+"CREATE INDEX tickets_requester ON tickets(requester);"
+"CREATE TABLE participants ("
+"  ticket_id INTEGER NOT NULL REFERENCES tickets(id),"
+"  address TEXT NOT NULL,"
+"  PRIMARY KEY (ticket_id, address)) WITHOUT ROWID;"
+"CREATE TABLE messages ("
+"  id INTEGER PRIMARY KEY,"
+"  ticket_id INTEGER REFERENCES tickets(id),"
+"  dedupe_key TEXT NOT NULL UNIQUE,"
+"  message_id TEXT,"
+"  direction TEXT NOT NULL,"
+"  kind TEXT NOT NULL,"
+"  from_addr TEXT,"
+"  from_name TEXT,"
+"  subject TEXT,"
+"  date INTEGER,"
+"  received_at INTEGER NOT NULL,"
+"  mailbox TEXT,"
+"  flags INTEGER NOT NULL DEFAULT 0,"
+"  body TEXT,"
+"  sha256 TEXT NOT NULL);"
+"CREATE INDEX messages_mid ON messages(message_id);"
+"CREATE INDEX messages_ticket ON messages(ticket_id);"
+"CREATE TABLE raw_messages ("
+"  message INTEGER PRIMARY KEY REFERENCES messages(id),"
+"  raw BLOB NOT NULL);"
+"CREATE TABLE attachments ("
+"  message INTEGER NOT NULL REFERENCES messages(id),"
+"  name TEXT, type TEXT, size INTEGER, sha256 TEXT);"
+"CREATE INDEX attachments_message ON attachments(message);"
+"CREATE TABLE events ("
+"  id INTEGER PRIMARY KEY,"
+"  ticket_id INTEGER NOT NULL REFERENCES tickets(id),"
+"  at INTEGER NOT NULL,"
+"  type TEXT NOT NULL,"
+"  actor TEXT, old TEXT, new TEXT,"
+"  message INTEGER REFERENCES messages(id));"
+"CREATE INDEX events_ticket ON events(ticket_id, id);"
+"CREATE INDEX events_type_at ON events(type, at);"
+"CREATE TABLE tags ("
+"  ticket_id INTEGER NOT NULL REFERENCES tickets(id),"
+"  tag TEXT NOT NULL,"
+"  PRIMARY KEY (ticket_id, tag)) WITHOUT ROWID;";
+
+enum stmt_id {
+	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
+	Q_MSG_FIND, Q_TICKET_BY_MID, Q_MSG_INSERT, Q_RAW_INSERT, Q_ATT_INSERT,
+	Q_TICKET_GET, Q_TICKET_INSERT,
+	Q_SET_STATUS, Q_SET_PRIORITY, Q_SET_CATEGORY, Q_SET_ASSIGNEE,
+	Q_TICKET_TOUCH, Q_PART_ADD, Q_PART_IS, Q_TAG_ADD, Q_EVENT_ADD,
+	Q_TICKET_LIST, Q_TICKET_LIST_STATUS, Q_TICKET_MESSAGES,
+	Q_TICKET_EVENTS, Q_COUNT_MESSAGES,
+	Q__COUNT
+};
+
+#define TICKET_COLS \
+	"t.id, t.subject, t.status, t.priority, t.category, t.requester," \
+	" t.requester_name, t.assignee, t.mailbox, t.parent, t.created_at," \
+	" t.updated_at, t.status_at," \
+	" (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id)," \
+	" (SELECT group_concat(tag, ',') FROM (SELECT tag FROM tags g" \
+	"   WHERE g.ticket_id = t.id ORDER BY tag))"
+
+static const char *const stmt_sql[Q__COUNT] = {
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_SAVEPOINT] = "SAVEPOINT msg",
+	[Q_RELEASE] = "RELEASE msg",
+	[Q_ROLLBACK_TO] = "ROLLBACK TO msg",
+	[Q_MSG_FIND] = "SELECT id, coalesce(ticket_id, 0) FROM messages"
+	    " WHERE dedupe_key = ?1",
+	[Q_TICKET_BY_MID] = "SELECT ticket_id FROM messages"
+	    " WHERE message_id = ?1 AND ticket_id IS NOT NULL"
+	    " ORDER BY id DESC LIMIT 1",
+	[Q_MSG_INSERT] = "INSERT INTO messages (ticket_id, dedupe_key,"
+	    " message_id, direction, kind, from_addr, from_name, subject, date,"
+	    " received_at, mailbox, flags, body, sha256) VALUES (?1, ?2, ?3,"
+	    " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	[Q_RAW_INSERT] = "INSERT INTO raw_messages (message, raw)"
+	    " VALUES (?1, ?2)",
+	[Q_ATT_INSERT] = "INSERT INTO attachments (message, name, type, size,"
+	    " sha256) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[Q_TICKET_GET] = "SELECT " TICKET_COLS " FROM tickets t WHERE t.id = ?1",
+	[Q_TICKET_INSERT] = "INSERT INTO tickets (subject, status, priority,"
+	    " requester, requester_name, mailbox, parent, created_at,"
+	    " updated_at, status_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+	    " ?8, ?8)",
+	[Q_SET_STATUS] = "UPDATE tickets SET status = ?2, status_at = ?3,"
+	    " updated_at = ?3 WHERE id = ?1",
+	[Q_SET_PRIORITY] = "UPDATE tickets SET priority = ?2, updated_at = ?3"
+	    " WHERE id = ?1",
+	[Q_SET_CATEGORY] = "UPDATE tickets SET category = ?2, updated_at = ?3"
+	    " WHERE id = ?1",
+	[Q_SET_ASSIGNEE] = "UPDATE tickets SET assignee = ?2, updated_at = ?3"
+	    " WHERE id = ?1",
+	[Q_TICKET_TOUCH] = "UPDATE tickets SET updated_at = ?2 WHERE id = ?1",
+	[Q_PART_ADD] = "INSERT OR IGNORE INTO participants (ticket_id, address)"
+	    " VALUES (?1, ?2)",
+	[Q_PART_IS] = "SELECT 1 FROM participants WHERE ticket_id = ?1"
+	    " AND address = ?2",
+	[Q_TAG_ADD] = "INSERT OR IGNORE INTO tags (ticket_id, tag)"
+	    " VALUES (?1, ?2)",
+	[Q_EVENT_ADD] = "INSERT INTO events (ticket_id, at, type, actor, old,"
+	    " new, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[Q_TICKET_LIST] = "SELECT " TICKET_COLS " FROM tickets t ORDER BY t.id",
+	[Q_TICKET_LIST_STATUS] = "SELECT " TICKET_COLS " FROM tickets t"
+	    " WHERE t.status = ?1 ORDER BY t.id",
+	[Q_TICKET_MESSAGES] = "SELECT message_id, from_addr, direction, kind,"
+	    " subject, coalesce(date, received_at), flags FROM messages"
+	    " WHERE ticket_id = ?1 ORDER BY id",
+	[Q_TICKET_EVENTS] = "SELECT at, type, actor, old, new FROM events"
+	    " WHERE ticket_id = ?1 ORDER BY id",
+	[Q_COUNT_MESSAGES] = "SELECT count(*), coalesce(sum(flags != 0), 0)"
+	    " FROM messages",
+};
+
+struct store {
+	sqlite3		*db;
+	sqlite3_stmt	*stmt[Q__COUNT];
+	char		*errmsg;
+};
+
+static void
+seterr(struct store *s, const char *what)
+{
+	free(s->errmsg);
+	s->errmsg = xasprintf("%s: %s", what,
+	    s->db ? sqlite3_errmsg(s->db) : "no database");
+}
+
+static enum tk_status
+status_of(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return TK_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_NOMEM:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PROTOCOL:
+		return TK_ETEMP;
+	case SQLITE_CONSTRAINT:
+	case SQLITE_READONLY:
+	case SQLITE_AUTH:
+	case SQLITE_PERM:
+		return TK_EPERM;
+	case SQLITE_TOOBIG:
+		return TK_ELIMIT;
+	default:
+		return TK_EIO;
+	}
+}
+
+/* Returns the reset, unbound cached statement for id. */
+static sqlite3_stmt *
+stmt(struct store *s, enum stmt_id id)
+{
+	if (s->stmt[id] == NULL &&
+	    sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+	    &s->stmt[id], NULL) != SQLITE_OK) {
+		seterr(s, "prepare");
+		return NULL;
+	}
+	return s->stmt[id];
+}
+
+static void
+done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Steps a statement that returns no rows; resets it. */
+static enum tk_status
+run(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	enum tk_status ts = status_of(rc);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		seterr(s, what);
+	done(st);
+	return ts;
+}
+
+static enum tk_status
+exec_plain(struct store *s, const char *sql, const char *what)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		seterr(s, what);
+		return status_of(sqlite3_errcode(s->db));
+	}
+	return TK_OK;
+}
+
+static enum tk_status
+migrate(struct store *s)
+{
+	sqlite3_stmt *st;
+	enum tk_status ts;
+	int version;
+
+	if ((ts = exec_plain(s, "BEGIN IMMEDIATE", "begin")) != TK_OK)
+		return ts;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		seterr(s, "user_version");
+		goto fail;
+	}
+	version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (version > SCHEMA_VERSION) {
+		free(s->errmsg);
+		s->errmsg = xasprintf("database schema %d is newer than this "
+		    "tiketti (%d)", version, SCHEMA_VERSION);
+		ts = TK_EPERM;
+		goto fail;
+	}
+	if (version < 1 && (ts = exec_plain(s, schema_v1, "schema")) != TK_OK)
+		goto fail;
+	/* Forward migrations go here: if (version < 2) ... */
+	if (version < SCHEMA_VERSION && (ts = exec_plain(s,
+	    "PRAGMA user_version = 1", "user_version")) != TK_OK)
+		goto fail;
+	return exec_plain(s, "COMMIT", "commit");
+fail:
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return ts != TK_OK ? ts : TK_EIO;
+}
+
+enum tk_status
+store_open(const char *path, long long busy_timeout, int flags,
+    struct store **out)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	int oflags = (flags & STORE_READONLY) ? SQLITE_OPEN_READONLY :
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	enum tk_status ts;
+
+	*out = s;
+	if (sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		seterr(s, path);
+		return status_of(s->db ? sqlite3_errcode(s->db) : SQLITE_CANTOPEN);
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, (int)(busy_timeout * 1000));
+	if (flags & STORE_READONLY)
+		return exec_plain(s, "PRAGMA foreign_keys = ON", "pragma");
+	if ((ts = exec_plain(s, "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+	    "pragma")) != TK_OK)
+		return ts;
+	return migrate(s);
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < Q__COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->db);
+	free(s->errmsg);
+	free(s);
+}
+
+const char *
+store_errmsg(const struct store *s)
+{
+	return s && s->errmsg ? s->errmsg : "no error";
+}
+
+static enum tk_status
+simple(struct store *s, enum stmt_id id, const char *what)
+{
+	sqlite3_stmt *st = stmt(s, id);
+
+	return st ? run(s, st, what) : TK_EIO;
+}
+
+enum tk_status store_begin(struct store *s) { return simple(s, Q_BEGIN, "begin"); }
+enum tk_status store_commit(struct store *s) { return simple(s, Q_COMMIT, "commit"); }
+enum tk_status store_savepoint(struct store *s) { return simple(s, Q_SAVEPOINT, "savepoint"); }
+enum tk_status store_release(struct store *s) { return simple(s, Q_RELEASE, "release"); }
+
+void
+store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		simple(s, Q_ROLLBACK, "rollback");
+}
+
+void
+store_rollback_savepoint(struct store *s)
+{
+	simple(s, Q_ROLLBACK_TO, "rollback to");
+	simple(s, Q_RELEASE, "release");
+}
+
+enum tk_status
+store_message_find(struct store *s, const char *key, int *found,
+    int64_t *row, int64_t *ticket)
+{
+	sqlite3_stmt *st = stmt(s, Q_MSG_FIND);
+	int rc;
+
+	if (st == NULL)
+		return TK_EIO;
+	bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (*found) {
+		*row = sqlite3_column_int64(st, 0);
+		*ticket = sqlite3_column_int64(st, 1);
+	} else if (rc != SQLITE_DONE)
+		seterr(s, "find message");
+	done(st);
+	return status_of(rc);
+}
+
+enum tk_status
+store_ticket_by_message_id(struct store *s, const char *mid, int64_t *ticket)
+{
+	sqlite3_stmt *st = stmt(s, Q_TICKET_BY_MID);
+	int rc;
+
+	*ticket = 0;
+	if (st == NULL)
+		return TK_EIO;
+	bind_text(st, 1, mid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ticket = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		seterr(s, "find message-id");
+	done(st);
+	return status_of(rc);
+}
+
+static void
+bind_id(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+enum tk_status
+store_message_insert(struct store *s, const struct store_message *m,
+    int64_t *row)
+{
+	sqlite3_stmt *st = stmt(s, Q_MSG_INSERT);
+	enum tk_status ts;
+
+	if (st == NULL)
+		return TK_EIO;
+	bind_id(st, 1, m->ticket);
+	bind_text(st, 2, m->dedupe_key);
+	bind_text(st, 3, m->message_id);
+	bind_text(st, 4, m->direction);
+	bind_text(st, 5, m->kind);
+	bind_text(st, 6, m->from_addr);
+	bind_text(st, 7, m->from_name);
+	bind_text(st, 8, m->subject);
+	bind_id(st, 9, m->date);
+	sqlite3_bind_int64(st, 10, m->received_at);
+	bind_text(st, 11, m->mailbox);
+	sqlite3_bind_int(st, 12, m->flags);
+	bind_text(st, 13, m->body);
+	bind_text(st, 14, m->sha256);
+	if ((ts = run(s, st, "insert message")) != TK_OK)
+		return ts;
+	*row = sqlite3_last_insert_rowid(s->db);
+	if ((st = stmt(s, Q_RAW_INSERT)) == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, *row);
+	sqlite3_bind_blob64(st, 2, m->raw ? m->raw : "", m->rawlen, SQLITE_STATIC);
+	return run(s, st, "insert raw message");
+}
+
+enum tk_status
+store_attachment_add(struct store *s, int64_t msgrow, const char *name,
+    const char *type, int64_t size, const char *sha256)
+{
+	sqlite3_stmt *st = stmt(s, Q_ATT_INSERT);
+
+	if (st == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, msgrow);
+	bind_text(st, 2, name);
+	bind_text(st, 3, type);
+	sqlite3_bind_int64(st, 4, size);
+	bind_text(st, 5, sha256);
+	return run(s, st, "insert attachment");
+}
+
+static char *
+col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	return v ? xstrdup((const char *)v) : NULL;
+}
+
+static const char *
+col(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+/* Fills t from a row of TICKET_COLS; strings are copies. */
+static void
+ticket_from_row(sqlite3_stmt *st, struct store_ticket *t)
+{
+	t->id = sqlite3_column_int64(st, 0);
+	t->subject = col_dup(st, 1);
+	t->status = col_dup(st, 2);
+	t->priority = col_dup(st, 3);
+	t->category = col_dup(st, 4);
+	t->requester = col_dup(st, 5);
+	t->requester_name = col_dup(st, 6);
+	t->assignee = col_dup(st, 7);
+	t->mailbox = col_dup(st, 8);
+	t->parent = sqlite3_column_int64(st, 9);
+	t->created_at = sqlite3_column_int64(st, 10);
+	t->updated_at = sqlite3_column_int64(st, 11);
+	t->status_at = sqlite3_column_int64(st, 12);
+	t->nmessages = sqlite3_column_int64(st, 13);
+	t->tags = col_dup(st, 14);
+}
+
+void
+store_ticket_clear(struct store_ticket *t)
+{
+	free(t->subject);
+	free(t->status);
+	free(t->priority);
+	free(t->category);
+	free(t->requester);
+	free(t->requester_name);
+	free(t->assignee);
+	free(t->mailbox);
+	free(t->tags);
+	memset(t, 0, sizeof(*t));
+}
+
+enum tk_status
+store_ticket_get(struct store *s, int64_t id, struct store_ticket *t,
+    int *found)
+{
+	sqlite3_stmt *st = stmt(s, Q_TICKET_GET);
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	*found = 0;
+	if (st == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		ticket_from_row(st, t);
+		*found = 1;
+	} else if (rc != SQLITE_DONE)
+		seterr(s, "get ticket");
+	done(st);
+	return status_of(rc);
+}
+
+enum tk_status
+store_ticket_insert(struct store *s, struct store_ticket *t)
+{
+	sqlite3_stmt *st = stmt(s, Q_TICKET_INSERT);
+	enum tk_status ts;
+
+	if (st == NULL)
+		return TK_EIO;
+	bind_text(st, 1, t->subject ? t->subject : "");
+	bind_text(st, 2, t->status ? t->status : "new");
+	bind_text(st, 3, t->priority ? t->priority : "normal");
+	bind_text(st, 4, t->requester);
+	bind_text(st, 5, t->requester_name);
+	bind_text(st, 6, t->mailbox);
+	bind_id(st, 7, t->parent);
+	sqlite3_bind_int64(st, 8, t->created_at);
+	if ((ts = run(s, st, "insert ticket")) == TK_OK)
+		t->id = sqlite3_last_insert_rowid(s->db);
+	return ts;
+}
+
+enum tk_status
+store_ticket_set(struct store *s, int64_t id, const char *field,
+    const char *value, int64_t now)
+{
+	static const struct { const char *name; enum stmt_id q; } fields[] = {
+		{ "status", Q_SET_STATUS }, { "priority", Q_SET_PRIORITY },
+		{ "category", Q_SET_CATEGORY }, { "assignee", Q_SET_ASSIGNEE },
+	};
+	sqlite3_stmt *st = NULL;
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (strcmp(fields[i].name, field) == 0)
+			st = stmt(s, fields[i].q);
+	if (st == NULL) {
+		free(s->errmsg);
+		s->errmsg = xasprintf("no ticket field \"%s\"", field);
+		return TK_EPERM;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	bind_text(st, 2, value);
+	sqlite3_bind_int64(st, 3, now);
+	return run(s, st, "update ticket");
+}
+
+enum tk_status
+store_ticket_touch(struct store *s, int64_t id, int64_t now)
+{
+	sqlite3_stmt *st = stmt(s, Q_TICKET_TOUCH);
+
+	if (st == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	return run(s, st, "touch ticket");
+}
+
+static enum tk_status
+id_text(struct store *s, enum stmt_id q, int64_t id, const char *v,
+    const char *what)
+{
+	sqlite3_stmt *st = stmt(s, q);
+
+	if (st == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	bind_text(st, 2, v);
+	return run(s, st, what);
+}
+
+enum tk_status
+store_participant_add(struct store *s, int64_t ticket, const char *addr)
+{
+	return id_text(s, Q_PART_ADD, ticket, addr, "add participant");
+}
+
+enum tk_status
+store_tag_add(struct store *s, int64_t ticket, const char *tag)
+{
+	return id_text(s, Q_TAG_ADD, ticket, tag, "add tag");
+}
+
+enum tk_status
+store_participant_is(struct store *s, int64_t ticket, const char *addr,
+    int *yes)
+{
+	sqlite3_stmt *st = stmt(s, Q_PART_IS);
+	int rc;
+
+	*yes = 0;
+	if (st == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, ticket);
+	bind_text(st, 2, addr);
+	rc = sqlite3_step(st);
+	*yes = rc == SQLITE_ROW;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		seterr(s, "participant");
+	done(st);
+	return status_of(rc);
+}
+
+enum tk_status
+store_event_add(struct store *s, int64_t ticket, int64_t at, const char *type,
+    const char *actor, const char *old, const char *new_, int64_t msgrow)
+{
+	sqlite3_stmt *st = stmt(s, Q_EVENT_ADD);
+
+	if (st == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, ticket);
+	sqlite3_bind_int64(st, 2, at);
+	bind_text(st, 3, type);
+	bind_text(st, 4, actor);
+	bind_text(st, 5, old);
+	bind_text(st, 6, new_);
+	bind_id(st, 7, msgrow);
+	return run(s, st, "add event");
+}
+
+/* Steps a query to its end; each row goes to row(st, fn, arg). */
+static enum tk_status
+each(struct store *s, sqlite3_stmt *st, const char *what,
+    int (*row)(sqlite3_stmt *, void *, void *), void *fn, void *arg)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (row(st, fn, arg))
+			break;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		seterr(s, what);
+	done(st);
+	return status_of(rc);
+}
+
+static int
+ticket_row(sqlite3_stmt *st, void *fn, void *arg)
+{
+	int (*cb)(const struct store_ticket *, void *) =
+	    (int (*)(const struct store_ticket *, void *))fn;
+	struct store_ticket t;
+	int rv;
+
+	ticket_from_row(st, &t);
+	rv = cb(&t, arg);
+	store_ticket_clear(&t);
+	return rv;
+}
+
+enum tk_status
+store_ticket_list(struct store *s, const char *status,
+    int (*fn)(const struct store_ticket *, void *), void *arg)
+{
+	sqlite3_stmt *st = stmt(s, status ? Q_TICKET_LIST_STATUS : Q_TICKET_LIST);
+
+	if (st == NULL)
+		return TK_EIO;
+	if (status)
+		bind_text(st, 1, status);
+	return each(s, st, "list tickets", ticket_row, (void *)fn, arg);
+}
+
+static int
+msg_row(sqlite3_stmt *st, void *fn, void *arg)
+{
+	int (*cb)(const struct store_msginfo *, void *) =
+	    (int (*)(const struct store_msginfo *, void *))fn;
+	struct store_msginfo m = {
+		.message_id = col(st, 0), .from_addr = col(st, 1),
+		.direction = col(st, 2), .kind = col(st, 3),
+		.subject = col(st, 4), .date = sqlite3_column_int64(st, 5),
+		.flags = sqlite3_column_int(st, 6),
+	};
+
+	return cb(&m, arg);
+}
+
+enum tk_status
+store_ticket_messages(struct store *s, int64_t ticket,
+    int (*fn)(const struct store_msginfo *, void *), void *arg)
+{
+	sqlite3_stmt *st = stmt(s, Q_TICKET_MESSAGES);
+
+	if (st == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, ticket);
+	return each(s, st, "list messages", msg_row, (void *)fn, arg);
+}
+
+static int
+event_row(sqlite3_stmt *st, void *fn, void *arg)
+{
+	int (*cb)(const struct store_event *, void *) =
+	    (int (*)(const struct store_event *, void *))fn;
+	struct store_event e = {
+		.at = sqlite3_column_int64(st, 0), .type = col(st, 1),
+		.actor = col(st, 2), .old = col(st, 3), .new_ = col(st, 4),
+	};
+
+	return cb(&e, arg);
+}
+
+enum tk_status
+store_ticket_events(struct store *s, int64_t ticket,
+    int (*fn)(const struct store_event *, void *), void *arg)
+{
+	sqlite3_stmt *st = stmt(s, Q_TICKET_EVENTS);
+
+	if (st == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, ticket);
+	return each(s, st, "list events", event_row, (void *)fn, arg);
+}
+
+enum tk_status
+store_count_messages(struct store *s, int64_t *all, int64_t *flagged)
+{
+	sqlite3_stmt *st = stmt(s, Q_COUNT_MESSAGES);
+	int rc;
+
+	if (st == NULL)
+		return TK_EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*all = sqlite3_column_int64(st, 0);
+		*flagged = sqlite3_column_int64(st, 1);
+	} else
+		seterr(s, "count");
+	done(st);
+	return status_of(rc);
+}

@@ -1,0 +1,161 @@
+/*
+ * NAME
+ *	str.c — small string helpers that know nothing about mail.
+ * DESCRIPTION
+ *	Pure functions without shared state; thread-safe.
+ * DIAGNOSTICS
+ *	Parsers return TK_EPARSE on malformed input.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tiketti/str.h"
+
+char *
+str_lower(char *s)
+{
+	for (char *p = s; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return s;
+}
+
+char *
+str_trim(char *s)
+{
+	char *p = s, *e;
+
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	if (p != s)
+		memmove(s, p, strlen(p) + 1);
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	    e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+char *
+str_oneline(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			*p = ' ';
+	return s;
+}
+
+int
+str_has_prefix_ci(const char *s, const char *prefix)
+{
+	return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+enum tk_status
+str_to_ll(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return TK_EPARSE;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end != '\0' || v < min || v > max)
+		return TK_EPARSE;
+	*out = v;
+	return TK_OK;
+}
+
+enum tk_status
+str_to_duration(const char *s, int unit_days, long long *out)
+{
+	char *end;
+	long long v, mul;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return TK_EPARSE;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || v < 0)
+		return TK_EPARSE;
+	switch (*end) {
+	case '\0': mul = unit_days ? 86400 : 1; break;
+	case 's': mul = 1; break;
+	case 'm': mul = 60; break;
+	case 'h': mul = 3600; break;
+	case 'd': mul = 86400; break;
+	case 'w': mul = 7 * 86400; break;
+	default: return TK_EPARSE;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return TK_EPARSE;
+	if (v > INT64_MAX / mul)
+		return TK_EPARSE;
+	*out = v * mul;
+	return TK_OK;
+}
+
+void
+str_duration(long long secs, char *out, size_t outlen)
+{
+	if (secs != 0 && secs % 86400 == 0)
+		snprintf(out, outlen, "%lldd", secs / 86400);
+	else if (secs != 0 && secs % 3600 == 0)
+		snprintf(out, outlen, "%lldh", secs / 3600);
+	else if (secs != 0 && secs % 60 == 0)
+		snprintf(out, outlen, "%lldm", secs / 60);
+	else
+		snprintf(out, outlen, "%llds", secs);
+}
+
+int
+str_utf8_valid(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i];
+		size_t n;
+		unsigned cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			n = 1; cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2; cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 3; cp = c & 0x07;
+		} else
+			return 0;
+		for (size_t k = 1; k <= n; k++) {
+			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+void
+str_time(int64_t t, char *out, size_t outlen)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, outlen, "%lld", (long long)t);
+}

@@ -1,0 +1,220 @@
+/*
+ * NAME
+ *	thread.c — which ticket a message belongs to.
+ * DESCRIPTION
+ *	Decides threading from the parsed message and lookups in the store;
+ *	never writes. The subject is read only for our own ticket tag: a
+ *	subject alone never threads. Pure functions and store reads only;
+ *	thread-safe with one store handle per thread.
+ * DIAGNOSTICS
+ *	thread_find() returns the store's status; the text is in the store.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tiketti/buf.h"
+#include "tiketti/str.h"
+#include "tiketti/thread.h"
+
+const char *
+thread_how_str(enum thread_how how)
+{
+	switch (how) {
+	case THREAD_TAG: return "tag";
+	case THREAD_IN_REPLY_TO: return "in-reply-to";
+	case THREAD_REFERENCES: return "references";
+	default: return "new";
+	}
+}
+
+/* Parses "[PREFIX #N]" at p; returns the length matched or 0. */
+static size_t
+tag_at(const char *p, const char *prefix, int64_t *id)
+{
+	const char *q = p;
+	size_t plen = strlen(prefix);
+	long long v = 0;
+
+	if (*q++ != '[')
+		return 0;
+	while (*q == ' ')
+		q++;
+	if (strncasecmp(q, prefix, plen) != 0)
+		return 0;
+	q += plen;
+	while (*q == ' ')
+		q++;
+	if (*q++ != '#' || !isdigit((unsigned char)*q))
+		return 0;
+	while (isdigit((unsigned char)*q)) {
+		if (v > (INT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (*q++ - '0');
+	}
+	while (*q == ' ')
+		q++;
+	if (*q++ != ']' || v <= 0)
+		return 0;
+	*id = v;
+	return (size_t)(q - p);
+}
+
+int
+thread_subject_tag(const char *subject, const char *prefix, int64_t *id)
+{
+	for (const char *p = strchr(subject, '['); p; p = strchr(p + 1, '['))
+		if (tag_at(p, prefix, id))
+			return 1;
+	return 0;
+}
+
+/*
+ * Reply and forward prefixes seen in the wild: English, German, Nordic,
+ * Finnish, Dutch, French, Italian, Spanish, Polish, Czech, Russian,
+ * Ukrainian and others. Compared case-insensitively (ASCII) or exactly.
+ */
+static const char *const reply_prefixes[] = {
+	"re", "fwd", "fw", "aw", "wg", "sv", "vs", "vl", "vb", "antw", "doorst",
+	"tr", "rif", "r", "i", "rv", "enc", "odp", "pd", "pf", "fs", "ynt",
+	"yml", "továbbítás", "vá", "atb", "továbbítva",
+	"отв", "отвт", "ответ", "пересл", "переслать", "фв",
+	"відп", "відповідь", "пер", "переслано",
+	"回复", "转发", "答复", "回覆",
+};
+
+/* Returns the length of one prefix ("Re:", "RE[2]:", "Re :") at p, or 0. */
+static size_t
+prefix_at(const char *p)
+{
+	for (size_t i = 0; i < sizeof(reply_prefixes) / sizeof(reply_prefixes[0]);
+	    i++) {
+		const char *w = reply_prefixes[i];
+		size_t n = strlen(w);
+		const char *q = p + n;
+
+		if (strncasecmp(p, w, n) != 0) {
+			/* Cyrillic capitals: compare the lower-cased word. */
+			char low[64];
+			size_t k;
+
+			if ((unsigned char)*p < 0x80 || n >= sizeof(low))
+				continue;
+			memcpy(low, p, n);
+			low[n] = '\0';
+			for (k = 0; k + 1 < n; k++) {
+				unsigned char a = (unsigned char)low[k],
+				    b = (unsigned char)low[k + 1];
+
+				/* U+0410..U+042F -> U+0430..U+044F */
+				if (a == 0xd0 && b >= 0x90 && b <= 0x9f)
+					low[k + 1] = (char)(b + 0x20);
+				else if (a == 0xd0 && b >= 0xa0 && b <= 0xaf) {
+					low[k] = (char)0xd1;
+					low[k + 1] = (char)(b - 0x20);
+				} else if (a == 0xd0 && b == 0x86) { /* І -> і */
+					low[k] = (char)0xd1;
+					low[k + 1] = (char)0x96;
+				}
+			}
+			if (strncmp(low, w, n) != 0)
+				continue;
+		}
+		if (*q == '[') {	/* "Re[2]:" */
+			q++;
+			while (isdigit((unsigned char)*q))
+				q++;
+			if (*q++ != ']')
+				continue;
+		}
+		while (*q == ' ')
+			q++;
+		if (*q == ':')
+			return (size_t)(q + 1 - p);
+		if (strncmp(q, "\xef\xbc\x9a", 3) == 0)	/* full-width colon */
+			return (size_t)(q + 3 - p);
+	}
+	return 0;
+}
+
+char *
+thread_subject_strip(const char *subject, const char *prefix)
+{
+	const char *p = subject;
+	char *out;
+	int64_t id;
+
+	for (;;) {
+		size_t n;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if ((n = prefix_at(p)) == 0 && (n = tag_at(p, prefix, &id)) == 0)
+			break;
+		p += n;
+	}
+	out = xstrdup(p);
+	/* A tag later in the subject ("Re: Help [Ticket #4]") goes too. */
+	for (char *t = strchr(out, '['); t; t = strchr(t + 1, '[')) {
+		size_t n = tag_at(t, prefix, &id);
+
+		if (n) {
+			memmove(t, t + n, strlen(t + n) + 1);
+			break;
+		}
+	}
+	return str_trim(out);
+}
+
+enum tk_status
+thread_find(struct store *s, const struct tk_conf *c, const struct tk_msg *m,
+    const char *sender, int trusted, struct thread_result *r)
+{
+	enum tk_status ts;
+	int64_t id = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (thread_subject_tag(m->subject, c->ticket_prefix, &id)) {
+		struct store_ticket t;
+		int found, yes = 0;
+
+		if ((ts = store_ticket_get(s, id, &t, &found)) != TK_OK)
+			return ts;
+		store_ticket_clear(&t);
+		if (found) {
+			if (!trusted && c->tag_trust != CONF_TAG_ANY &&
+			    (sender == NULL || (ts = store_participant_is(s, id,
+			    sender, &yes)) != TK_OK || !yes)) {
+				if (ts != TK_OK)
+					return ts;
+				r->refused = id;
+			} else {
+				r->ticket = id;
+				r->how = THREAD_TAG;
+				return TK_OK;
+			}
+		}
+	}
+	if (m->in_reply_to) {
+		if ((ts = store_ticket_by_message_id(s, m->in_reply_to, &id)) !=
+		    TK_OK)
+			return ts;
+		if (id && id != r->refused) {
+			r->ticket = id;
+			r->how = THREAD_IN_REPLY_TO;
+			return TK_OK;
+		}
+	}
+	for (size_t i = m->nreferences; i-- > 0;) {
+		if ((ts = store_ticket_by_message_id(s, m->references[i], &id)) !=
+		    TK_OK)
+			return ts;
+		if (id && id != r->refused) {
+			r->ticket = id;
+			r->how = THREAD_REFERENCES;
+			return TK_OK;
+		}
+	}
+	return TK_OK;
+}

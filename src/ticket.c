@@ -1,0 +1,110 @@
+/*
+ * NAME
+ *	ticket.c — validated changes to a ticket's fields.
+ * DESCRIPTION
+ *	The one place a ticket's status, priority, category or assignee is
+ *	changed: by ingest (reopen), agent commands, rules and the admin CLI.
+ *	Every change is an event row with the old and new value, so history
+ *	and reports come from events. Runs inside the caller's transaction;
+ *	thread-safe with one store handle per thread.
+ * DIAGNOSTICS
+ *	Returns TK_EPERM with a message in errbuf for refused input; store
+ *	failures as the store reports them.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tiketti/ticket.h"
+
+static const char *const statuses[] = {
+	"new", "open", "pending", "solved", "closed", NULL
+};
+static const char *const priorities[] = {
+	"low", "normal", "high", "urgent", NULL
+};
+
+static int
+in_set(const char *const *set, const char *v)
+{
+	for (; v && *set; set++)
+		if (strcmp(*set, v) == 0)
+			return 1;
+	return 0;
+}
+
+int
+ticket_status_valid(const char *value)
+{
+	return in_set(statuses, value);
+}
+
+int
+ticket_priority_valid(const char *value)
+{
+	return in_set(priorities, value);
+}
+
+static const char *
+field_value(const struct store_ticket *t, const char *field)
+{
+	if (strcmp(field, "status") == 0)
+		return t->status;
+	if (strcmp(field, "priority") == 0)
+		return t->priority;
+	if (strcmp(field, "category") == 0)
+		return t->category;
+	return t->assignee;
+}
+
+enum tk_status
+ticket_set(struct store *s, int64_t id, const char *field, const char *value,
+    const char *actor, int64_t now, int *changed, char *errbuf, size_t errlen)
+{
+	struct store_ticket t;
+	const char *old;
+	enum tk_status ts;
+	int found;
+
+	*changed = 0;
+	if (value && *value == '\0')
+		value = NULL;
+	if (strcmp(field, "status") == 0 || strcmp(field, "priority") == 0) {
+		int ok = strcmp(field, "status") == 0 ?
+		    ticket_status_valid(value) : ticket_priority_valid(value);
+
+		if (!ok) {
+			snprintf(errbuf, errlen, "bad %s \"%s\" (want %s)", field,
+			    value ? value : "", strcmp(field, "status") == 0 ?
+			    "new, open, pending, solved or closed" :
+			    "low, normal, high or urgent");
+			return TK_EPERM;
+		}
+	} else if (strcmp(field, "category") != 0 &&
+	    strcmp(field, "assignee") != 0) {
+		snprintf(errbuf, errlen, "unknown field \"%s\" (want status, "
+		    "priority, category or assignee)", field);
+		return TK_EPERM;
+	}
+	if ((ts = store_ticket_get(s, id, &t, &found)) != TK_OK) {
+		snprintf(errbuf, errlen, "%s", store_errmsg(s));
+		return ts;
+	}
+	if (!found) {
+		snprintf(errbuf, errlen, "no ticket %lld", (long long)id);
+		return TK_EPERM;
+	}
+	old = field_value(&t, field);
+	if ((old == NULL && value == NULL) ||
+	    (old && value && strcmp(old, value) == 0)) {
+		store_ticket_clear(&t);
+		return TK_OK;
+	}
+	if ((ts = store_ticket_set(s, id, field, value, now)) == TK_OK &&
+	    (ts = store_event_add(s, id, now, field, actor, old, value, 0)) ==
+	    TK_OK)
+		*changed = 1;
+	if (ts != TK_OK)
+		snprintf(errbuf, errlen, "%s", store_errmsg(s));
+	store_ticket_clear(&t);
+	return ts;
+}
