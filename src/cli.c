@@ -684,7 +684,6 @@ static int
 ticket_set_cmd(struct ctx *x, int argc, char **argv)
 {
 	char err[256];
-	const char *actor = getenv("USER");
 	enum tk_status ts;
 	int64_t id;
 	int changed;
@@ -695,7 +694,7 @@ ticket_set_cmd(struct ctx *x, int argc, char **argv)
 	open_store(x, 0);
 	if ((ts = store_begin(x->store)) != TK_OK)
 		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
-	ts = ticket_set(x->store, id, argv[1], argv[2], actor ? actor : "admin",
+	ts = ticket_set(x->store, id, argv[1], argv[2], "admin",
 	    (int64_t)time(NULL), &changed, err, sizeof(err));
 	if (ts != TK_OK) {
 		store_rollback(x->store);

@@ -25,6 +25,7 @@ thread_how_str(enum thread_how how)
 	case THREAD_TAG: return "tag";
 	case THREAD_IN_REPLY_TO: return "in-reply-to";
 	case THREAD_REFERENCES: return "references";
+	case THREAD_DSN: return "dsn";
 	default: return "new";
 	}
 }
@@ -214,6 +215,15 @@ thread_find(struct store *s, const struct tk_conf *c, const struct tk_msg *m,
 			r->ticket = id;
 			r->how = THREAD_REFERENCES;
 			return TK_OK;
+		}
+	}
+	if (m->orig_message_id) {
+		if ((ts = store_ticket_by_message_id(s, m->orig_message_id,
+		    &id)) != TK_OK)
+			return ts;
+		if (id && id != r->refused) {
+			r->ticket = id;
+			r->how = THREAD_DSN;
 		}
 	}
 	return TK_OK;

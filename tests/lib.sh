@@ -1,0 +1,67 @@
+# tests/lib.sh — TAP helpers and a scratch directory for the shell tests.
+# Sourced by each tests/*.sh; they print TAP for automake's tap-driver.
+
+: "${TIKETTI:?TIKETTI must name the tiketti binary under test}"
+: "${SRCDIR:?SRCDIR must name the source tree}"
+TAP_N=0
+TAP_FAILED=0
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tiketti-test.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+# ASan's runtime must come first; libfaketime is preloaded after it.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+
+ok() {
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N - $*"
+}
+
+not_ok() {
+	TAP_N=$((TAP_N + 1))
+	TAP_FAILED=$((TAP_FAILED + 1))
+	echo "not ok $TAP_N - $*"
+}
+
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() {
+	_d=$1
+	shift
+	if "$@" >"$WORK/check.out" 2>&1; then
+		ok "$_d"
+	else
+		not_ok "$_d"
+		sed 's/^/# /' "$WORK/check.out"
+	fi
+}
+
+# is DESCRIPTION GOT WANT
+is() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1"
+		echo "#   got: '$2'"
+		echo "#  want: '$3'"
+	fi
+}
+
+# tk [ARGS...]: tiketti with the test's config and database.
+tk() {
+	"$TIKETTI" -c "$WORK/tiketti.conf" "$@"
+}
+
+# at 'YYYY-MM-DD hh:mm:ss' COMMAND...: runs with the clock at that time.
+at() {
+	_t=$1
+	shift
+	faketime -f "@$_t" "$@"
+}
+
+# json EXPR < JSON: prints a Python expression over the parsed input (d).
+json() {
+	python3 -c 'import json,sys; d=json.load(sys.stdin); r=eval(sys.argv[1]); print(json.dumps(r) if not isinstance(r,str) else r)' "$1"
+}
+
+done_testing() {
+	echo "1..$TAP_N"
+	[ "$TAP_FAILED" -eq 0 ]
+}

@@ -15,6 +15,7 @@ enum thread_how {
 	THREAD_TAG,		/* [PREFIX #N] in the Subject */
 	THREAD_IN_REPLY_TO,
 	THREAD_REFERENCES,
+	THREAD_DSN,		/* a bounce: the Message-ID of the mail it returns */
 };
 
 struct thread_result {
@@ -42,7 +43,8 @@ char *thread_subject_strip(const char *subject, const char *prefix);
 /*
  * Threads m from sender (lower-cased address, may be NULL) in this order:
  * tag in Subject, In-Reply-To, References newest first (our own stored
- * outgoing Message-IDs are among the stored ones), otherwise new. A tag
+ * outgoing Message-IDs are among the stored ones), the original
+ * Message-ID a delivery report returns, otherwise new. A tag
  * from a sender who is no participant gives THREAD_NEW with .refused set
  * unless tag_trust = any; trusted is for senders (agents, our own
  * addresses) that may always use a tag.
