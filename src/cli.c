@@ -96,7 +96,8 @@ open_store(struct ctx *x, int readonly)
 	    readonly ? STORE_READONLY : 0, &x->store);
 	if (ts != TK_OK)
 		fatalx(ts == TK_ETEMP ? EX_TEMPFAIL : EX_CANTCREAT,
-		    "database %s: %s", path, store_errmsg(x->store));
+		    "database %s: %s%s", path, store_errmsg(x->store),
+		    ts == TK_ETEMP ? " (try again later)" : "");
 }
 
 /* ---- ingest ---- */

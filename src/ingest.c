@@ -21,6 +21,7 @@
 #include "tiketti/buf.h"
 #include "tiketti/ingest.h"
 #include "tiketti/mime.h"
+#include "tiketti/str.h"
 #include "tiketti/ticket.h"
 
 struct ingest {
@@ -213,6 +214,74 @@ set_status(struct ingest *ig, int64_t ticket, const char *status,
 }
 
 /*
+ * Command lines an agent's mail may start with ("#solve", "#pending",
+ * "#close", "#open", "#priority P", "#category C", "#assign NAME"). They
+ * are read only from configured agents, only up to the first line that
+ * is not a command, and each change is an event by that agent. An
+ * unknown command or a bad value is recorded as a "command_error" event
+ * and the rest still apply: a typo must not lose the mail.
+ */
+static enum tk_status
+agent_commands(struct ingest *ig, int64_t ticket, const struct tk_msg *m,
+    const char *actor, int64_t now)
+{
+	static const struct { const char *cmd; const char *field;
+	    const char *value; } cmds[] = {
+		{ "solve", "status", "solved" }, { "pending", "status", "pending" },
+		{ "close", "status", "closed" }, { "open", "status", "open" },
+		{ "priority", "priority", NULL }, { "category", "category", NULL },
+		{ "assign", "assignee", NULL },
+	};
+	const char *p = m->body;
+	enum tk_status ts = TK_OK;
+
+	while (ts == TK_OK && *p) {
+		size_t len = strcspn(p, "\n");
+		char *line = xstrndup(p, len), *word, *arg;
+		size_t i;
+		int changed;
+
+		p += len + (p[len] == '\n');
+		str_trim(line);
+		if (*line == '\0') {
+			free(line);
+			continue;
+		}
+		if (*line != '#') {
+			free(line);
+			break;
+		}
+		word = line + 1;
+		arg = word + strcspn(word, " \t");
+		if (*arg)
+			*arg++ = '\0';
+		str_trim(arg);
+		str_lower(word);
+		for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+			if (strcmp(cmds[i].cmd, word) == 0)
+				break;
+		if (i == sizeof(cmds) / sizeof(cmds[0]) ||
+		    (cmds[i].value == NULL && *arg == '\0'))
+			ts = store_event_add(ig->store, ticket, now,
+			    "command_error", actor, NULL, word, 0);
+		else {
+			const char *v = cmds[i].value ? cmds[i].value : arg;
+			char err[256];
+
+			if (strcmp(cmds[i].field, "priority") == 0)
+				str_lower(arg);
+			ts = ticket_set(ig->store, ticket, cmds[i].field, v, actor,
+			    now, &changed, err, sizeof(err));
+			if (ts == TK_EPERM)	/* a bad value: note it, go on */
+				ts = store_event_add(ig->store, ticket, now,
+				    "command_error", actor, NULL, word, 0);
+		}
+		free(line);
+	}
+	return ts;
+}
+
+/*
  * Records on both tickets that one led to the other: the event's old is
  * the earlier ticket, new the one just opened.
  */
@@ -331,6 +400,8 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 			goto fail;
 	if ((ts = store_event_add(s, ticket, now, "message", actor,
 	    cls.reason, sm.kind, row)) != TK_OK ||
+	    (cls.kind == KIND_AGENT && thr.ticket &&
+	    (ts = agent_commands(ig, ticket, m, actor, now)) != TK_OK) ||
 	    (ts = add_participants(ig, ticket, m, cls.kind)) != TK_OK ||
 	    (ts = store_ticket_touch(s, ticket, now)) != TK_OK)
 		goto fail;

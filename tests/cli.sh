@@ -1,3 +1,140 @@
 #!/bin/sh
-echo "1..1"
-echo "ok 1 - stub"
+# The command line: exit codes (sysexits), configuration errors, the
+# embedded default, stdin/maildir/mbox input, flagged unparseable mail,
+# the size limit, a locked database, and `ticket set` validation.
+. "${SRCDIR:-.}/tests/lib.sh"
+
+S="$SRCDIR/tests/scenarios/01-tag"
+printf 'database = %s\n' "$WORK/t.db" >"$WORK/tiketti.conf"
+
+# exitcode COMMAND...: prints the command's exit status.
+exitcode() {
+	"$@" >"$WORK/out" 2>"$WORK/err"
+	echo $?
+}
+
+is "no command is a usage error (64)" "$(exitcode "$TIKETTI")" 64
+is "an unknown command is a usage error (64)" "$(exitcode "$TIKETTI" frobnicate)" 64
+is "a bad ticket id is a usage error (64)" "$(exitcode tk ticket show x1)" 64
+
+# Without any configuration tiketti works on ./tiketti.db.
+mkdir "$WORK/empty"
+(cd "$WORK/empty" && env -u TIKETTI_CONF "$TIKETTI" ingest "$S/01-new.eml") \
+    >/dev/null 2>&1 && test -f "$WORK/empty/tiketti.db" &&
+    ok "no config: ingest creates ./tiketti.db" ||
+    not_ok "no config: ingest creates ./tiketti.db"
+is "no config: the ticket is listed" \
+    "$(cd "$WORK/empty" && "$TIKETTI" ticket list --format json | json 'd[0]["subject"]')" \
+    "Tilaus ei ole saapunut"
+
+# A broken configuration: every error as file:line, exit 78.
+printf 'database = x.db\nbogus = 1\nfollowup_after = soon\n[agent]\n[webhook x]\n' \
+    >"$WORK/bad.conf"
+is "config errors exit 78" "$(exitcode "$TIKETTI" -c "$WORK/bad.conf" config)" 78
+check "config: unknown key is file:line" grep -qF "$WORK/bad.conf:2: unknown parameter \"bogus\"" "$WORK/err"
+check "config: bad value is file:line" grep -qF "$WORK/bad.conf:3: bad duration" "$WORK/err"
+check "config: nameless section is file:line" grep -qF "$WORK/bad.conf:4: section needs a name" "$WORK/err"
+check "config: unknown section is file:line" grep -qF "$WORK/bad.conf:5: unknown section type" "$WORK/err"
+is "a missing -c file exits 78" "$(exitcode "$TIKETTI" -c "$WORK/nonexistent.conf" config)" 78
+
+# `tiketti config` prints every setting with its default.
+printf 'database = %s\nfollowup_after = 3w\nmailboxes = Support@Example.com\n[agent maria]\naddress = maria@example.com\n' \
+    "$WORK/t.db" >"$WORK/tiketti.conf"
+tk config >"$WORK/config.out"
+check "config: shows the value and the default" grep -q '^followup_after = 21d	# default: 28d$' "$WORK/config.out"
+check "config: lists are lower-cased" grep -q '^mailboxes = support@example.com' "$WORK/config.out"
+check "config: shows agents" grep -q '^\[agent maria\]' "$WORK/config.out"
+for k in database mailboxes ticket_prefix tag_trust followup_after fallback_charsets; do
+	check "config: prints $k" grep -q "^$k = " "$WORK/config.out"
+done
+
+# Standard input (the pipe transport), with an envelope.
+is "stdin: ingest from a pipe exits 0" \
+    "$(exitcode sh -c "\"$TIKETTI\" -c \"$WORK/tiketti.conf\" ingest --sender anna@asiakas.fi --recipient support@example.com < \"$S/01-new.eml\"")" 0
+is "stdin: the ticket is there" "$(tk ticket list --format json | json 'len(d)')" 1
+is "stdin: its mailbox comes from the envelope" \
+    "$(tk ticket list --format json | json 'd[0]["mailbox"]')" "support@example.com"
+
+# Mail that is not mail is stored raw and flagged, never dropped.
+: >"$WORK/empty.eml"
+head -c 3000 /dev/urandom >"$WORK/binary.eml"
+is "empty file: exit 0" "$(exitcode tk ingest "$WORK/empty.eml")" 0
+is "binary file: exit 0" "$(exitcode tk ingest "$WORK/binary.eml")" 0
+is "empty and binary files are stored" \
+    "$(sqlite3 "$WORK/t.db" "SELECT count(*) FROM messages WHERE flags & 3")" 2
+is "the raw bytes are kept" \
+    "$(sqlite3 "$WORK/t.db" "SELECT length(raw) FROM raw_messages ORDER BY message DESC LIMIT 1")" 3000
+
+# The size limit refuses with a clear reason and stores nothing.
+printf 'database = %s\nmessage_size_limit = 2048\n' "$WORK/small.db" >"$WORK/small.conf"
+head -c 5000 /dev/zero | tr '\0' x | { cat "$S/01-new.eml"; cat; } >"$WORK/big.eml"
+is "over message_size_limit: exit 65" \
+    "$(exitcode "$TIKETTI" -c "$WORK/small.conf" ingest "$WORK/big.eml")" 65
+check "over message_size_limit: says why" grep -q "message_size_limit" "$WORK/err"
+is "over message_size_limit: nothing stored" \
+    "$("$TIKETTI" -c "$WORK/small.conf" ticket list --format json | json 'len(d)')" 0
+
+# A database locked past busy_timeout is a temporary failure (75) that
+# stores nothing; the retry then stores the message once.
+printf 'database = %s\nbusy_timeout = 1s\n' "$WORK/lock.db" >"$WORK/lock.conf"
+"$TIKETTI" -c "$WORK/lock.conf" ticket list >/dev/null
+python3 -c '
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+time.sleep(4)
+c.execute("ROLLBACK")' "$WORK/lock.db" "$WORK/locked" &
+lockpid=$!
+while [ ! -f "$WORK/locked" ]; do sleep 0.1; done
+is "locked database: exit 75" \
+    "$(exitcode "$TIKETTI" -c "$WORK/lock.conf" ingest "$S/01-new.eml")" 75
+check "locked database: says to try again" grep -q "try again later" "$WORK/err"
+wait $lockpid
+is "locked database: retry succeeds" \
+    "$(exitcode "$TIKETTI" -c "$WORK/lock.conf" ingest "$S/01-new.eml")" 0
+is "locked database: the message is stored once" \
+    "$(sqlite3 "$WORK/lock.db" "SELECT count(*) FROM messages")" 1
+
+# Maildir (in file-name order, with progress on stderr) and mbox.
+printf 'database = %s\n' "$WORK/md.db" >"$WORK/md.conf"
+"$TIKETTI" -c "$SRCDIR/sample/tiketti.conf" --db "$WORK/md.db" ingest \
+    --maildir "$SRCDIR/sample/maildir" >/dev/null 2>"$WORK/err"
+check "maildir: progress summary on stderr" grep -q "ingested 7 messages: 2 new tickets, 5 threaded" "$WORK/err"
+"$TIKETTI" -c "$SRCDIR/sample/tiketti.conf" --db "$WORK/md.db" ticket list --format json >"$WORK/md.json"
+is "sample: ticket 1 reopened by the customer" "$(json 'd[0]["status"]' <"$WORK/md.json")" open
+is "sample: ticket 1 has 5 messages" "$(json 'd[0]["messages"]' <"$WORK/md.json")" 5
+is "sample: the complaint is ticket 2" "$(json 'd[1]["subject"]' <"$WORK/md.json")" \
+    "Reklamaatio: kahvinkeitin meni rikki"
+"$TIKETTI" -c "$SRCDIR/sample/tiketti.conf" --db "$WORK/md.db" ticket show 1 --format json >"$WORK/show.json"
+is "sample: the bounce is attached to ticket 1" \
+    "$(json '[m["kind"] for m in d["messages"]]' <"$WORK/show.json")" \
+    '["customer", "customer", "agent", "bounce", "customer"]'
+is "sample: #solve then reopen" \
+    "$(json '[e["new"] for e in d["events"] if e["type"] == "status"]' <"$WORK/show.json")" \
+    '["open", "solved", "open"]'
+
+for f in "$S"/0*.eml; do
+	printf 'From anna@asiakas.fi Mon Jan  5 10:00:00 2026\n'
+	sed 's/^From />From /' "$f"
+	echo
+done >"$WORK/box.mbox"
+printf 'database = %s\n' "$WORK/mbox.db" >"$WORK/mbox.conf"
+is "mbox: exit 0" "$(exitcode "$TIKETTI" -c "$WORK/mbox.conf" ingest --mbox "$WORK/box.mbox")" 0
+is "mbox: three messages threaded into one ticket" \
+    "$("$TIKETTI" -c "$WORK/mbox.conf" ticket list --format json | json '[t["messages"] for t in d]')" "[3]"
+
+# ticket set: validated, recorded, filtered.
+is "set: a bad status is refused (64)" "$(exitcode tk ticket set 1 status finished)" 64
+check "set: says what is allowed" grep -q "new, open, pending, solved or closed" "$WORK/err"
+is "set: an unknown field is refused (64)" "$(exitcode tk ticket set 1 colour red)" 64
+is "set: an unknown ticket is refused (64)" "$(exitcode tk ticket set 999 status open)" 64
+is "set: priority urgent" "$(exitcode tk ticket set 1 priority urgent)" 0
+is "set: the change is an event" \
+    "$(tk ticket show 1 --format json | json '[[e["old"], e["new"]] for e in d["events"] if e["type"] == "priority"]')" \
+    '[["normal", "urgent"]]'
+tk ticket set 1 status solved
+is "list --status filters" "$(tk ticket list --status solved --format json | json '[t["id"] for t in d]')" "[1]"
+is "list --status with a bad status (64)" "$(exitcode tk ticket list --status nope)" 64
+check "text list has a header" sh -c "\"$TIKETTI\" -c \"$WORK/tiketti.conf\" ticket list | head -1 | grep -q 'ID.*STATUS.*SUBJECT'"
+done_testing

@@ -1,0 +1,20 @@
+#!/bin/sh
+# contrib/deps.sh [--test] — installs the Debian 12 packages tiketti needs
+# to build (and with --test, to run its test suite) that are missing.
+set -eu
+pkgs="autoconf automake libtool pkg-config make gcc
+      libgmime-3.0-dev libsqlite3-dev libcurl4-gnutls-dev libetpan-dev
+      libmilter-dev"
+if [ "${1:-}" = "--test" ]; then
+	pkgs="$pkgs libcmocka-dev faketime python3 sqlite3 valgrind"
+fi
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+	    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    --no-install-recommends $missing >/dev/null

@@ -1,0 +1,91 @@
+#!/bin/sh
+# tests/suite.sh — the whole test suite, as CI runs it.
+#
+# Builds out of tree twice: with -Werror, and with AddressSanitizer and
+# UndefinedBehaviorSanitizer; runs `make check` in both (every check is a
+# TAP line), the corpus once more under valgrind, and `make distcheck`.
+# Ends with the line "N passed, N failed".
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+passed=0
+failed=0
+jobs=$(nproc 2>/dev/null || echo 2)
+
+say() { printf '%s\n' "$*"; }
+
+count_log() {
+	p=$(sed -n 's/^# PASS: *//p' "$1" | head -1)
+	f=$(sed -n 's/^# \(FAIL\|ERROR\|XPASS\): *//p' "$1" | awk '{s+=$1} END {print s+0}')
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+	say "$2: ${p:-0} passed, ${f:-0} failed"
+	[ "${f:-0}" -eq 0 ] || grep -E '^(FAIL|ERROR|XPASS):' "$1" | head -50
+}
+
+# build NAME CONFIGURE-ARGS...: configure, make and make check in _build/NAME.
+build() {
+	name=$1
+	shift
+	dir=_build/$name
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	if ! (cd "$dir" && ../../configure -q "$@" && make -j"$jobs") \
+	    >"$dir/build.log" 2>&1; then
+		say "$name: build FAILED"
+		tail -40 "$dir/build.log"
+		failed=$((failed + 1))
+		return 1
+	fi
+	(cd "$dir" && make -j"$jobs" check) >"$dir/check.log" 2>&1
+	if [ -f "$dir/test-suite.log" ]; then
+		count_log "$dir/test-suite.log" "$name"
+		grep -A30 '^FAIL:\|^ERROR:' "$dir/test-suite.log" | head -120
+	else
+		say "$name: make check produced no log"
+		tail -40 "$dir/check.log"
+		failed=$((failed + 1))
+	fi
+}
+
+[ -x configure ] || autoreconf -fi >/dev/null 2>&1 || {
+	say "autoreconf failed"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+
+build werror --enable-werror
+
+san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    build sanitize --enable-werror CFLAGS="$san" LDFLAGS="-fsanitize=address,undefined"
+
+# The corpus under valgrind: no leaks, no invalid reads.
+if [ -x _build/werror/tiketti ] && command -v valgrind >/dev/null; then
+	out=$(TIKETTI="$top/_build/werror/tiketti" SRCDIR="$top" \
+	    TIKETTI_VALGRIND=1 sh tests/corpus.sh 2>&1)
+	p=$(printf '%s\n' "$out" | grep -c '^ok')
+	f=$(printf '%s\n' "$out" | grep -c '^not ok')
+	passed=$((passed + p))
+	failed=$((failed + f))
+	say "valgrind corpus: $p passed, $f failed"
+	[ "$f" -eq 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -80
+else
+	say "valgrind corpus: FAILED (no build or no valgrind)"
+	failed=$((failed + 1))
+fi
+
+# make distcheck: the tarball builds, tests and installs on its own.
+if [ -d _build/werror ] && (cd _build/werror &&
+    make -j"$jobs" distcheck >distcheck.log 2>&1); then
+	passed=$((passed + 1))
+	say "distcheck: ok"
+else
+	failed=$((failed + 1))
+	say "distcheck: FAILED"
+	tail -40 _build/werror/distcheck.log 2>/dev/null
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
