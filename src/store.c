@@ -251,6 +251,19 @@ exec_plain(struct store *s, const char *sql, const char *what)
 	return TK_OK;
 }
 
+static int
+user_version(struct store *s)
+{
+	sqlite3_stmt *st;
+	int version = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return version;
+}
+
 static enum tk_status
 migrate(struct store *s)
 {
@@ -258,6 +271,9 @@ migrate(struct store *s)
 	enum tk_status ts;
 	int version;
 
+	/* The common case takes no write lock. */
+	if (user_version(s) == SCHEMA_VERSION)
+		return TK_OK;
 	if ((ts = exec_plain(s, "BEGIN IMMEDIATE", "begin")) != TK_OK)
 		return ts;
 	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) !=

@@ -1,6 +1,107 @@
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
-static void t(void **s){(void)s;}
-int main(void){const struct CMUnitTest tests[]={cmocka_unit_test(t)};return cmocka_run_group_tests(tests,NULL,NULL);}
+/* Unit tests for ingest.c on an in-memory database. */
+#include "tk_test.h"
+#include "tiketti/ingest.h"
+
+static struct tk_conf *conf;
+static struct store *st;
+static struct ingest *ig;
+
+static int
+setup(void **state)
+{
+	struct buf err;
+
+	(void)state;
+	buf_init(&err, 0);
+	conf_load(NULL, 0, &conf, &err);
+	buf_free(&err);
+	if (store_open(":memory:", 1, 0, &st) != TK_OK)
+		return -1;
+	ig = ingest_new(conf, st);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	ingest_free(ig);
+	store_close(st);
+	conf_free(conf);
+	return 0;
+}
+
+static enum tk_status
+in(const char *text, struct ingest_result *r)
+{
+	return ingest_message(ig, text, strlen(text), NULL, r);
+}
+
+static void
+t_pipeline(void **state)
+{
+	struct ingest_result r;
+
+	(void)state;
+	assert_int_equal(in("From: a@x.fi\nSubject: Apua\nMessage-ID: <1@x>\n\n"
+	    "help\n", &r), TK_OK);
+	assert_true(r.created);
+	assert_int_equal(r.ticket, 1);
+	assert_string_equal(r.status, "new");
+	/* The same message again changes nothing. */
+	assert_int_equal(in("From: a@x.fi\nSubject: Apua\nMessage-ID: <1@x>\n\n"
+	    "help\n", &r), TK_OK);
+	assert_true(r.duplicate);
+	assert_int_equal(r.ticket, 1);
+	/* A reply threads by In-Reply-To. */
+	assert_int_equal(in("From: a@x.fi\nSubject: Re: Apua\nMessage-ID: <2@x>\n"
+	    "In-Reply-To: <1@x>\n\nmore\n", &r), TK_OK);
+	assert_false(r.created);
+	assert_int_equal(r.how, THREAD_IN_REPLY_TO);
+	assert_int_equal(r.ticket, 1);
+}
+
+static void
+t_limit(void **state)
+{
+	struct ingest_result r;
+	long long old = conf->message_size_limit;
+
+	(void)state;
+	conf->message_size_limit = 10;
+	assert_int_equal(in("From: a@x.fi\n\nthis is too long\n", &r), TK_ELIMIT);
+	assert_non_null(strstr(ingest_errmsg(ig), "message_size_limit"));
+	conf->message_size_limit = old;
+}
+
+static void
+t_batch(void **state)
+{
+	struct ingest_result r;
+	int64_t all, flagged;
+
+	(void)state;
+	assert_int_equal(store_count_messages(st, &all, &flagged), TK_OK);
+	assert_int_equal(ingest_batch_begin(ig), TK_OK);
+	assert_int_equal(in("From: b@x.fi\nMessage-ID: <b1@x>\n\n1\n", &r), TK_OK);
+	assert_int_equal(in("From: b@x.fi\nMessage-ID: <b2@x>\n\n2\n", &r), TK_OK);
+	assert_int_equal(ingest_batch_commit(ig), TK_OK);
+	{
+		int64_t n;
+
+		assert_int_equal(store_count_messages(st, &n, &flagged), TK_OK);
+		assert_int_equal(n, all + 2);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_pipeline),
+		cmocka_unit_test(t_limit),
+		cmocka_unit_test(t_batch),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

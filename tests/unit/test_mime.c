@@ -1,6 +1,161 @@
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
-static void t(void **s){(void)s;}
-int main(void){const struct CMUnitTest tests[]={cmocka_unit_test(t)};return cmocka_run_group_tests(tests,NULL,NULL);}
+/* Unit tests for mime.c. */
+#include "tk_test.h"
+#include "tiketti/mime.h"
+
+static const char *const charsets[] = { "utf-8", "windows-1252", NULL };
+
+static struct tk_msg *
+parse(const char *s)
+{
+	return mime_parse(s, strlen(s), charsets);
+}
+
+static void
+t_headers(void **state)
+{
+	struct tk_msg *m = parse(
+	    "From: =?iso-8859-1?q?J=F6rg?= <Jorg@Example.DE>\n"
+	    "To: a@x.fi, Group: b@x.fi, c@x.fi;\n"
+	    "Subject: =?utf-8?b?w4RpdGk=?= and\n more\n"
+	    "Message-ID: <id1@x>\n"
+	    "In-Reply-To: <p1@x> (comment)\n"
+	    "References: <r1@x>\n <r2@x>\n"
+	    "Date: Mon, 05 Jan 2026 10:00:00 +0000\n\nbody\n");
+
+	(void)state;
+	assert_int_equal(m->flags, 0);
+	assert_string_equal(m->from.addr, "jorg@example.de");
+	assert_string_equal(m->from.name, "J\xc3\xb6rg");
+	assert_int_equal(m->nto, 3);
+	assert_string_equal(m->to[2].addr, "c@x.fi");
+	assert_string_equal(m->subject, "\xc3\x84iti and more");
+	assert_string_equal(m->message_id, "id1@x");
+	assert_string_equal(m->in_reply_to, "p1@x");
+	assert_int_equal(m->nreferences, 2);
+	assert_string_equal(m->references[1], "r2@x");
+	assert_int_equal(m->date, 1767607200);
+	assert_string_equal(m->body, "body\n");
+	mime_free(m);
+}
+
+static void
+t_fallback_charset(void **state)
+{
+	/* Undeclared 8-bit windows-1252 in a header. */
+	struct tk_msg *m = parse("From: a@x.fi\nSubject: Hyv\xe4\xe4 p\xe4iv\xe4\n\nx\n");
+
+	(void)state;
+	assert_string_equal(m->subject, "Hyv\xc3\xa4\xc3\xa4 p\xc3\xa4iv\xc3\xa4");
+	mime_free(m);
+}
+
+static void
+t_html_and_attachment(void **state)
+{
+	struct tk_msg *m = parse(
+	    "From: a@x.fi\nSubject: s\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=B\n\n"
+	    "--B\nContent-Type: text/html; charset=utf-8\n\n"
+	    "<p>Hello&nbsp;<b>there</b></p><style>x{}</style>&#228;\n"
+	    "--B\nContent-Type: application/pdf; name=\"lasku.pdf\"\n"
+	    "Content-Disposition: attachment; filename=\"lasku.pdf\"\n"
+	    "Content-Transfer-Encoding: base64\n\naGVsbG8=\n--B--\n");
+
+	(void)state;
+	assert_non_null(strstr(m->body, "Hello there"));
+	assert_null(strstr(m->body, "x{}"));
+	assert_non_null(strstr(m->body, "\xc3\xa4"));
+	assert_int_equal(m->natt, 1);
+	assert_string_equal(m->att[0].name, "lasku.pdf");
+	assert_string_equal(m->att[0].type, "application/pdf");
+	assert_int_equal(m->att[0].size, 5);
+	/* sha256("hello") */
+	assert_string_equal(m->att[0].sha256,
+	    "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+	mime_free(m);
+}
+
+static void
+t_dsn(void **state)
+{
+	struct tk_msg *m = parse(
+	    "From: MAILER-DAEMON@x.fi\nSubject: Undelivered\n"
+	    "Content-Type: multipart/report; report-type=delivery-status; boundary=B\n\n"
+	    "--B\nContent-Type: text/plain\n\nfailed\n"
+	    "--B\nContent-Type: message/delivery-status\n\nAction: failed\n\n"
+	    "--B\nContent-Type: text/rfc822-headers\n\nMessage-ID: <orig@us>\n\n--B--\n");
+
+	(void)state;
+	assert_string_equal(m->content_type, "multipart/report");
+	assert_string_equal(m->report_type, "delivery-status");
+	assert_string_equal(m->orig_message_id, "orig@us");
+	mime_free(m);
+}
+
+static void
+t_garbage(void **state)
+{
+	static const char bin[] = "\x00\x01\x02\xff\xfe binary";
+	struct tk_msg *m = mime_parse(bin, sizeof(bin) - 1, NULL);
+	struct tk_msg *e = mime_parse("", 0, NULL);
+
+	(void)state;
+	assert_true(m->flags & (MIME_NOHEADERS | MIME_UNPARSED));
+	assert_non_null(m->subject);
+	assert_non_null(m->body);
+	assert_true(e->flags & (MIME_NOHEADERS | MIME_UNPARSED));
+	mime_free(m);
+	mime_free(e);
+	mime_free(NULL);
+}
+
+static void
+t_hashes(void **state)
+{
+	struct tk_msg *a = parse("Received: x\nFrom: a@x.fi\n\nsame\n");
+	struct tk_msg *b = parse("From: a@x.fi\n\nsame\n");
+
+	(void)state;
+	assert_string_not_equal(a->sha256, b->sha256);
+	assert_string_equal(a->body_sha256, b->body_sha256);
+	mime_free(a);
+	mime_free(b);
+}
+
+static int
+count_cb(const char *raw, size_t len, void *arg)
+{
+	(void)raw;
+	(void)len;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+t_mbox(void **state)
+{
+	static const char box[] =
+	    "From a@x Mon Jan  5 10:00:00 2026\nFrom: a@x\nSubject: 1\n\none\n\n"
+	    "From b@x Mon Jan  5 10:00:00 2026\nFrom: b@x\nSubject: 2\n\ntwo\n";
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(mime_mbox_split(box, sizeof(box) - 1, count_cb, &n), 0);
+	assert_int_equal(n, 2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_headers),
+		cmocka_unit_test(t_fallback_charset),
+		cmocka_unit_test(t_html_and_attachment),
+		cmocka_unit_test(t_dsn),
+		cmocka_unit_test(t_garbage),
+		cmocka_unit_test(t_hashes),
+		cmocka_unit_test(t_mbox),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
