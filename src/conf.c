@@ -63,7 +63,10 @@ list_free(char **v, size_t n)
 	free(v);
 }
 
-/* Splits on commas and white space; empty items are dropped. */
+/*
+ * Splits on commas and white space; empty items are dropped. The array is
+ * always NULL-terminated (GMime takes the charset list that way).
+ */
 static char **
 list_parse(const char *s, size_t *n, int lower)
 {
@@ -86,6 +89,8 @@ list_parse(const char *s, size_t *n, int lower)
 		cnt++;
 		p += len;
 	}
+	v = xreallocarray(v, cnt + 1, sizeof(*v));
+	v[cnt] = NULL;
 	*n = cnt;
 	return v;
 }

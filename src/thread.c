@@ -100,7 +100,8 @@ prefix_at(const char *p)
 			char low[64];
 			size_t k;
 
-			if ((unsigned char)*p < 0x80 || n >= sizeof(low))
+			if ((unsigned char)*p < 0x80 || n >= sizeof(low) ||
+			    strnlen(p, n) < n)
 				continue;
 			memcpy(low, p, n);
 			low[n] = '\0';

@@ -19,6 +19,7 @@ printf 'database = %s\n' "$WORK/c.db" >"$WORK/tiketti.conf"
 		echo 'G_SLICE=always-malloc G_DEBUG=gc-friendly exec valgrind -q \'
 		echo '  --leak-check=full --errors-for-leak-kinds=definite,indirect \'
 		echo '  --show-leak-kinds=definite,indirect --error-exitcode=99 \'
+		echo "  --suppressions=$SRCDIR/tests/valgrind.supp \\"
 		echo "  \"$TIKETTI\" -c \"$WORK/tiketti.conf\" \"\$@\""
 	else
 		echo "exec \"$TIKETTI\" -c \"$WORK/tiketti.conf\" \"\$@\""

@@ -32,6 +32,8 @@ t_defaults(void **state)
 	assert_int_equal(c->tag_trust, CONF_TAG_PARTICIPANTS);
 	assert_int_equal(c->nfallback_charsets, 4);
 	assert_string_equal(c->fallback_charsets[1], "windows-1252");
+	/* GMime reads the list up to a NULL: it must be there. */
+	assert_null(c->fallback_charsets[c->nfallback_charsets]);
 	conf_free(c);
 	/* A missing file that need not exist gives the defaults. */
 	assert_int_equal(conf_load("/nonexistent/tiketti.conf", 0, &c, &err),

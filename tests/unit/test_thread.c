@@ -42,6 +42,7 @@ t_strip(void **state)
 		{ "Hello [Ticket #5]", "Hello" },
 		{ "Reply needed", "Reply needed" },
 		{ "Re:", "" },
+		{ "\xd0\x9e", "\xd0\x9e" },	/* shorter than any prefix */
 		{ "Vastaus: ei etuliite", "Vastaus: ei etuliite" },
 	};
 
