@@ -48,6 +48,9 @@ build() {
 	fi
 }
 
+# Out-of-tree builds need a source tree that is not configured in place
+# (as the README's first command leaves it).
+[ -f config.status ] && make distclean >/dev/null 2>&1
 [ -x configure ] || autoreconf -fi >/dev/null 2>&1 || {
 	say "autoreconf failed"
 	echo "0 passed, 1 failed"
