@@ -205,12 +205,10 @@ static enum tk_status
 set_status(struct ingest *ig, int64_t ticket, const char *status,
     const char *actor, int64_t now)
 {
-	enum tk_status ts;
 	int changed;
 
-	ts = ticket_set(ig->store, ticket, "status", status, actor, now,
+	return ticket_set(ig->store, ticket, "status", status, actor, now,
 	    &changed, ig->err, sizeof(ig->err));
-	return ts;
 }
 
 /*

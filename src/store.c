@@ -267,7 +267,6 @@ user_version(struct store *s)
 static enum tk_status
 migrate(struct store *s)
 {
-	sqlite3_stmt *st;
 	enum tk_status ts;
 	int version;
 
@@ -276,13 +275,12 @@ migrate(struct store *s)
 		return TK_OK;
 	if ((ts = exec_plain(s, "BEGIN IMMEDIATE", "begin")) != TK_OK)
 		return ts;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) !=
-	    SQLITE_OK) {
+	/* Read again under the lock: another process may have migrated. */
+	if ((version = user_version(s)) < 0) {
 		seterr(s, "user_version");
+		ts = TK_EIO;
 		goto fail;
 	}
-	version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-	sqlite3_finalize(st);
 	if (version > SCHEMA_VERSION) {
 		free(s->errmsg);
 		s->errmsg = xasprintf("database schema %d is newer than this "

@@ -169,11 +169,30 @@ thread_subject_strip(const char *subject, const char *prefix)
 	return str_trim(out);
 }
 
+/*
+ * Threads r to the ticket of a stored Message-ID, unless that is the ticket
+ * a tag was refused for: the sender may not reach it another way either.
+ */
+static enum tk_status
+by_message_id(struct store *s, const char *mid, enum thread_how how,
+    struct thread_result *r)
+{
+	enum tk_status ts;
+	int64_t id;
+
+	if ((ts = store_ticket_by_message_id(s, mid, &id)) == TK_OK && id &&
+	    id != r->refused) {
+		r->ticket = id;
+		r->how = how;
+	}
+	return ts;
+}
+
 enum tk_status
 thread_find(struct store *s, const struct tk_conf *c, const struct tk_msg *m,
     const char *sender, int trusted, struct thread_result *r)
 {
-	enum tk_status ts;
+	enum tk_status ts = TK_OK;
 	int64_t id = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -198,34 +217,15 @@ thread_find(struct store *s, const struct tk_conf *c, const struct tk_msg *m,
 			}
 		}
 	}
-	if (m->in_reply_to) {
-		if ((ts = store_ticket_by_message_id(s, m->in_reply_to, &id)) !=
-		    TK_OK)
+	if (m->in_reply_to &&
+	    ((ts = by_message_id(s, m->in_reply_to, THREAD_IN_REPLY_TO, r)) !=
+	    TK_OK || r->ticket))
+		return ts;
+	for (size_t i = m->nreferences; i-- > 0;)
+		if ((ts = by_message_id(s, m->references[i], THREAD_REFERENCES,
+		    r)) != TK_OK || r->ticket)
 			return ts;
-		if (id && id != r->refused) {
-			r->ticket = id;
-			r->how = THREAD_IN_REPLY_TO;
-			return TK_OK;
-		}
-	}
-	for (size_t i = m->nreferences; i-- > 0;) {
-		if ((ts = store_ticket_by_message_id(s, m->references[i], &id)) !=
-		    TK_OK)
-			return ts;
-		if (id && id != r->refused) {
-			r->ticket = id;
-			r->how = THREAD_REFERENCES;
-			return TK_OK;
-		}
-	}
-	if (m->orig_message_id) {
-		if ((ts = store_ticket_by_message_id(s, m->orig_message_id,
-		    &id)) != TK_OK)
-			return ts;
-		if (id && id != r->refused) {
-			r->ticket = id;
-			r->how = THREAD_DSN;
-		}
-	}
+	if (m->orig_message_id)
+		return by_message_id(s, m->orig_message_id, THREAD_DSN, r);
 	return TK_OK;
 }

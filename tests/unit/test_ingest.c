@@ -59,6 +59,11 @@ t_pipeline(void **state)
 	assert_false(r.created);
 	assert_int_equal(r.how, THREAD_IN_REPLY_TO);
 	assert_int_equal(r.ticket, 1);
+	/* A tag from mail with no sender at all is a stranger's tag. */
+	assert_int_equal(in("Subject: Re: [Ticket #1] Apua\nMessage-ID: <3@x>\n\n"
+	    "x\n", &r), TK_OK);
+	assert_true(r.created);
+	assert_int_not_equal(r.ticket, 1);
 }
 
 static void
