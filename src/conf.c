@@ -52,6 +52,12 @@ static const struct param conf_params[] = {
 	{ "busy_timeout", P_SECS, "30s", OFF(busy_timeout), 0, 0, 3600, NULL },
 	{ "message_size_limit", P_SIZE, "52428800", OFF(message_size_limit), 0,
 	    1024, 1LL << 34, NULL },
+	{ "rules_dir", P_STR, SYSCONFDIR "/tiketti/rules", OFF(rules_dir), 0,
+	    0, 0, NULL },
+	{ "templates_dir", P_STR, SYSCONFDIR "/tiketti/templates",
+	    OFF(templates_dir), 0, 0, 0, NULL },
+	{ "close_after", P_DAYS, "4d", OFF(close_after), 0, 60,
+	    3650LL * 86400, NULL },
 };
 #define NPARAMS (sizeof(conf_params) / sizeof(conf_params[0]))
 
@@ -168,6 +174,15 @@ agent_add(struct tk_conf *c, const char *name)
 static const char *
 agent_set(struct conf_agent *a, const char *key, const char *val)
 {
+	if (strcmp(key, "available") == 0) {
+		if (strcasecmp(val, "yes") == 0)
+			a->away = 0;
+		else if (strcasecmp(val, "no") == 0)
+			a->away = 1;
+		else
+			return "bad value (want yes or no)";
+		return NULL;
+	}
 	if (strcmp(key, "address") == 0) {
 		list_free(a->addresses, a->naddresses);
 		a->addresses = list_parse(val, &a->naddresses, 1);
@@ -179,6 +194,43 @@ agent_set(struct conf_agent *a, const char *key, const char *val)
 		return NULL;
 	}
 	return "unknown agent parameter";
+}
+
+static struct conf_webhook *
+webhook_add(struct tk_conf *c, const char *name)
+{
+	struct conf_webhook *w;
+
+	c->webhooks = xreallocarray(c->webhooks, c->nwebhooks + 1,
+	    sizeof(*c->webhooks));
+	w = &c->webhooks[c->nwebhooks++];
+	memset(w, 0, sizeof(*w));
+	w->name = xstrdup(name);
+	return w;
+}
+
+static const char *
+webhook_set(struct conf_webhook *w, const char *key, const char *val)
+{
+	char **dst;
+
+	if (strcmp(key, "url") == 0) {
+		if (strncmp(val, "http://", 7) != 0 &&
+		    strncmp(val, "https://", 8) != 0)
+			return "bad url (want http:// or https://)";
+		dst = &w->url;
+	} else if (strcmp(key, "header") == 0) {
+		const char *colon = strchr(val, ':');
+
+		if (colon == NULL || colon == val ||
+		    strcspn(val, " \t") < (size_t)(colon - val))
+			return "bad header (want \"Name: value\")";
+		dst = &w->header;
+	} else
+		return "unknown webhook parameter";
+	free(*dst);
+	*dst = xstrdup(val);
+	return NULL;
 }
 
 static void
@@ -195,6 +247,7 @@ static void
 conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 {
 	struct conf_agent *agent = NULL;
+	struct conf_webhook *hook = NULL;
 	int in_section = 0, lineno = 0;
 	char *line = text, *next;
 
@@ -224,13 +277,21 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 			str_trim(sp);
 			in_section = 1;
 			agent = NULL;
-			if (strcmp(line + 1, "agent") != 0)
+			hook = NULL;
+			if (strcmp(line + 1, "agent") != 0 &&
+			    strcmp(line + 1, "webhook") != 0)
 				errf(err, file, lineno, "unknown section type",
 				    line + 1);
 			else if (*sp == '\0')
 				errf(err, file, lineno, "section needs a name",
 				    line + 1);
-			else if (conf_agent_by_name(c, sp))
+			else if (strcmp(line + 1, "webhook") == 0) {
+				if (conf_webhook_by_name(c, sp))
+					errf(err, file, lineno,
+					    "duplicate webhook", sp);
+				else
+					hook = webhook_add(c, sp);
+			} else if (conf_agent_by_name(c, sp))
 				errf(err, file, lineno, "duplicate agent", sp);
 			else
 				agent = agent_add(c, sp);
@@ -245,6 +306,8 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 		val = str_trim(eq + 1);
 		if (in_section) {
 			if (agent && (msg = agent_set(agent, key, val)))
+				errf(err, file, lineno, msg, key);
+			if (hook && (msg = webhook_set(hook, key, val)))
 				errf(err, file, lineno, msg, key);
 			continue;
 		}
@@ -261,6 +324,24 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 		if (c->agents[i].naddresses == 0)
 			buf_printf(err, "%s: agent \"%s\" has no address\n",
 			    file, c->agents[i].name);
+	for (size_t i = 0; i < c->nwebhooks; i++)
+		if (c->webhooks[i].url == NULL)
+			buf_printf(err, "%s: webhook \"%s\" has no url\n",
+			    file, c->webhooks[i].name);
+}
+
+/* A relative directory is taken from the configuration file's own. */
+static void
+path_relative_to(char **dir, const char *conffile)
+{
+	const char *slash = strrchr(conffile, '/');
+	char *abs;
+
+	if (**dir == '/' || slash == NULL)
+		return;
+	abs = xasprintf("%.*s/%s", (int)(slash - conffile), conffile, *dir);
+	free(*dir);
+	*dir = abs;
 }
 
 enum tk_status
@@ -297,6 +378,8 @@ conf_load(const char *path, int must_exist, struct tk_conf **out,
 	if (text.data)
 		conf_parse(c, path, text.data, err);
 	buf_free(&text);
+	path_relative_to(&c->rules_dir, path);
+	path_relative_to(&c->templates_dir, path);
 	if (err->len != errlen) {
 		conf_free(c);
 		return TK_EPARSE;
@@ -327,6 +410,12 @@ conf_free(struct tk_conf *c)
 		list_free(c->agents[i].skills, c->agents[i].nskills);
 	}
 	free(c->agents);
+	for (size_t i = 0; i < c->nwebhooks; i++) {
+		free(c->webhooks[i].name);
+		free(c->webhooks[i].url);
+		free(c->webhooks[i].header);
+	}
+	free(c->webhooks);
 	free(c->path);
 	free(c);
 }
@@ -401,8 +490,25 @@ conf_print(const struct tk_conf *c, FILE *fp)
 		fprintf(fp, "\nskills =");
 		for (size_t k = 0; k < a->nskills; k++)
 			fprintf(fp, "%s %s", k ? "," : "", a->skills[k]);
-		fputc('\n', fp);
+		fprintf(fp, "\navailable = %s\n", a->away ? "no" : "yes");
 	}
+	for (size_t i = 0; i < c->nwebhooks; i++) {
+		const struct conf_webhook *w = &c->webhooks[i];
+
+		fprintf(fp, "\n[webhook %s]\nurl = %s\n", w->name, w->url);
+		if (w->header)
+			fprintf(fp, "header = %.*s: (hidden)\n",
+			    (int)strcspn(w->header, ":"), w->header);
+	}
+}
+
+const struct conf_webhook *
+conf_webhook_by_name(const struct tk_conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->nwebhooks; i++)
+		if (strcmp(c->webhooks[i].name, name) == 0)
+			return &c->webhooks[i];
+	return NULL;
 }
 
 const struct conf_agent *

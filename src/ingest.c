@@ -18,15 +18,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "tiketti/automate.h"
 #include "tiketti/buf.h"
 #include "tiketti/ingest.h"
 #include "tiketti/mime.h"
 #include "tiketti/str.h"
-#include "tiketti/ticket.h"
 
 struct ingest {
 	const struct tk_conf	*conf;
 	struct store		*store;
+	struct automate		*automate;
 	int			 in_batch;
 	char			 err[512];
 };
@@ -38,12 +39,22 @@ ingest_new(const struct tk_conf *c, struct store *s)
 
 	ig->conf = c;
 	ig->store = s;
+	ig->automate = automate_new(c, s, NULL);
 	return ig;
+}
+
+void
+ingest_set_rules(struct ingest *ig, const struct ruleset *rules)
+{
+	automate_set_rules(ig->automate, rules);
 }
 
 void
 ingest_free(struct ingest *ig)
 {
+	if (ig == NULL)
+		return;
+	automate_free(ig->automate);
 	free(ig);
 }
 
@@ -201,84 +212,6 @@ new_ticket(struct ingest *ig, const struct tk_msg *m, const char *mailbox,
 	return ts;
 }
 
-static enum tk_status
-set_status(struct ingest *ig, int64_t ticket, const char *status,
-    const char *actor, int64_t now)
-{
-	int changed;
-
-	return ticket_set(ig->store, ticket, "status", status, actor, now,
-	    &changed, ig->err, sizeof(ig->err));
-}
-
-/*
- * Command lines an agent's mail may start with ("#solve", "#pending",
- * "#close", "#open", "#priority P", "#category C", "#assign NAME"). They
- * are read only from configured agents, only up to the first line that
- * is not a command, and each change is an event by that agent. An
- * unknown command or a bad value is recorded as a "command_error" event
- * and the rest still apply: a typo must not lose the mail.
- */
-static enum tk_status
-agent_commands(struct ingest *ig, int64_t ticket, const struct tk_msg *m,
-    const char *actor, int64_t now)
-{
-	static const struct { const char *cmd; const char *field;
-	    const char *value; } cmds[] = {
-		{ "solve", "status", "solved" }, { "pending", "status", "pending" },
-		{ "close", "status", "closed" }, { "open", "status", "open" },
-		{ "priority", "priority", NULL }, { "category", "category", NULL },
-		{ "assign", "assignee", NULL },
-	};
-	const char *p = m->body;
-	enum tk_status ts = TK_OK;
-
-	while (ts == TK_OK && *p) {
-		size_t len = strcspn(p, "\n");
-		char *line = xstrndup(p, len), *word, *arg;
-		size_t i;
-		int changed;
-
-		p += len + (p[len] == '\n');
-		str_trim(line);
-		if (*line == '\0') {
-			free(line);
-			continue;
-		}
-		if (*line != '#') {
-			free(line);
-			break;
-		}
-		word = line + 1;
-		arg = word + strcspn(word, " \t");
-		if (*arg)
-			*arg++ = '\0';
-		str_trim(arg);
-		str_lower(word);
-		for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-			if (strcmp(cmds[i].cmd, word) == 0)
-				break;
-		if (i == sizeof(cmds) / sizeof(cmds[0]) ||
-		    (cmds[i].value == NULL && *arg == '\0'))
-			ts = store_event_add(ig->store, ticket, now,
-			    "command_error", actor, NULL, word, 0);
-		else {
-			const char *v = cmds[i].value ? cmds[i].value : arg;
-			char err[256];
-
-			if (strcmp(cmds[i].field, "priority") == 0)
-				str_lower(arg);
-			ts = ticket_set(ig->store, ticket, cmds[i].field, v, actor,
-			    now, &changed, err, sizeof(err));
-			if (ts == TK_EPERM)	/* a bad value: note it, go on */
-				ts = store_event_add(ig->store, ticket, now,
-				    "command_error", actor, NULL, word, 0);
-		}
-		free(line);
-	}
-	return ts;
-}
-
 /*
  * Records on both tickets that one led to the other: the event's old is
  * the earlier ticket, new the one just opened.
@@ -298,6 +231,68 @@ link_events(struct ingest *ig, const char *type, int64_t from, int64_t to,
 	return store_event_add(ig->store, to, now, type, actor, ids[0], ids[1], 0);
 }
 
+static enum tk_status
+auto_fail(struct ingest *ig, enum tk_status ts)
+{
+	snprintf(ig->err, sizeof(ig->err), "%s", automate_errmsg(ig->automate));
+	return ts;
+}
+
+/* The customer's languages for templates, or NULL. */
+static const char *
+languages(const struct tk_msg *m)
+{
+	const char *l = mime_header_get(m, "Content-Language");
+
+	return l ? l : mime_header_get(m, "Accept-Language");
+}
+
+/*
+ * After the message is stored: state change, agent commands and the
+ * rules, which see the mail and the ticket as it is then.
+ */
+static enum tk_status
+react(struct ingest *ig, const struct tk_msg *m, const struct ingest_envelope *env,
+    const struct classify_result *cls, int64_t ticket, int64_t row,
+    const char *old_status, int threaded, int created, int64_t now)
+{
+	struct automate *a = ig->automate;
+	struct automate_mail mail = { m, env ? env->mail_from : NULL,
+	    env ? env->rcpts : NULL, env ? env->nrcpts : 0, row,
+	    cls->kind == KIND_AUTO || cls->kind == KIND_BOUNCE ?
+	    (cls->reason ? cls->reason : "auto") : NULL };
+	const char *actor = m->from.addr, *reopen = NULL;
+	enum tk_status ts;
+	int changed;
+
+	if (cls->kind == KIND_CUSTOMER &&
+	    (ts = store_ticket_customer(ig->store, ticket, now,
+	    languages(m))) != TK_OK)
+		return store_fail(ig, ts);
+	if (!created && cls->kind == KIND_CUSTOMER && old_status &&
+	    (strcmp(old_status, "pending") == 0 ||
+	    strcmp(old_status, "solved") == 0 ||
+	    strcmp(old_status, "closed") == 0))
+		reopen = "open";
+	else if (!created && cls->kind == KIND_AGENT && old_status &&
+	    strcmp(old_status, "new") == 0)
+		reopen = "open";
+	if (reopen && (ts = automate_set(a, ticket, "status", reopen, actor,
+	    &mail, now, &changed)) != TK_OK)
+		return auto_fail(ig, ts);
+	if (cls->kind == KIND_AGENT && threaded &&
+	    (ts = automate_commands(a, ticket, m->body,
+	    automate_commands_len(m->body), actor, &mail, now)) != TK_OK)
+		return auto_fail(ig, ts);
+	if (created)
+		ts = automate_event(a, RULES_CREATE, ticket, &mail, now);
+	else if (cls->kind == KIND_CUSTOMER)
+		ts = automate_event(a, RULES_CUSTOMER_REPLY, ticket, &mail, now);
+	else if (cls->kind == KIND_AGENT)
+		ts = automate_event(a, RULES_AGENT_REPLY, ticket, &mail, now);
+	return ts == TK_OK ? TK_OK : auto_fail(ig, ts);
+}
+
 /* Everything after parsing, inside the transaction or savepoint. */
 static enum tk_status
 pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
@@ -313,7 +308,7 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	int64_t now = (int64_t)time(NULL), row, ticket;
 	enum tk_status ts;
 	char *key = dedupe_key(m);
-	int found;
+	int found, threaded;
 
 	if ((ts = store_message_find(s, key, &found, &row, &ticket)) != TK_OK)
 		goto fail;
@@ -331,11 +326,10 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 		goto fail;
 	res->how = thr.how;
 	ticket = thr.ticket;
+	threaded = ticket != 0;
 
 	if (ticket) {
-		int f;
-
-		if ((ts = store_ticket_get(s, ticket, &t, &f)) != TK_OK)
+		if ((ts = store_ticket_get(s, ticket, &t, &found)) != TK_OK)
 			goto fail;
 		if (cls.kind == KIND_CUSTOMER && strcmp(t.status, "closed") == 0 &&
 		    now - t.status_at > c->followup_after) {
@@ -348,18 +342,6 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 			    now)) != TK_OK)
 				goto fail;
 			res->created = 1;
-		} else if (cls.kind == KIND_CUSTOMER &&
-		    (strcmp(t.status, "pending") == 0 ||
-		    strcmp(t.status, "solved") == 0 ||
-		    strcmp(t.status, "closed") == 0)) {
-			if ((ts = set_status(ig, ticket, "open", actor, now)) !=
-			    TK_OK)
-				goto fail;
-		} else if (cls.kind == KIND_AGENT &&
-		    strcmp(t.status, "new") == 0) {
-			if ((ts = set_status(ig, ticket, "open", actor, now)) !=
-			    TK_OK)
-				goto fail;
 		}
 	} else {
 		if ((ts = new_ticket(ig, m, mailbox, cls.kind, 0, now,
@@ -384,7 +366,9 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	sm.received_at = now;
 	sm.mailbox = mailbox;
 	sm.flags = m->flags;
-	sm.body = m->body;
+	/* An agent's command lines are for us, not for the history. */
+	sm.body = m->body + (cls.kind == KIND_AGENT && threaded ?
+	    automate_commands_len(m->body) : 0);
 	sm.sha256 = m->sha256;
 	sm.raw = raw;
 	sm.rawlen = len;
@@ -398,10 +382,11 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 			goto fail;
 	if ((ts = store_event_add(s, ticket, now, "message", actor,
 	    cls.reason, sm.kind, row)) != TK_OK ||
-	    (cls.kind == KIND_AGENT && thr.ticket &&
-	    (ts = agent_commands(ig, ticket, m, actor, now)) != TK_OK) ||
 	    (ts = add_participants(ig, ticket, m, cls.kind)) != TK_OK ||
 	    (ts = store_ticket_touch(s, ticket, now)) != TK_OK)
+		goto fail;
+	if ((ts = react(ig, m, env, &cls, ticket, row, res->created ? NULL :
+	    t.status, threaded, res->created, now)) != TK_OK)
 		goto fail;
 	res->ticket = ticket;
 status:

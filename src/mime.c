@@ -43,6 +43,44 @@ mime_sha256(const void *data, size_t len, char out[TK_SHA256_HEX])
 }
 
 /*
+ * A header value safe to write: CR, LF and other controls become spaces
+ * (a value can never start a header of its own) and non-ASCII text is
+ * RFC 2047-encoded as UTF-8. Invalid UTF-8 is repaired first.
+ */
+char *
+mime_header_encode(const char *text)
+{
+	char *clean = xstrdup(text), *enc, *out;
+	int ascii = 1;
+
+	for (unsigned char *p = (unsigned char *)clean; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+		if (*p >= 0x80)
+			ascii = 0;
+	}
+	if (ascii)
+		return clean;
+	pthread_once(&mime_once, mime_init_once);
+	if (!g_utf8_validate(clean, -1, NULL)) {
+		char *fixed = g_utf8_make_valid(clean, -1);
+
+		free(clean);
+		clean = xstrdup(fixed);
+		g_free(fixed);
+	}
+	enc = g_mime_utils_header_encode_text(NULL, clean, "utf-8");
+	out = xstrdup(enc ? enc : "");
+	g_free(enc);
+	free(clean);
+	/* GMime folds long values; keep one line, the sender folds. */
+	for (char *p = out; *p; p++)
+		if (*p == '\r' || *p == '\n' || *p == '\t')
+			*p = ' ';
+	return out;
+}
+
+/*
  * Wraps caller-owned bytes in a GMime stream without copying them. The
  * GByteArray shell is freed by stream_free() without its segment.
  */

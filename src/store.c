@@ -22,7 +22,7 @@
 #include "tiketti/buf.h"
 #include "tiketti/store.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static const char schema_v1[] =
 "CREATE TABLE tickets ("
@@ -84,6 +84,43 @@ static const char schema_v1[] =
 "  tag TEXT NOT NULL,"
 "  PRIMARY KEY (ticket_id, tag)) WITHOUT ROWID;";
 
+/* Rules, templates and the outbox (issue 3). */
+static const char schema_v2[] =
+"ALTER TABLE tickets ADD COLUMN last_customer_at INTEGER;"
+"ALTER TABLE tickets ADD COLUMN lang TEXT;"
+"CREATE INDEX tickets_created ON tickets(created_at);"
+"CREATE INDEX tickets_customer ON tickets(last_customer_at);"
+"CREATE INDEX tickets_assignee ON tickets(assignee, status);"
+"CREATE INDEX events_type_new ON events(type, new, id);"
+"CREATE TABLE outbox ("
+"  id INTEGER PRIMARY KEY,"
+"  ticket_id INTEGER REFERENCES tickets(id),"
+"  kind TEXT NOT NULL,"
+"  to_addr TEXT NOT NULL,"
+"  subject TEXT,"
+"  headers TEXT,"
+"  body TEXT,"
+"  rule TEXT,"
+"  message INTEGER REFERENCES messages(id),"
+"  dedupe TEXT UNIQUE,"
+"  state TEXT NOT NULL DEFAULT 'queued',"
+"  attempts INTEGER NOT NULL DEFAULT 0,"
+"  next_at INTEGER NOT NULL,"
+"  last_error TEXT,"
+"  created_at INTEGER NOT NULL,"
+"  sent_at INTEGER);"
+"CREATE INDEX outbox_due ON outbox(state, next_at);"
+"CREATE INDEX outbox_ticket ON outbox(ticket_id);"
+"CREATE TABLE rule_fired ("
+"  rule TEXT NOT NULL,"
+"  ticket_id INTEGER NOT NULL,"
+"  occurrence INTEGER NOT NULL,"
+"  at INTEGER NOT NULL,"
+"  PRIMARY KEY (rule, ticket_id, occurrence)) WITHOUT ROWID;"
+"CREATE TABLE rule_horizon ("
+"  rule TEXT PRIMARY KEY,"
+"  upto INTEGER NOT NULL) WITHOUT ROWID;";
+
 enum stmt_id {
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
 	Q_MSG_FIND, Q_TICKET_BY_MID, Q_MSG_INSERT, Q_RAW_INSERT, Q_ATT_INSERT,
@@ -92,6 +129,9 @@ enum stmt_id {
 	Q_TICKET_TOUCH, Q_PART_ADD, Q_PART_IS, Q_TAG_ADD, Q_EVENT_ADD,
 	Q_TICKET_LIST, Q_TICKET_LIST_STATUS, Q_TICKET_MESSAGES,
 	Q_TICKET_EVENTS, Q_COUNT_MESSAGES,
+	Q_TAG_REMOVE, Q_TICKET_CUSTOMER, Q_OUTBOX_ADD, Q_OUTBOX_LIST,
+	Q_AGENT_OPEN, Q_AGENT_LAST, Q_RULE_FIRE, Q_HORIZON_GET, Q_HORIZON_SET,
+	Q_DUE_STATUS, Q_DUE_CREATED, Q_DUE_CUSTOMER,
 	Q__COUNT
 };
 
@@ -101,7 +141,8 @@ enum stmt_id {
 	" t.updated_at, t.status_at," \
 	" (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id)," \
 	" (SELECT group_concat(tag, ',') FROM (SELECT tag FROM tags g" \
-	"   WHERE g.ticket_id = t.id ORDER BY tag))"
+	"   WHERE g.ticket_id = t.id ORDER BY tag))," \
+	" t.last_customer_at, t.lang"
 
 static const char *const stmt_sql[Q__COUNT] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
@@ -155,6 +196,36 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " WHERE ticket_id = ?1 ORDER BY id",
 	[Q_COUNT_MESSAGES] = "SELECT count(*), coalesce(sum(flags != 0), 0)"
 	    " FROM messages",
+	[Q_TAG_REMOVE] = "DELETE FROM tags WHERE ticket_id = ?1 AND tag = ?2",
+	[Q_TICKET_CUSTOMER] = "UPDATE tickets SET last_customer_at = ?2,"
+	    " lang = coalesce(?3, lang) WHERE id = ?1",
+	[Q_OUTBOX_ADD] = "INSERT OR IGNORE INTO outbox (ticket_id, kind,"
+	    " to_addr, subject, headers, body, rule, message, dedupe,"
+	    " next_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+	    " ?10, ?10)",
+	[Q_OUTBOX_LIST] = "SELECT id, coalesce(ticket_id, 0), kind, to_addr,"
+	    " subject, headers, body, rule, state, attempts, next_at,"
+	    " last_error, created_at FROM outbox"
+	    " WHERE ?1 IS NULL OR state = ?1 ORDER BY id",
+	/* Open = not yet solved: what an agent still has to work on. */
+	[Q_AGENT_OPEN] = "SELECT count(*) FROM tickets WHERE assignee = ?1"
+	    " AND status IN ('new', 'open', 'pending')",
+	[Q_AGENT_LAST] = "SELECT coalesce(max(id), 0) FROM events"
+	    " WHERE type = 'assignee' AND new = ?1",
+	[Q_RULE_FIRE] = "INSERT OR IGNORE INTO rule_fired (rule, ticket_id,"
+	    " occurrence, at) VALUES (?1, ?2, ?3, ?4)",
+	[Q_HORIZON_GET] = "SELECT upto FROM rule_horizon WHERE rule = ?1",
+	[Q_HORIZON_SET] = "INSERT INTO rule_horizon (rule, upto) VALUES (?1, ?2)"
+	    " ON CONFLICT (rule) DO UPDATE SET upto = excluded.upto",
+	/* Range scans on an index each: only what came due since last time. */
+	[Q_DUE_STATUS] = "SELECT id, status_at FROM tickets WHERE status = ?1"
+	    " AND status_at > ?2 AND status_at <= ?3 ORDER BY status_at, id",
+	[Q_DUE_CREATED] = "SELECT id, created_at FROM tickets"
+	    " WHERE created_at > ?2 AND created_at <= ?3"
+	    " AND (?1 IS NULL OR status = ?1) ORDER BY created_at, id",
+	[Q_DUE_CUSTOMER] = "SELECT id, last_customer_at FROM tickets"
+	    " WHERE last_customer_at > ?2 AND last_customer_at <= ?3"
+	    " AND (?1 IS NULL OR status = ?1) ORDER BY last_customer_at, id",
 };
 
 struct store {
@@ -290,9 +361,11 @@ migrate(struct store *s)
 	}
 	if (version < 1 && (ts = exec_plain(s, schema_v1, "schema")) != TK_OK)
 		goto fail;
-	/* Forward migrations go here: if (version < 2) ... */
-	if (version < SCHEMA_VERSION && (ts = exec_plain(s,
-	    "PRAGMA user_version = 1", "user_version")) != TK_OK)
+	/* Forward migrations: one block per version. */
+	if (version < 2 && (ts = exec_plain(s, schema_v2, "schema 2")) != TK_OK)
+		goto fail;
+	if ((ts = exec_plain(s, "PRAGMA user_version = 2", "user_version")) !=
+	    TK_OK)
 		goto fail;
 	return exec_plain(s, "COMMIT", "commit");
 fail:
@@ -502,6 +575,8 @@ ticket_from_row(sqlite3_stmt *st, struct store_ticket *t)
 	t->status_at = sqlite3_column_int64(st, 12);
 	t->nmessages = sqlite3_column_int64(st, 13);
 	t->tags = col_dup(st, 14);
+	t->last_customer_at = sqlite3_column_int64(st, 15);
+	t->lang = col_dup(st, 16);
 }
 
 void
@@ -516,6 +591,7 @@ store_ticket_clear(struct store_ticket *t)
 	free(t->assignee);
 	free(t->mailbox);
 	free(t->tags);
+	free(t->lang);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -772,4 +848,184 @@ store_count_messages(struct store *s, int64_t *all, int64_t *flagged)
 		seterr(s, "count");
 	done(st);
 	return status_of(rc);
+}
+
+enum tk_status
+store_tag_remove(struct store *s, int64_t ticket, const char *tag)
+{
+	return id_text(s, Q_TAG_REMOVE, ticket, tag, "remove tag");
+}
+
+enum tk_status
+store_ticket_customer(struct store *s, int64_t ticket, int64_t at,
+    const char *lang)
+{
+	sqlite3_stmt *st = stmt(s, Q_TICKET_CUSTOMER);
+
+	if (st == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, ticket);
+	sqlite3_bind_int64(st, 2, at);
+	bind_text(st, 3, lang);
+	return run(s, st, "customer time");
+}
+
+enum tk_status
+store_outbox_add(struct store *s, const struct store_outbox *o, int *added)
+{
+	sqlite3_stmt *st = stmt(s, Q_OUTBOX_ADD);
+	enum tk_status ts;
+
+	*added = 0;
+	if (st == NULL)
+		return TK_EIO;
+	bind_id(st, 1, o->ticket);
+	bind_text(st, 2, o->kind);
+	bind_text(st, 3, o->to);
+	bind_text(st, 4, o->subject);
+	bind_text(st, 5, o->headers);
+	bind_text(st, 6, o->body);
+	bind_text(st, 7, o->rule);
+	bind_id(st, 8, o->message);
+	bind_text(st, 9, o->dedupe);
+	sqlite3_bind_int64(st, 10, o->created_at);
+	if ((ts = run(s, st, "queue outbox")) == TK_OK)
+		*added = sqlite3_changes(s->db) > 0;
+	return ts;
+}
+
+static int
+outbox_row(sqlite3_stmt *st, void *fn, void *arg)
+{
+	int (*cb)(const struct store_outbox *, void *) =
+	    (int (*)(const struct store_outbox *, void *))fn;
+	struct store_outbox o = {
+		.id = sqlite3_column_int64(st, 0),
+		.ticket = sqlite3_column_int64(st, 1),
+		.kind = col(st, 2), .to = col(st, 3), .subject = col(st, 4),
+		.headers = col(st, 5), .body = col(st, 6), .rule = col(st, 7),
+		.state = col(st, 8), .attempts = sqlite3_column_int64(st, 9),
+		.next_at = sqlite3_column_int64(st, 10),
+		.last_error = col(st, 11),
+		.created_at = sqlite3_column_int64(st, 12),
+	};
+
+	return cb(&o, arg);
+}
+
+enum tk_status
+store_outbox_list(struct store *s, const char *state,
+    int (*fn)(const struct store_outbox *, void *), void *arg)
+{
+	sqlite3_stmt *st = stmt(s, Q_OUTBOX_LIST);
+
+	if (st == NULL)
+		return TK_EIO;
+	bind_text(st, 1, state);
+	return each(s, st, "list outbox", outbox_row, (void *)fn, arg);
+}
+
+/* One integer from a query bound to one text value. */
+static enum tk_status
+int_by_text(struct store *s, enum stmt_id q, const char *v, int64_t *out,
+    int *found, const char *what)
+{
+	sqlite3_stmt *st = stmt(s, q);
+	int rc;
+
+	*out = 0;
+	if (found)
+		*found = 0;
+	if (st == NULL)
+		return TK_EIO;
+	bind_text(st, 1, v);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		if (found)
+			*found = 1;
+	} else if (rc != SQLITE_DONE)
+		seterr(s, what);
+	done(st);
+	return status_of(rc);
+}
+
+enum tk_status
+store_agent_load(struct store *s, const char *agent, int64_t *open,
+    int64_t *last_assigned)
+{
+	enum tk_status ts;
+
+	if ((ts = int_by_text(s, Q_AGENT_OPEN, agent, open, NULL,
+	    "agent load")) != TK_OK)
+		return ts;
+	return int_by_text(s, Q_AGENT_LAST, agent, last_assigned, NULL,
+	    "agent load");
+}
+
+enum tk_status
+store_rule_fire(struct store *s, const char *rule, int64_t ticket,
+    int64_t occurrence, int64_t now, int *fresh)
+{
+	sqlite3_stmt *st = stmt(s, Q_RULE_FIRE);
+	enum tk_status ts;
+
+	*fresh = 0;
+	if (st == NULL)
+		return TK_EIO;
+	bind_text(st, 1, rule);
+	sqlite3_bind_int64(st, 2, ticket);
+	sqlite3_bind_int64(st, 3, occurrence);
+	sqlite3_bind_int64(st, 4, now);
+	if ((ts = run(s, st, "rule fired")) == TK_OK)
+		*fresh = sqlite3_changes(s->db) > 0;
+	return ts;
+}
+
+enum tk_status
+store_horizon_get(struct store *s, const char *rule, int64_t *upto,
+    int *found)
+{
+	return int_by_text(s, Q_HORIZON_GET, rule, upto, found, "horizon");
+}
+
+enum tk_status
+store_horizon_set(struct store *s, const char *rule, int64_t upto)
+{
+	sqlite3_stmt *st = stmt(s, Q_HORIZON_SET);
+
+	if (st == NULL)
+		return TK_EIO;
+	bind_text(st, 1, rule);
+	sqlite3_bind_int64(st, 2, upto);
+	return run(s, st, "horizon");
+}
+
+static int
+due_row(sqlite3_stmt *st, void *fn, void *arg)
+{
+	int (*cb)(int64_t, int64_t, void *) = (int (*)(int64_t, int64_t,
+	    void *))fn;
+
+	return cb(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), arg);
+}
+
+enum tk_status
+store_tickets_due(struct store *s, enum store_since since, const char *status,
+    int64_t after, int64_t upto, int (*fn)(int64_t, int64_t, void *),
+    void *arg)
+{
+	static const enum stmt_id q[] = {
+		[STORE_SINCE_STATUS] = Q_DUE_STATUS,
+		[STORE_SINCE_CREATED] = Q_DUE_CREATED,
+		[STORE_SINCE_CUSTOMER] = Q_DUE_CUSTOMER,
+	};
+	sqlite3_stmt *st = stmt(s, q[since]);
+
+	if (st == NULL)
+		return TK_EIO;
+	bind_text(st, 1, status);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int64(st, 3, upto);
+	return each(s, st, "due tickets", due_row, (void *)fn, arg);
 }

@@ -159,3 +159,109 @@ str_time(int64_t t, char *out, size_t outlen)
 	    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(out, outlen, "%lld", (long long)t);
 }
+
+/* The lower-case code point for the scripts mail here is written in:
+ * Latin (with Latin-1 and Extended-A), Greek and Cyrillic. */
+static uint32_t
+fold_cp(uint32_t c)
+{
+	if ((c >= 'A' && c <= 'Z') || (c >= 0xc0 && c <= 0xde && c != 0xd7) ||
+	    (c >= 0x391 && c <= 0x3a9 && c != 0x3a2) ||
+	    (c >= 0x410 && c <= 0x42f))
+		return c + 32;
+	if (c >= 0x400 && c <= 0x40f)
+		return c + 80;
+	if (((c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177) ||
+	    (c >= 0x460 && c <= 0x481) || (c >= 0x48a && c <= 0x4bf)) &&
+	    c % 2 == 0)
+		return c + 1;
+	if (((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e)) &&
+	    c % 2 == 1)
+		return c + 1;
+	return c;
+}
+
+/*
+ * Every code point fold_cp() changes keeps its UTF-8 length, so this
+ * works in place; bytes that are not valid two-byte sequences are left
+ * alone.
+ */
+char *
+str_fold(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p) {
+		uint32_t c, l;
+
+		if (*p < 0x80) {
+			if (*p >= 'A' && *p <= 'Z')
+				*p += 32;
+			p++;
+			continue;
+		}
+		if ((p[0] & 0xe0) != 0xc0 || (p[1] & 0xc0) != 0x80) {
+			p++;
+			continue;
+		}
+		c = (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
+		l = fold_cp(c);
+		if (l != c && l < 0x800) {
+			p[0] = (unsigned char)(0xc0 | l >> 6);
+			p[1] = (unsigned char)(0x80 | (l & 0x3f));
+		}
+		p += 2;
+	}
+	return s;
+}
+
+/* Bytes of the UTF-8 character at s (1 for a stray byte). */
+static size_t
+utf8_len(const char *s)
+{
+	unsigned char c = (unsigned char)*s;
+	size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+
+	for (size_t i = 1; i < n; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			return 1;
+	return n;
+}
+
+/*
+ * Shell-style glob: '*' any run, '?' one UTF-8 character, '\' quotes the
+ * next one. Iterative with one backtrack point, so linear-ish and no
+ * recursion on hostile patterns.
+ */
+int
+str_glob(const char *pat, const char *s)
+{
+	const char *star = NULL, *resume = NULL;
+
+	while (*s) {
+		if (*pat == '*') {
+			star = ++pat;
+			resume = s;
+			continue;
+		}
+		if (*pat == '?') {
+			pat++;
+			s += utf8_len(s);
+			continue;
+		}
+		if (*pat == '\\' && pat[1])
+			pat++;
+		if (*pat && *pat == *s) {
+			pat++;
+			s++;
+			continue;
+		}
+		if (star == NULL)
+			return 0;
+		pat = star;
+		s = resume += utf8_len(resume);
+	}
+	while (*pat == '*')
+		pat++;
+	return *pat == '\0';
+}

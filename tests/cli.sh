@@ -28,13 +28,14 @@ is "no config: the ticket is listed" \
     "Tilaus ei ole saapunut"
 
 # A broken configuration: every error as file:line, exit 78.
-printf 'database = x.db\nbogus = 1\nfollowup_after = soon\n[agent]\n[webhook x]\n' \
+printf 'database = x.db\nbogus = 1\nfollowup_after = soon\n[agent]\n[queue x]\n[webhook y]\nurl = ftp://x\n' \
     >"$WORK/bad.conf"
 is "config errors exit 78" "$(exitcode "$TIKETTI" -c "$WORK/bad.conf" config)" 78
 check "config: unknown key is file:line" grep -qF "$WORK/bad.conf:2: unknown parameter \"bogus\"" "$WORK/err"
 check "config: bad value is file:line" grep -qF "$WORK/bad.conf:3: bad duration" "$WORK/err"
 check "config: nameless section is file:line" grep -qF "$WORK/bad.conf:4: section needs a name" "$WORK/err"
 check "config: unknown section is file:line" grep -qF "$WORK/bad.conf:5: unknown section type" "$WORK/err"
+check "config: a webhook url must be http(s)" grep -qF "$WORK/bad.conf:7: bad url" "$WORK/err"
 is "a missing -c file exits 78" "$(exitcode "$TIKETTI" -c "$WORK/nonexistent.conf" config)" 78
 
 # `tiketti config` prints every setting with its default.

@@ -15,6 +15,13 @@ struct conf_agent {
 	size_t	  naddresses;
 	char	**skills;
 	size_t	  nskills;
+	int	  away;		/* available = no: route skips the agent */
+};
+
+struct conf_webhook {
+	char	*name;
+	char	*url;		/* http:// or https:// */
+	char	*header;	/* "Name: value" sent along (a token), or NULL */
 };
 
 enum conf_tag_trust { CONF_TAG_PARTICIPANTS, CONF_TAG_ANY };
@@ -31,8 +38,13 @@ struct tk_conf {
 	size_t		  nfallback_charsets;
 	long long	  busy_timeout;		/* seconds */
 	long long	  message_size_limit;	/* bytes */
+	char		 *rules_dir;	/* relative: to the config file */
+	char		 *templates_dir;
+	long long	  close_after;	/* seconds a solved ticket waits */
 	struct conf_agent *agents;
 	size_t		  nagents;
+	struct conf_webhook *webhooks;
+	size_t		  nwebhooks;
 };
 
 /*
@@ -52,6 +64,8 @@ void conf_print(const struct tk_conf *c, FILE *fp);
 const struct conf_agent *conf_agent_by_address(const struct tk_conf *c,
     const char *addr);
 const struct conf_agent *conf_agent_by_name(const struct tk_conf *c,
+    const char *name);
+const struct conf_webhook *conf_webhook_by_name(const struct tk_conf *c,
     const char *name);
 int conf_is_mailbox(const struct tk_conf *c, const char *addr);
 

@@ -9,6 +9,7 @@
 
 #include "tiketti/classify.h"
 #include "tiketti/conf.h"
+#include "tiketti/rules.h"
 #include "tiketti/store.h"
 #include "tiketti/thread.h"
 
@@ -35,6 +36,9 @@ struct ingest_result {
 /* c and s are borrowed and must outlive the handle. */
 struct ingest *ingest_new(const struct tk_conf *c, struct store *s);
 void ingest_free(struct ingest *ig);
+/* The rules to run (NULL: none); borrowed, may be swapped between
+ * messages (a reload keeps the old set until the new one loads). */
+void ingest_set_rules(struct ingest *ig, const struct ruleset *rules);
 /* The text of the last error; borrowed. */
 const char *ingest_errmsg(const struct ingest *ig);
 

@@ -76,6 +76,10 @@ void mime_free(struct tk_msg *m);
 const char *mime_header_get(const struct tk_msg *m, const char *name);
 
 /* SHA-256 of data as lower-case hex. */
+/* A header value that cannot add a header: controls (CR, LF) become
+ * spaces, non-ASCII is RFC 2047-encoded. Caller frees. */
+char *mime_header_encode(const char *utf8);
+
 void mime_sha256(const void *data, size_t len, char out[TK_SHA256_HEX]);
 
 /*

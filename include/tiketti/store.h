@@ -26,6 +26,34 @@ struct store_ticket {
 	int64_t	 status_at;	/* when status last changed */
 	int64_t	 nmessages;
 	char	*tags;		/* comma-separated, sorted, or NULL */
+	int64_t	 last_customer_at;	/* 0 = never */
+	char	*lang;		/* the customer's language list, or NULL */
+};
+
+/* A mail or webhook waiting to leave (rules queue, deliver sends). */
+struct store_outbox {
+	int64_t		 id;
+	int64_t		 ticket;
+	const char	*kind;		/* autoreply|reply|csat|notify|webhook */
+	const char	*to;		/* address, or the webhook's URL */
+	const char	*subject;	/* UTF-8, one line */
+	const char	*headers;	/* "Name: encoded value\n" lines */
+	const char	*body;		/* text, or JSON for a webhook */
+	const char	*rule;		/* which rule queued it */
+	int64_t		 message;	/* the mail it answers, or 0 */
+	const char	*dedupe;	/* a second row with this key is dropped */
+	const char	*state;		/* queued|sent|failed */
+	int64_t		 attempts;
+	int64_t		 next_at;
+	const char	*last_error;
+	int64_t		 created_at;
+};
+
+/* What a time rule counts from. */
+enum store_since {
+	STORE_SINCE_STATUS,	/* the last status change */
+	STORE_SINCE_CREATED,
+	STORE_SINCE_CUSTOMER,	/* the customer's last mail */
 };
 
 struct store_message {
@@ -129,6 +157,38 @@ enum tk_status store_ticket_messages(struct store *s, int64_t ticket,
     int (*fn)(const struct store_msginfo *, void *), void *arg);
 enum tk_status store_ticket_events(struct store *s, int64_t ticket,
     int (*fn)(const struct store_event *, void *), void *arg);
+
+enum tk_status store_tag_remove(struct store *s, int64_t ticket,
+    const char *tag);
+/* Records a customer mail's time and, when not NULL, their languages. */
+enum tk_status store_ticket_customer(struct store *s, int64_t ticket,
+    int64_t at, const char *lang);
+
+/* Queues a row; *added is 0 when a row with the same dedupe key exists. */
+enum tk_status store_outbox_add(struct store *s, const struct store_outbox *o,
+    int *added);
+/* state NULL: every row, oldest first. */
+enum tk_status store_outbox_list(struct store *s, const char *state,
+    int (*fn)(const struct store_outbox *, void *), void *arg);
+
+/* Tickets an agent has open, and the event row of their last assignment
+ * (0 = never): route's "fewest open, then longest since" order. */
+enum tk_status store_agent_load(struct store *s, const char *agent,
+    int64_t *open, int64_t *last_assigned);
+
+/* Marks (rule, ticket, occurrence) fired; *fresh 0 when it already was. */
+enum tk_status store_rule_fire(struct store *s, const char *rule,
+    int64_t ticket, int64_t occurrence, int64_t now, int *fresh);
+/* How far a time rule has looked: tickets due at or before upto. */
+enum tk_status store_horizon_get(struct store *s, const char *rule,
+    int64_t *upto, int *found);
+enum tk_status store_horizon_set(struct store *s, const char *rule,
+    int64_t upto);
+/* Tickets whose since-time lies in (after, upto], in status (NULL: any;
+ * required for STORE_SINCE_STATUS); fn gets the id and that time. */
+enum tk_status store_tickets_due(struct store *s, enum store_since since,
+    const char *status, int64_t after, int64_t upto,
+    int (*fn)(int64_t id, int64_t at, void *arg), void *arg);
 
 /* Counts for tests and progress: messages stored, flagged unparsed. */
 enum tk_status store_count_messages(struct store *s, int64_t *all,

@@ -30,6 +30,11 @@ void str_duration(long long secs, char *out, size_t outlen);
 /* Checks that s is valid UTF-8 (no overlongs, no surrogates). */
 int str_utf8_valid(const char *s, size_t len);
 /* Formats a UNIX time as RFC 3339 UTC ("2026-11-22T09:00:00Z"). */
+/* Lower-cases ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic in
+ * place (every such change keeps the UTF-8 length); returns s. */
+char *str_fold(char *s);
+/* 1 when s matches the glob pat ('*', '?', '\\' quoting). */
+int str_glob(const char *pat, const char *s);
 void str_time(int64_t t, char *out, size_t outlen);
 
 #endif

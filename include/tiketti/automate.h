@@ -1,0 +1,76 @@
+/*
+ * automate.h — applying what the rules decide: field changes, routing,
+ * notes, agent commands, time rules, and outbox rows for every mail or
+ * webhook (sent later by the delivery module).
+ */
+#ifndef TIKETTI_AUTOMATE_H
+#define TIKETTI_AUTOMATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tiketti/conf.h"
+#include "tiketti/rules.h"
+#include "tiketti/store.h"
+
+/* The mail an event comes from; NULL where there is none. */
+struct automate_mail {
+	const struct tk_msg	*msg;
+	const char		*env_from;
+	const char *const	*env_to;
+	size_t			 nenv_to;
+	int64_t			 row;	/* its row in messages */
+	const char		*robot;	/* why it is automatic mail, or NULL */
+};
+
+struct automate_stats {
+	int64_t	fired;		/* time-rule occurrences run */
+	int64_t	closed;		/* solved tickets closed after close_after */
+};
+
+struct automate;
+
+/* c and s are borrowed; rules may be NULL (no rules) and is borrowed. */
+struct automate *automate_new(const struct tk_conf *c, struct store *s,
+    const struct ruleset *rules);
+void automate_free(struct automate *a);
+void automate_set_rules(struct automate *a, const struct ruleset *rules);
+/* The text of the last error; borrowed. */
+const char *automate_errmsg(const struct automate *a);
+
+/*
+ * All of these run inside the caller's transaction. Run the rules of an
+ * event (RULES_CREATE, RULES_CUSTOMER_REPLY, RULES_AGENT_REPLY) on a
+ * ticket.
+ */
+enum tk_status automate_event(struct automate *a, enum rules_event ev,
+    int64_t ticket, const struct automate_mail *mail, int64_t now);
+
+/*
+ * Changes a field as ticket_set() does and, when the status changed,
+ * runs the rules listening to that status. TK_EPERM for a bad value.
+ */
+enum tk_status automate_set(struct automate *a, int64_t ticket,
+    const char *field, const char *value, const char *actor,
+    const struct automate_mail *mail, int64_t now, int *changed);
+
+/* Bytes of body taken by leading agent command lines ("#solve", ...). */
+size_t automate_commands_len(const char *body);
+/* Applies the command lines in body[0..len) as actor on the ticket. */
+enum tk_status automate_commands(struct automate *a, int64_t ticket,
+    const char *body, size_t len, const char *actor,
+    const struct automate_mail *mail, int64_t now);
+
+/*
+ * `tiketti tick`: every time rule and close_after, each in its own
+ * transaction, each ticket and occurrence once however often or
+ * concurrently it runs.
+ */
+enum tk_status automate_tick(struct automate *a, int64_t now,
+    struct automate_stats *st);
+
+/* Checks that every template the rules name exists and parses. */
+enum tk_status automate_check(const struct ruleset *rs,
+    const struct tk_conf *c, struct buf *err);
+
+#endif

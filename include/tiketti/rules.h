@@ -1,0 +1,129 @@
+/*
+ * rules.h — the admins' rule files: load, check, evaluate.
+ *
+ * The language is described in tiketti-rules(5). Rules only decide: the
+ * evaluator hands each action of a rule that fires to a callback (the
+ * automate module applies them; `rules test` prints them).
+ */
+#ifndef TIKETTI_RULES_H
+#define TIKETTI_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tiketti/buf.h"
+#include "tiketti/conf.h"
+#include "tiketti/mime.h"
+#include "tiketti/store.h"
+#include "tiketti/tk.h"
+
+enum rules_event {
+	RULES_CREATE		= 1 << 0,	/* on create */
+	RULES_CUSTOMER_REPLY	= 1 << 1,	/* on customer reply */
+	RULES_AGENT_REPLY	= 1 << 2,	/* on agent reply */
+	RULES_STATUS		= 1 << 3,	/* on status S */
+	RULES_TIME		= 1 << 4,	/* on after N ... */
+};
+
+enum rules_act {
+	ACT_SET, ACT_TAG, ACT_UNTAG, ACT_ASSIGN, ACT_ROUTE, ACT_AUTOREPLY,
+	ACT_REPLY, ACT_CSAT, ACT_NOTE, ACT_NOTIFY, ACT_WEBHOOK, ACT_STOP,
+};
+
+struct rules_action {
+	enum rules_act	 kind;
+	const char	*field;	/* ACT_SET: status, priority or category */
+	const char	*arg;	/* value, tag, agent, skill, template, text,
+				 * webhook name; NULL for csat and stop */
+	const char	*file;
+	int		 line, col;
+};
+
+/* Which rule an action comes from. */
+struct rules_origin {
+	const char	*name;
+	const char	*file;
+	int		 line;
+	int		 macro;	/* 1: a macro run by an agent command */
+};
+
+/* A time rule: fires once per ticket and occurrence of its start time. */
+struct rules_timer {
+	const char	*rule;		/* the name: the key of "fired once" */
+	long long	 after;		/* seconds */
+	enum store_since since;
+	const char	*status;	/* "in STATUS", or NULL = any */
+};
+
+struct rules_cache;
+
+/* What tests look at. msg is NULL for time rules and status changes made
+ * without a mail; header, body and envelope tests are then false. */
+struct rules_input {
+	const struct tk_msg	*msg;
+	const char		*env_from;
+	const char *const	*env_to;
+	size_t			 nenv_to;
+	struct store_ticket	*ticket;	/* a view; actions update it */
+	int64_t			 now;
+	struct rules_cache	*cache;		/* private; rules_input_clear() */
+};
+
+/* Non-TK_OK stops the run and is returned by rules_run(). */
+typedef enum tk_status (*rules_apply_fn)(const struct rules_origin *,
+    const struct rules_action *, void *arg);
+
+struct ruleset;
+
+struct ruleset *rules_new(void);
+void rules_free(struct ruleset *rs);
+
+/*
+ * Adds the rules of path: a directory (its *.rules files in name order;
+ * a missing directory holds no rules) or one file. conf, when not NULL,
+ * lets the parser check agent, skill and webhook names. Every error is
+ * appended to err as "FILE:LINE:COL: message\n"; TK_EPARSE then, and the
+ * set must not be used.
+ */
+enum tk_status rules_add_path(struct ruleset *rs, const char *path,
+    const struct tk_conf *conf, struct buf *err);
+/* The same for text in memory (tests, fuzzing); name is the file name. */
+enum tk_status rules_add_text(struct ruleset *rs, const char *name,
+    const char *text, size_t len, const struct tk_conf *conf, struct buf *err);
+/* rules_new() + rules_add_path(); on error *out is NULL. */
+enum tk_status rules_load(const char *path, const struct tk_conf *conf,
+    struct ruleset **out, struct buf *err);
+
+/* Rules and macros loaded. */
+size_t rules_count(const struct ruleset *rs);
+
+/*
+ * Runs every rule listening to ev, in order, whose test holds; status is
+ * the new status for RULES_STATUS. "stop" ends the run after it is
+ * passed to fn.
+ */
+enum tk_status rules_run(const struct ruleset *rs, enum rules_event ev,
+    const char *status, struct rules_input *in, rules_apply_fn fn, void *arg);
+/* Runs the macro's actions; TK_EPERM when there is no such macro. */
+enum tk_status rules_run_macro(const struct ruleset *rs, const char *name,
+    struct rules_input *in, rules_apply_fn fn, void *arg);
+
+size_t rules_ntimers(const struct ruleset *rs);
+/* Borrowed; i < rules_ntimers(). */
+const struct rules_timer *rules_timer(const struct ruleset *rs, size_t i);
+/* Runs time rule i on one ticket: its test, then its actions. */
+enum tk_status rules_run_timer(const struct ruleset *rs, size_t i,
+    struct rules_input *in, rules_apply_fn fn, void *arg);
+
+/* Every action of every rule and macro, for checks beyond the parser. */
+void rules_each_action(const struct ruleset *rs,
+    void (*fn)(const struct rules_action *, void *), void *arg);
+
+/* "set priority urgent", as an admin would write it. */
+void rules_action_format(const struct rules_action *a, struct buf *out);
+/* Mirrors set, tag, untag and assign on the ticket view. */
+void rules_ticket_apply(struct store_ticket *t, const struct rules_action *a);
+/* Frees the cache a run left in the input. */
+void rules_input_clear(struct rules_input *in);
+
+#endif

@@ -1,0 +1,811 @@
+/*
+ * NAME
+ *	automate.c — applying what the rules decide.
+ * DESCRIPTION
+ *	The rules module decides; this one acts, inside the caller's
+ *	transaction: field changes (each an event; a status change runs the
+ *	rules listening to it, up to AUTOMATE_MAX_DEPTH deep), tags, notes,
+ *	routing to the least loaded available agent with a skill, agent
+ *	commands from mail, time rules for `tiketti tick`, and one outbox row
+ *	per mail or webhook. Nothing leaves from here: delivery reads the
+ *	outbox after commit. A row's dedupe key (rule, ticket, occurrence)
+ *	keeps a rule from queueing the same thing twice; time rules are
+ *	marked fired in the same transaction as their effects. Autoreplies
+ *	and surveys never go to automatic mail, to our own addresses or to
+ *	robot addresses; each refusal is an "autoreply_suppressed" event.
+ *	One handle per thread (it uses the caller's store handle).
+ * DIAGNOSTICS
+ *	Store failures are returned with the text in automate_errmsg().
+ *	Problems that must not lose mail (a template gone missing since
+ *	`rules check`, a route with nobody available, an unknown command)
+ *	become events on the ticket instead.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tiketti/automate.h"
+#include "tiketti/buf.h"
+#include "tiketti/classify.h"
+#include "tiketti/json.h"
+#include "tiketti/mime.h"
+#include "tiketti/str.h"
+#include "tiketti/template.h"
+#include "tiketti/ticket.h"
+
+#define AUTOMATE_MAX_DEPTH	8	/* status rules setting statuses */
+
+struct automate {
+	const struct tk_conf	*conf;
+	struct store		*store;
+	const struct ruleset	*rules;
+	int			 depth;
+	char			 err[512];
+};
+
+/* One rule run on one ticket. */
+struct apply {
+	struct automate			*a;
+	int64_t				 ticket;
+	struct store_ticket		 view;
+	const struct automate_mail	*mail;
+	const char			*event;		/* for webhooks */
+	const char			*occurrence;	/* for dedupe keys */
+	const char			*actor;		/* macros: the agent */
+	int64_t				 now;
+};
+
+struct automate *
+automate_new(const struct tk_conf *c, struct store *s,
+    const struct ruleset *rules)
+{
+	struct automate *a = xcalloc(1, sizeof(*a));
+
+	a->conf = c;
+	a->store = s;
+	a->rules = rules;
+	return a;
+}
+
+void
+automate_free(struct automate *a)
+{
+	free(a);
+}
+
+void
+automate_set_rules(struct automate *a, const struct ruleset *rules)
+{
+	a->rules = rules;
+}
+
+const char *
+automate_errmsg(const struct automate *a)
+{
+	return a->err[0] ? a->err : "no error";
+}
+
+static enum tk_status
+store_fail(struct automate *a, enum tk_status ts)
+{
+	if (ts != TK_OK)
+		snprintf(a->err, sizeof(a->err), "%s", store_errmsg(a->store));
+	return ts;
+}
+
+static enum tk_status
+event(struct automate *a, int64_t ticket, int64_t now, const char *type,
+    const char *actor, const char *old, const char *new_)
+{
+	return store_fail(a, store_event_add(a->store, ticket, now, type, actor,
+	    old, new_, 0));
+}
+
+static enum tk_status
+view_load(struct apply *ap)
+{
+	int found;
+
+	store_ticket_clear(&ap->view);
+	return store_fail(ap->a, store_ticket_get(ap->a->store, ap->ticket,
+	    &ap->view, &found));
+}
+
+static enum tk_status run_event(struct automate *a, enum rules_event ev,
+    const char *status, int64_t ticket, const struct automate_mail *mail,
+    const char *occurrence, int64_t now);
+
+enum tk_status
+automate_set(struct automate *a, int64_t ticket, const char *field,
+    const char *value, const char *actor, const struct automate_mail *mail,
+    int64_t now, int *changed)
+{
+	enum tk_status ts;
+	char occ[96];
+
+	a->err[0] = '\0';
+	ts = ticket_set(a->store, ticket, field, value, actor, now, changed,
+	    a->err, sizeof(a->err));
+	if (ts != TK_OK || !*changed || strcmp(field, "status") != 0)
+		return ts;
+	if (a->depth >= AUTOMATE_MAX_DEPTH)
+		return event(a, ticket, now, "rule_loop", actor, NULL, value);
+	snprintf(occ, sizeof(occ), "%lld/%s", (long long)now, value);
+	a->depth++;
+	ts = run_event(a, RULES_STATUS, value, ticket, mail, occ, now);
+	a->depth--;
+	return ts;
+}
+
+/* ---- outbox ---- */
+
+/* Why an autoreply or survey must not go to this address, or NULL. */
+static const char *
+suppress_reason(const struct apply *ap, const char *to)
+{
+	const struct tk_conf *c = ap->a->conf;
+
+	if (to == NULL)
+		return "no-address";
+	if (ap->mail && ap->mail->robot)
+		return ap->mail->robot;
+	if (conf_is_mailbox(c, to) || conf_agent_by_address(c, to))
+		return "own-address";
+	if (classify_robot_address(to))
+		return "robot-address";
+	return NULL;
+}
+
+static char *
+dedupe_key(const struct apply *ap, const struct rules_origin *o,
+    const char *kind, const char *what)
+{
+	if (strcmp(kind, "csat") == 0)	/* one survey per ticket */
+		return xasprintf("csat:%lld", (long long)ap->ticket);
+	return xasprintf("%s:%s:%s:%lld:%s", kind, o->name, what ? what : "",
+	    (long long)ap->ticket, ap->occurrence);
+}
+
+static enum tk_status
+queue(struct apply *ap, const struct rules_origin *o, struct store_outbox *ob,
+    const char *what)
+{
+	char *key = dedupe_key(ap, o, ob->kind, what);
+	enum tk_status ts;
+	int added;
+
+	ob->ticket = ap->ticket;
+	ob->rule = o->name;
+	ob->message = ap->mail ? ap->mail->row : 0;
+	ob->dedupe = key;
+	ob->created_at = ap->now;
+	ts = store_fail(ap->a, store_outbox_add(ap->a->store, ob, &added));
+	free(key);
+	if (ts == TK_OK && added)
+		ts = event(ap->a, ap->ticket, ap->now, "queued", ob->rule,
+		    ob->kind, what ? what : ob->to);
+	return ts;
+}
+
+/* The subject with the ticket's tag in it, so the answer threads. */
+static char *
+tagged_subject(const struct apply *ap, const char *subject)
+{
+	char *tag = xasprintf("[%s #%lld]", ap->a->conf->ticket_prefix,
+	    (long long)ap->ticket);
+	char *s;
+
+	if (subject == NULL)
+		s = xasprintf("Re: %s %s", ap->view.subject, tag);
+	else if (strstr(subject, tag) == NULL)
+		s = xasprintf("%s %s", subject, tag);
+	else
+		s = xstrdup(subject);
+	free(tag);
+	return s;
+}
+
+static enum tk_status
+queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
+    const char *tmpl, const char *to, const char *agent)
+{
+	const struct tk_conf *c = ap->a->conf;
+	struct template_vars v = { &ap->view, c->ticket_prefix, agent };
+	struct template_out out;
+	struct store_outbox ob = { 0 };
+	struct buf err;
+	enum tk_status ts;
+	const char *why;
+	char *subject;
+
+	if (strcmp(kind, "reply") != 0 && strcmp(kind, "notify") != 0 &&
+	    (why = suppress_reason(ap, to)) != NULL)
+		return event(ap->a, ap->ticket, ap->now, "autoreply_suppressed",
+		    o->name, kind, why);
+	if (to == NULL)
+		return event(ap->a, ap->ticket, ap->now, "autoreply_suppressed",
+		    o->name, kind, "no-address");
+	buf_init(&err, 4096);
+	ts = template_render(c->templates_dir, tmpl, ap->view.lang, &v, &out,
+	    &err);
+	if (ts == TK_EPERM && strcmp(kind, "notify") == 0) {
+		/* notify works without a template of its own */
+		memset(&out, 0, sizeof(out));
+		out.body = xasprintf("Rule \"%s\" asks you to look at ticket "
+		    "#%lld: %s\nStatus %s, priority %s.\n", o->name,
+		    (long long)ap->ticket, ap->view.subject, ap->view.status,
+		    ap->view.priority);
+		ts = TK_OK;
+	}
+	if (ts != TK_OK) {
+		char *line = xstrndup(err.data ? err.data : "template error",
+		    strcspn(err.data ? err.data : "", "\n"));
+
+		buf_free(&err);
+		ts = event(ap->a, ap->ticket, ap->now, "template_error", o->name,
+		    tmpl, line);
+		free(line);
+		return ts;
+	}
+	buf_free(&err);
+	subject = tagged_subject(ap, out.subject);
+	ob.kind = kind;
+	ob.to = to;
+	ob.subject = subject;
+	ob.headers = out.headers;
+	ob.body = out.body;
+	ts = queue(ap, o, &ob, tmpl);
+	free(subject);
+	template_out_clear(&out);
+	return ts;
+}
+
+static const char *
+agent_address(const struct tk_conf *c, const char *name)
+{
+	const struct conf_agent *ag = conf_agent_by_name(c, name);
+
+	return ag && ag->naddresses ? ag->addresses[0] : NULL;
+}
+
+static enum tk_status
+queue_webhook(struct apply *ap, const struct rules_origin *o, const char *name)
+{
+	const struct conf_webhook *w = conf_webhook_by_name(ap->a->conf, name);
+	const struct store_ticket *t = &ap->view;
+	struct store_outbox ob = { 0 };
+	struct json j;
+	struct buf body;
+	enum tk_status ts;
+
+	if (w == NULL)	/* removed from the config since the rules loaded */
+		return event(ap->a, ap->ticket, ap->now, "webhook_error",
+		    o->name, name, "no such webhook");
+	buf_init(&body, 0);
+	json_init(&j, &body, 0);
+	json_obj_open(&j);
+	json_key(&j, "event");
+	json_str(&j, ap->event);
+	json_key(&j, "rule");
+	json_str(&j, o->name);
+	json_key(&j, "at");
+	json_int(&j, ap->now);
+	json_key(&j, "ticket");
+	json_obj_open(&j);
+	json_key(&j, "id");
+	json_int(&j, t->id);
+	json_key(&j, "subject");
+	json_str(&j, t->subject);
+	json_key(&j, "status");
+	json_str(&j, t->status);
+	json_key(&j, "priority");
+	json_str(&j, t->priority);
+	json_key(&j, "category");
+	json_str(&j, t->category);
+	json_key(&j, "assignee");
+	json_str(&j, t->assignee);
+	json_key(&j, "requester");
+	json_str(&j, t->requester);
+	json_key(&j, "mailbox");
+	json_str(&j, t->mailbox);
+	json_obj_close(&j);
+	json_obj_close(&j);
+	ob.kind = "webhook";
+	ob.to = w->url;
+	ob.subject = ap->event;
+	ob.body = body.data;
+	ts = queue(ap, o, &ob, name);
+	buf_free(&body);
+	return ts;
+}
+
+/* ---- routing ---- */
+
+static int
+has_skill(const struct conf_agent *ag, const char *skill)
+{
+	for (size_t i = 0; i < ag->nskills; i++)
+		if (strcasecmp(ag->skills[i], skill) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The available agent with the skill and the fewest open tickets; among
+ * equals the one whose last assignment is oldest (round robin), then
+ * the first in the configuration. NULL when nobody is available.
+ */
+static enum tk_status
+route_pick(struct automate *a, const char *skill, const char **who)
+{
+	int64_t best_open = 0, best_last = 0;
+
+	*who = NULL;
+	for (size_t i = 0; i < a->conf->nagents; i++) {
+		const struct conf_agent *ag = &a->conf->agents[i];
+		int64_t open, last;
+		enum tk_status ts;
+
+		if (ag->away || !has_skill(ag, skill))
+			continue;
+		if ((ts = store_fail(a, store_agent_load(a->store, ag->name,
+		    &open, &last))) != TK_OK)
+			return ts;
+		if (*who == NULL || open < best_open ||
+		    (open == best_open && last < best_last)) {
+			*who = ag->name;
+			best_open = open;
+			best_last = last;
+		}
+	}
+	return TK_OK;
+}
+
+/* ---- applying one action ---- */
+
+static enum tk_status
+apply_action(const struct rules_origin *o, const struct rules_action *ac,
+    void *arg)
+{
+	struct apply *ap = arg;
+	struct automate *a = ap->a;
+	char actor_buf[160];
+	const char *actor = actor_buf, *who;
+	enum tk_status ts = TK_OK;
+	int changed;
+
+	if (o->macro && ap->actor)
+		actor = ap->actor;
+	else
+		snprintf(actor_buf, sizeof(actor_buf), "rule:%s", o->name);
+	switch (ac->kind) {
+	case ACT_SET:
+		ts = automate_set(a, ap->ticket, ac->field, ac->arg, actor,
+		    ap->mail, ap->now, &changed);
+		break;
+	case ACT_ASSIGN:
+		ts = automate_set(a, ap->ticket, "assignee", ac->arg, actor,
+		    ap->mail, ap->now, &changed);
+		break;
+	case ACT_ROUTE:
+		if ((ts = route_pick(a, ac->arg, &who)) != TK_OK)
+			break;
+		if (who == NULL)
+			ts = event(a, ap->ticket, ap->now, "route_failed", actor,
+			    NULL, ac->arg);
+		else
+			ts = automate_set(a, ap->ticket, "assignee", who, actor,
+			    ap->mail, ap->now, &changed);
+		break;
+	case ACT_TAG:
+	case ACT_UNTAG:
+		ts = store_fail(a, ac->kind == ACT_TAG ?
+		    store_tag_add(a->store, ap->ticket, ac->arg) :
+		    store_tag_remove(a->store, ap->ticket, ac->arg));
+		if (ts == TK_OK)
+			ts = event(a, ap->ticket, ap->now, ac->kind == ACT_TAG ?
+			    "tag" : "untag", actor, NULL, ac->arg);
+		break;
+	case ACT_NOTE:
+		ts = event(a, ap->ticket, ap->now, "note", actor, NULL, ac->arg);
+		break;
+	case ACT_AUTOREPLY:
+		ts = queue_mail(ap, o, "autoreply", ac->arg, ap->view.requester,
+		    NULL);
+		break;
+	case ACT_REPLY:
+		ts = queue_mail(ap, o, "reply", ac->arg, ap->view.requester,
+		    ap->view.assignee);
+		break;
+	case ACT_CSAT:
+		ts = queue_mail(ap, o, "csat", "csat", ap->view.requester, NULL);
+		break;
+	case ACT_NOTIFY:
+		ts = queue_mail(ap, o, "notify", "notify",
+		    agent_address(a->conf, ac->arg), ac->arg);
+		break;
+	case ACT_WEBHOOK:
+		ts = queue_webhook(ap, o, ac->arg);
+		break;
+	case ACT_STOP:
+		return TK_OK;
+	}
+	if (ts != TK_OK)
+		return ts;
+	/* The next rule tests the ticket as it is now. */
+	return view_load(ap);
+}
+
+static const char *
+event_name(enum rules_event ev)
+{
+	switch (ev) {
+	case RULES_CREATE:
+		return "create";
+	case RULES_CUSTOMER_REPLY:
+		return "customer_reply";
+	case RULES_AGENT_REPLY:
+		return "agent_reply";
+	case RULES_STATUS:
+		return "status";
+	default:
+		return "time";
+	}
+}
+
+static void
+input_init(struct rules_input *in, struct apply *ap)
+{
+	memset(in, 0, sizeof(*in));
+	if (ap->mail) {
+		in->msg = ap->mail->msg;
+		in->env_from = ap->mail->env_from;
+		in->env_to = ap->mail->env_to;
+		in->nenv_to = ap->mail->nenv_to;
+	}
+	in->ticket = &ap->view;
+	in->now = ap->now;
+}
+
+static enum tk_status
+run_event(struct automate *a, enum rules_event ev, const char *status,
+    int64_t ticket, const struct automate_mail *mail, const char *occurrence,
+    int64_t now)
+{
+	struct apply ap = { a, ticket, { 0 }, mail, event_name(ev), occurrence,
+	    NULL, now };
+	struct rules_input in;
+	enum tk_status ts;
+
+	if (rules_count(a->rules) == 0)
+		return TK_OK;
+	if ((ts = view_load(&ap)) == TK_OK) {
+		input_init(&in, &ap);
+		ts = rules_run(a->rules, ev, status, &in, apply_action, &ap);
+		rules_input_clear(&in);
+	}
+	store_ticket_clear(&ap.view);
+	return ts;
+}
+
+enum tk_status
+automate_event(struct automate *a, enum rules_event ev, int64_t ticket,
+    const struct automate_mail *mail, int64_t now)
+{
+	char occ[32];
+
+	a->err[0] = '\0';
+	snprintf(occ, sizeof(occ), "m%lld", mail ? (long long)mail->row :
+	    (long long)now);
+	return run_event(a, ev, NULL, ticket, mail, occ, now);
+}
+
+/* ---- agent commands ---- */
+
+static int
+is_command_line(const char *p, size_t len)
+{
+	return len >= 2 && p[0] == '#' && ((p[1] >= 'a' && p[1] <= 'z') ||
+	    (p[1] >= 'A' && p[1] <= 'Z'));
+}
+
+size_t
+automate_commands_len(const char *body)
+{
+	const char *p = body, *end = body;
+
+	while (*p) {
+		size_t len = strcspn(p, "\n");
+		const char *s = p;
+
+		while (s < p + len && (*s == ' ' || *s == '\t' || *s == '\r'))
+			s++;
+		if (s < p + len && !is_command_line(s, (size_t)(p + len - s)))
+			break;
+		p += len + (p[len] == '\n');
+		if (s < p)	/* a command or a blank line */
+			end = p;
+	}
+	return (size_t)(end - body);
+}
+
+static const struct {
+	const char	*cmd;
+	const char	*field;		/* NULL: handled on its own */
+	const char	*value;		/* NULL: the argument */
+} commands[] = {
+	{ "solve", "status", "solved" }, { "pending", "status", "pending" },
+	{ "close", "status", "closed" }, { "open", "status", "open" },
+	{ "priority", "priority", NULL }, { "category", "category", NULL },
+	{ "assign", "assignee", NULL }, { "tag", NULL, NULL },
+	{ "note", NULL, NULL }, { "macro", NULL, NULL },
+};
+
+static enum tk_status
+command_one(struct automate *a, int64_t ticket, char *word, char *arg,
+    const char *actor, const struct automate_mail *mail, int64_t now)
+{
+	size_t i, n = sizeof(commands) / sizeof(commands[0]);
+	enum tk_status ts;
+	int changed;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(commands[i].cmd, word) == 0)
+			break;
+	if (i == n || (commands[i].value == NULL && *arg == '\0'))
+		return event(a, ticket, now, "command_error", actor, NULL, word);
+	if (commands[i].field) {
+		if (strcmp(commands[i].field, "priority") == 0)
+			str_lower(arg);
+		ts = automate_set(a, ticket, commands[i].field,
+		    commands[i].value ? commands[i].value : arg, actor, mail,
+		    now, &changed);
+		if (ts == TK_EPERM)	/* a bad value: note it, go on */
+			ts = event(a, ticket, now, "command_error", actor, arg,
+			    word);
+		return ts;
+	}
+	if (strcmp(word, "note") == 0)
+		return event(a, ticket, now, "note", actor, NULL, arg);
+	if (strcmp(word, "tag") == 0) {
+		str_fold(arg);
+		arg[strcspn(arg, ", \t")] = '\0';
+		if ((ts = store_fail(a, store_tag_add(a->store, ticket, arg))) !=
+		    TK_OK)
+			return ts;
+		return event(a, ticket, now, "tag", actor, NULL, arg);
+	}
+	/* #macro NAME */
+	{
+		char occ[32];
+		struct apply ap = { a, ticket, { 0 }, mail, "macro", occ, actor,
+		    now };
+		struct rules_input in;
+
+		snprintf(occ, sizeof(occ), "m%lld", mail ? (long long)mail->row :
+		    (long long)now);
+		if ((ts = view_load(&ap)) == TK_OK) {
+			input_init(&in, &ap);
+			ts = rules_run_macro(a->rules, arg, &in, apply_action,
+			    &ap);
+			rules_input_clear(&in);
+		}
+		store_ticket_clear(&ap.view);
+		if (ts == TK_EPERM)
+			ts = event(a, ticket, now, "command_error", actor, arg,
+			    word);
+		return ts == TK_OK ? event(a, ticket, now, "macro", actor,
+		    NULL, arg) : ts;
+	}
+}
+
+/*
+ * Command lines an agent's mail may start with. Read only from
+ * configured agents (the caller checks), only up to the first line that
+ * is not a command; an unknown command or a bad value is recorded as a
+ * "command_error" event and the rest still apply: a typo must not lose
+ * the mail.
+ */
+enum tk_status
+automate_commands(struct automate *a, int64_t ticket, const char *body,
+    size_t len, const char *actor, const struct automate_mail *mail,
+    int64_t now)
+{
+	char *block = xstrndup(body, len), *line = block, *next;
+	enum tk_status ts = TK_OK;
+
+	a->err[0] = '\0';
+	for (; ts == TK_OK && line && *line; line = next) {
+		char *word, *arg;
+
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		str_trim(line);
+		if (*line != '#')
+			continue;
+		word = line + 1;
+		arg = word + strcspn(word, " \t");
+		if (*arg)
+			*arg++ = '\0';
+		str_trim(arg);
+		str_lower(word);
+		ts = command_one(a, ticket, word, arg, actor, mail, now);
+	}
+	free(block);
+	return ts;
+}
+
+/* ---- time ---- */
+
+struct due {
+	int64_t	*id;
+	int64_t	*at;
+	size_t	 n;
+};
+
+static int
+due_add(int64_t id, int64_t at, void *arg)
+{
+	struct due *d = arg;
+
+	d->id = xreallocarray(d->id, d->n + 1, sizeof(*d->id));
+	d->at = xreallocarray(d->at, d->n + 1, sizeof(*d->at));
+	d->id[d->n] = id;
+	d->at[d->n++] = at;
+	return 0;
+}
+
+/* The built-in "close solved tickets after close_after". */
+static const struct rules_action close_action = {
+	ACT_SET, "status", "closed", "close_after", 0, 0,
+};
+
+/*
+ * One time rule (timer NULL: close_after) over the tickets that came due
+ * since its horizon, in one transaction: mark fired, act, move the
+ * horizon. A second tick sees the horizon and the marks and does
+ * nothing twice.
+ */
+static enum tk_status
+tick_one(struct automate *a, size_t idx, const struct rules_timer *tm,
+    int64_t now, int64_t *fired)
+{
+	struct rules_timer close = { "close_after", a->conf->close_after,
+	    STORE_SINCE_STATUS, "solved" };
+	struct due d = { 0 };
+	struct store *s = a->store;
+	int64_t lo, hi;
+	enum tk_status ts;
+	int found;
+
+	if (tm == NULL)
+		tm = &close;
+	hi = now - tm->after;
+	if ((ts = store_fail(a, store_begin(s))) != TK_OK)
+		return ts;
+	if ((ts = store_fail(a, store_horizon_get(s, tm->rule, &lo, &found))) !=
+	    TK_OK)
+		goto fail;
+	if (!found)
+		lo = -1;	/* a new rule looks at every ticket once */
+	if (hi > lo && (ts = store_fail(a, store_tickets_due(s, tm->since,
+	    tm->status, lo, hi, due_add, &d))) != TK_OK)
+		goto fail;
+	for (size_t i = 0; i < d.n; i++) {
+		struct rules_origin o = { tm->rule, "close_after", 0, 0 };
+		char occ[32];
+		struct apply ap = { a, d.id[i], { 0 }, NULL, "time", occ, NULL,
+		    now };
+		struct rules_input in;
+		int fresh;
+
+		snprintf(occ, sizeof(occ), "t%lld", (long long)d.at[i]);
+		if ((ts = store_fail(a, store_rule_fire(s, tm->rule, d.id[i],
+		    d.at[i], now, &fresh))) != TK_OK)
+			goto fail;
+		if (!fresh)
+			continue;
+		(*fired)++;
+		if ((ts = view_load(&ap)) == TK_OK) {
+			if (tm == &close)
+				ts = apply_action(&o, &close_action, &ap);
+			else {
+				input_init(&in, &ap);
+				ts = rules_run_timer(a->rules, idx, &in,
+				    apply_action, &ap);
+				rules_input_clear(&in);
+			}
+		}
+		store_ticket_clear(&ap.view);
+		if (ts != TK_OK)
+			goto fail;
+	}
+	if (hi > lo && (ts = store_fail(a, store_horizon_set(s, tm->rule, hi))) !=
+	    TK_OK)
+		goto fail;
+	free(d.id);
+	free(d.at);
+	return store_fail(a, store_commit(s));
+fail:
+	free(d.id);
+	free(d.at);
+	store_rollback(s);
+	return ts;
+}
+
+enum tk_status
+automate_tick(struct automate *a, int64_t now, struct automate_stats *st)
+{
+	size_t n = rules_ntimers(a->rules);
+	enum tk_status ts;
+
+	a->err[0] = '\0';
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; i < n; i++)
+		if ((ts = tick_one(a, i, rules_timer(a->rules, i), now,
+		    &st->fired)) != TK_OK)
+			return ts;
+	return tick_one(a, 0, NULL, now, &st->closed);
+}
+
+/* ---- checks ---- */
+
+struct check {
+	const struct tk_conf	*conf;
+	struct buf		*err;
+	char			**seen;
+	size_t			  nseen;
+	int			  bad;
+};
+
+static void
+check_template(struct check *ck, const char *name, int optional)
+{
+	struct buf e;
+	enum tk_status ts;
+
+	for (size_t i = 0; i < ck->nseen; i++)
+		if (strcmp(ck->seen[i], name) == 0)
+			return;
+	ck->seen = xreallocarray(ck->seen, ck->nseen + 1, sizeof(*ck->seen));
+	ck->seen[ck->nseen++] = xstrdup(name);
+	buf_init(&e, 0);
+	ts = template_check(ck->conf->templates_dir, name, &e);
+	if (ts != TK_OK && !(optional && ts == TK_EPERM)) {
+		buf_add(ck->err, e.data, e.len);
+		ck->bad = 1;
+	}
+	buf_free(&e);
+}
+
+static void
+check_action(const struct rules_action *ac, void *arg)
+{
+	struct check *ck = arg;
+	size_t before = ck->err->len;
+
+	if (ac->kind == ACT_AUTOREPLY || ac->kind == ACT_REPLY)
+		check_template(ck, ac->arg, 0);
+	else if (ac->kind == ACT_CSAT)
+		check_template(ck, "csat", 0);
+	else if (ac->kind == ACT_NOTIFY)
+		check_template(ck, "notify", 1);
+	/* Point the template's own errors back at the rule that uses it. */
+	if (ck->err->len != before)
+		buf_printf(ck->err, "%s:%d:%d: used here\n", ac->file, ac->line,
+		    ac->col);
+}
+
+enum tk_status
+automate_check(const struct ruleset *rs, const struct tk_conf *c,
+    struct buf *err)
+{
+	struct check ck = { c, err, NULL, 0, 0 };
+
+	rules_each_action(rs, check_action, &ck);
+	for (size_t i = 0; i < ck.nseen; i++)
+		free(ck.seen[i]);
+	free(ck.seen);
+	return ck.bad ? TK_EPARSE : TK_OK;
+}
