@@ -54,6 +54,7 @@ struct apply {
 	const char			*occurrence;	/* for dedupe keys */
 	const char			*actor;		/* macros: the agent */
 	int64_t				 now;
+	const char			*doer;		/* of the action at hand */
 };
 
 struct automate *
@@ -183,7 +184,7 @@ queue(struct apply *ap, const struct rules_origin *o, struct store_outbox *ob,
 	ts = store_fail(ap->a, store_outbox_add(ap->a->store, ob, &added));
 	free(key);
 	if (ts == TK_OK && added)
-		ts = event(ap->a, ap->ticket, ap->now, "queued", ob->rule,
+		ts = event(ap->a, ap->ticket, ap->now, "queued", ap->doer,
 		    ob->kind, what ? what : ob->to);
 	return ts;
 }
@@ -222,10 +223,10 @@ queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
 	if (strcmp(kind, "reply") != 0 && strcmp(kind, "notify") != 0 &&
 	    (why = suppress_reason(ap, to)) != NULL)
 		return event(ap->a, ap->ticket, ap->now, "autoreply_suppressed",
-		    o->name, kind, why);
+		    ap->doer, kind, why);
 	if (to == NULL)
 		return event(ap->a, ap->ticket, ap->now, "autoreply_suppressed",
-		    o->name, kind, "no-address");
+		    ap->doer, kind, "no-address");
 	buf_init(&err, 4096);
 	ts = template_render(c->templates_dir, tmpl, ap->view.lang, &v, &out,
 	    &err);
@@ -243,7 +244,7 @@ queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
 		    strcspn(err.data ? err.data : "", "\n"));
 
 		buf_free(&err);
-		ts = event(ap->a, ap->ticket, ap->now, "template_error", o->name,
+		ts = event(ap->a, ap->ticket, ap->now, "template_error", ap->doer,
 		    tmpl, line);
 		free(line);
 		return ts;
@@ -281,7 +282,7 @@ queue_webhook(struct apply *ap, const struct rules_origin *o, const char *name)
 
 	if (w == NULL)	/* removed from the config since the rules loaded */
 		return event(ap->a, ap->ticket, ap->now, "webhook_error",
-		    o->name, name, "no such webhook");
+		    ap->doer, name, "no such webhook");
 	buf_init(&body, 0);
 	json_init(&j, &body, 0);
 	json_obj_open(&j);
@@ -379,6 +380,7 @@ apply_action(const struct rules_origin *o, const struct rules_action *ac,
 		actor = ap->actor;
 	else
 		snprintf(actor_buf, sizeof(actor_buf), "rule:%s", o->name);
+	ap->doer = actor;
 	switch (ac->kind) {
 	case ACT_SET:
 		ts = automate_set(a, ap->ticket, ac->field, ac->arg, actor,
@@ -431,6 +433,7 @@ apply_action(const struct rules_origin *o, const struct rules_action *ac,
 	case ACT_STOP:
 		return TK_OK;
 	}
+	ap->doer = NULL;
 	if (ts != TK_OK)
 		return ts;
 	/* The next rule tests the ticket as it is now. */
@@ -473,8 +476,8 @@ run_event(struct automate *a, enum rules_event ev, const char *status,
     int64_t ticket, const struct automate_mail *mail, const char *occurrence,
     int64_t now)
 {
-	struct apply ap = { a, ticket, { 0 }, mail, event_name(ev), occurrence,
-	    NULL, now };
+	struct apply ap = { .a = a, .ticket = ticket, .mail = mail,
+	    .event = event_name(ev), .occurrence = occurrence, .now = now };
 	struct rules_input in;
 	enum tk_status ts;
 
@@ -579,8 +582,9 @@ command_one(struct automate *a, int64_t ticket, char *word, char *arg,
 	/* #macro NAME */
 	{
 		char occ[32];
-		struct apply ap = { a, ticket, { 0 }, mail, "macro", occ, actor,
-		    now };
+		struct apply ap = { .a = a, .ticket = ticket, .mail = mail,
+		    .event = "macro", .occurrence = occ, .actor = actor,
+		    .now = now };
 		struct rules_input in;
 
 		snprintf(occ, sizeof(occ), "m%lld", mail ? (long long)mail->row :
@@ -695,8 +699,8 @@ tick_one(struct automate *a, size_t idx, const struct rules_timer *tm,
 	for (size_t i = 0; i < d.n; i++) {
 		struct rules_origin o = { tm->rule, "close_after", 0, 0 };
 		char occ[32];
-		struct apply ap = { a, d.id[i], { 0 }, NULL, "time", occ, NULL,
-		    now };
+		struct apply ap = { .a = a, .ticket = d.id[i], .event = "time",
+		    .occurrence = occ, .now = now };
 		struct rules_input in;
 		int fresh;
 

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +25,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tiketti/automate.h"
 #include "tiketti/buf.h"
 #include "tiketti/conf.h"
 #include "tiketti/ingest.h"
 #include "tiketti/json.h"
 #include "tiketti/log.h"
 #include "tiketti/mime.h"
+#include "tiketti/rules.h"
 #include "tiketti/store.h"
 #include "tiketti/str.h"
 #include "tiketti/ticket.h"
@@ -43,6 +46,7 @@ struct ctx {
 	struct tk_conf	*conf;
 	const char	*dbpath;
 	struct store	*store;
+	struct ruleset	*rules;
 };
 
 const char *
@@ -82,6 +86,10 @@ usage(void)
 	    "  ticket list [--status S] [--format text|json]\n"
 	    "  ticket show ID [--format text|json]\n"
 	    "  ticket set ID status|priority|category|assignee VALUE\n"
+	    "  rules check [PATH...]\n"
+	    "  rules test [--event create|customer-reply|agent-reply] MAIL\n"
+	    "  tick\n"
+	    "  outbox list [--state queued|sent|failed] [--format text|json]\n"
 	    "  config\n");
 	exit(EX_USAGE);
 }
@@ -98,6 +106,29 @@ open_store(struct ctx *x, int readonly)
 		fatalx(ts == TK_ETEMP ? EX_TEMPFAIL : EX_CANTCREAT,
 		    "database %s: %s%s", path, store_errmsg(x->store),
 		    ts == TK_ETEMP ? " (try again later)" : "");
+}
+
+/*
+ * Loads rules_dir. A broken set is reported line by line; the caller
+ * decides what that means for its job.
+ */
+static enum tk_status
+load_rules(struct ctx *x)
+{
+	struct buf err;
+	enum tk_status ts;
+
+	/* The default directory may well not exist; one set by hand should. */
+	if (access(x->conf->rules_dir, F_OK) == -1 &&
+	    strcmp(x->conf->rules_dir, SYSCONFDIR "/tiketti/rules") != 0)
+		log_warn("rules_dir %s; running without rules",
+		    x->conf->rules_dir);
+	buf_init(&err, 0);
+	ts = rules_load(x->conf->rules_dir, x->conf, &x->rules, &err);
+	if (ts != TK_OK)
+		fputs(err.data ? err.data : "", stderr);
+	buf_free(&err);
+	return ts;
 }
 
 /* ---- ingest ---- */
@@ -343,8 +374,14 @@ cmd_ingest(struct ctx *x, int argc, char **argv)
 	r.env.rcpts = rcpts;
 	argc -= optind;
 	argv += optind;
+	/* Without its rules a mail would miss its autoreply or routing:
+	 * leave it with the sender (75) until the rules are fixed. */
+	if (load_rules(x) != TK_OK)
+		fatalx(EX_TEMPFAIL, "rules in %s do not load; mail left for "
+		    "retry", x->conf->rules_dir);
 	open_store(x, 0);
 	r.ig = ingest_new(x->conf, x->store);
+	ingest_set_rules(r.ig, x->rules);
 	r.started = r.last_progress = time(NULL);
 	bulk = nmaildirs || nmboxes;
 	if (bulk) {
@@ -384,8 +421,9 @@ out:
 
 /* ---- ticket ---- */
 
+/* --format, and a --status/--state filter when opt is not NULL. */
 static const char *
-format_arg(int *argc, char **argv, const char **status)
+format_arg(int *argc, char **argv, const char *opt, const char **status)
 {
 	const char *format = "text";
 	int out = 0;
@@ -395,8 +433,7 @@ format_arg(int *argc, char **argv, const char **status)
 			format = argv[++i];
 		else if (strncmp(argv[i], "--format=", 9) == 0)
 			format = argv[i] + 9;
-		else if (status && strcmp(argv[i], "--status") == 0 &&
-		    i + 1 < *argc)
+		else if (opt && strcmp(argv[i], opt) == 0 && i + 1 < *argc)
 			*status = argv[++i];
 		else if (argv[i][0] == '-' && argv[i][1] == '-')
 			usage();
@@ -510,7 +547,7 @@ ticket_list(struct ctx *x, int argc, char **argv)
 {
 	struct list_out o;
 	const char *status = NULL;
-	const char *format = format_arg(&argc, argv, &status);
+	const char *format = format_arg(&argc, argv, "--status", &status);
 	enum tk_status ts;
 
 	if (argc != 0)
@@ -616,7 +653,7 @@ ticket_id_arg(const char *s)
 static int
 ticket_show(struct ctx *x, int argc, char **argv)
 {
-	const char *format = format_arg(&argc, argv, NULL);
+	const char *format = format_arg(&argc, argv, NULL, NULL);
 	struct store_ticket t;
 	struct list_out o;
 	enum tk_status ts;
@@ -684,7 +721,7 @@ ticket_show(struct ctx *x, int argc, char **argv)
 static int
 ticket_set_cmd(struct ctx *x, int argc, char **argv)
 {
-	char err[256];
+	struct automate *a;
 	enum tk_status ts;
 	int64_t id;
 	int changed;
@@ -692,15 +729,21 @@ ticket_set_cmd(struct ctx *x, int argc, char **argv)
 	if (argc != 3)
 		usage();
 	id = ticket_id_arg(argv[0]);
+	if (load_rules(x) != TK_OK)
+		fatalx(EX_CONFIG, "rules in %s do not load", x->conf->rules_dir);
 	open_store(x, 0);
 	if ((ts = store_begin(x->store)) != TK_OK)
 		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
-	ts = ticket_set(x->store, id, argv[1], argv[2], "admin",
-	    (int64_t)time(NULL), &changed, err, sizeof(err));
+	/* Through the rules: solving a ticket by hand sends its survey. */
+	a = automate_new(x->conf, x->store, x->rules);
+	ts = automate_set(a, id, argv[1], argv[2], "admin",
+	    NULL, (int64_t)time(NULL), &changed);
 	if (ts != TK_OK) {
 		store_rollback(x->store);
-		fatalx(ts == TK_EPERM ? EX_USAGE : tk_status_exit(ts), "%s", err);
+		fatalx(ts == TK_EPERM ? EX_USAGE : tk_status_exit(ts), "%s",
+		    automate_errmsg(a));
 	}
+	automate_free(a);
 	if ((ts = store_commit(x->store)) != TK_OK)
 		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
 	if (!changed)
@@ -723,6 +766,259 @@ cmd_ticket(struct ctx *x, int argc, char **argv)
 	usage();
 }
 
+/* ---- rules ---- */
+
+static int
+rules_check_cmd(struct ctx *x, int argc, char **argv)
+{
+	struct ruleset *rs = rules_new();
+	struct buf err;
+	enum tk_status ts = TK_OK, pts;
+	size_t n;
+
+	buf_init(&err, 0);
+	if (argc == 0)
+		ts = rules_add_path(rs, x->conf->rules_dir, x->conf, &err);
+	for (int i = 0; i < argc; i++)
+		if ((pts = rules_add_path(rs, argv[i], x->conf, &err)) != TK_OK)
+			ts = pts;
+	if (ts == TK_OK)
+		ts = automate_check(rs, x->conf, &err);
+	fputs(err.data ? err.data : "", stdout);
+	n = rules_count(rs);
+	rules_free(rs);
+	buf_free(&err);
+	if (ts != TK_OK)
+		return 1;
+	printf("%zu rules and macros, no errors (%s)\n", n,
+	    argc ? "as given" : x->conf->rules_dir);
+	return 0;
+}
+
+struct dry_run {
+	const struct ruleset	*rules;
+	struct store_ticket	*view;
+	struct rules_input	*in;
+	const char		*last;	/* the rule printed last */
+	int			 fired;
+	int			 depth;
+};
+
+static enum tk_status
+dry_apply(const struct rules_origin *o, const struct rules_action *a,
+    void *arg)
+{
+	struct dry_run *d = arg;
+	struct buf b;
+
+	if (d->last != o->name) {
+		printf("%*s  rule \"%s\" (%s:%d) fires:\n", d->depth * 2, "",
+		    o->name, o->file, o->line);
+		d->last = o->name;
+		d->fired++;
+	}
+	buf_init(&b, 0);
+	rules_action_format(a, &b);
+	printf("%*s      %s\n", d->depth * 2, "", b.data);
+	buf_free(&b);
+	rules_ticket_apply(d->view, a);
+	if (a->kind == ACT_SET && strcmp(a->field, "status") == 0 &&
+	    d->depth < 8) {
+		const char *last = d->last;
+
+		printf("%*s  on status %s:\n", d->depth * 2 + 4, "", a->arg);
+		d->depth++;
+		rules_run(d->rules, RULES_STATUS, a->arg, d->in,
+		    dry_apply, d);
+		d->depth--;
+		d->last = last;
+	}
+	return TK_OK;
+}
+
+static int
+rules_test_cmd(struct ctx *x, int argc, char **argv)
+{
+	static const struct { const char *name; enum rules_event ev; } evs[] = {
+		{ "create", RULES_CREATE },
+		{ "customer-reply", RULES_CUSTOMER_REPLY },
+		{ "agent-reply", RULES_AGENT_REPLY },
+	};
+	const char *evname = "create";
+	struct store_ticket view;
+	struct classify_result cls;
+	struct rules_input in;
+	struct dry_run d = { 0 };
+	struct buf raw;
+	struct tk_msg *m;
+	size_t e;
+	int fd;
+
+	if (argc >= 2 && strcmp(argv[0], "--event") == 0) {
+		evname = argv[1];
+		argc -= 2;
+		argv += 2;
+	}
+	for (e = 0; e < sizeof(evs) / sizeof(evs[0]); e++)
+		if (strcmp(evs[e].name, evname) == 0)
+			break;
+	if (argc != 1 || e == sizeof(evs) / sizeof(evs[0]))
+		usage();
+	if (load_rules(x) != TK_OK)
+		fatalx(EX_CONFIG, "rules in %s do not load",
+		    x->conf->rules_dir);
+	if ((fd = strcmp(argv[0], "-") == 0 ? dup(0) :
+	    open(argv[0], O_RDONLY | O_CLOEXEC)) == -1)
+		fatal(EX_NOINPUT, "%s", argv[0]);
+	buf_init(&raw, (size_t)x->conf->message_size_limit);
+	if (buf_read_fd(&raw, fd) != TK_OK)
+		fatalx(EX_DATAERR, "%s: unreadable or over message_size_limit",
+		    argv[0]);
+	close(fd);
+	m = mime_parse(raw.data ? raw.data : "", raw.len,
+	    (const char *const *)x->conf->fallback_charsets);
+	ingest_preview(x->conf, m, NULL, &view, &cls);
+	printf("mail from %s (%s%s%s), ticket would be \"%s\"\n",
+	    m->from.addr ? m->from.addr : "(nobody)", classify_kind_str(cls.kind),
+	    cls.reason ? ": " : "", cls.reason ? cls.reason : "", view.subject);
+	printf("on %s:\n", evname);
+	memset(&in, 0, sizeof(in));
+	in.msg = m;
+	in.ticket = &view;
+	in.now = view.created_at;
+	d.view = &view;
+	d.in = &in;
+	d.rules = x->rules;
+	rules_run(x->rules, evs[e].ev, NULL, &in, dry_apply, &d);
+	if (d.fired == 0)
+		printf("  no rule fires\n");
+	rules_input_clear(&in);
+	store_ticket_clear(&view);
+	mime_free(m);
+	buf_free(&raw);
+	return EX_OK;
+}
+
+static int
+cmd_rules(struct ctx *x, int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "check") == 0)
+		return rules_check_cmd(x, argc - 2, argv + 2);
+	if (strcmp(argv[1], "test") == 0)
+		return rules_test_cmd(x, argc - 2, argv + 2);
+	usage();
+}
+
+static int
+cmd_tick(struct ctx *x, int argc)
+{
+	struct automate_stats st;
+	struct automate *a;
+	enum tk_status ts;
+
+	if (argc != 1)
+		usage();
+	if (load_rules(x) != TK_OK)
+		fatalx(EX_CONFIG, "rules in %s do not load", x->conf->rules_dir);
+	open_store(x, 0);
+	a = automate_new(x->conf, x->store, x->rules);
+	ts = automate_tick(a, (int64_t)time(NULL), &st);
+	if (ts != TK_OK) {
+		log_warnx("tick: %s", automate_errmsg(a));
+		automate_free(a);
+		return tk_status_exit(ts);
+	}
+	log_debug("tick: %lld time rules fired, %lld tickets closed",
+	    (long long)st.fired, (long long)st.closed);
+	automate_free(a);
+	return EX_OK;
+}
+
+struct outbox_out {
+	struct buf	b;
+	struct json	j;
+	int		json;
+};
+
+static int
+outbox_row(const struct store_outbox *o, void *arg)
+{
+	struct outbox_out *out = arg;
+	struct json *j = &out->j;
+
+	if (!out->json) {
+		buf_printf(&out->b, "%6lld  %6lld  %-9s  %-7s  %3lld  %-30.30s  "
+		    "%s%s%s\n", (long long)o->id, (long long)o->ticket, o->kind,
+		    o->state, (long long)o->attempts, o->to,
+		    o->subject ? o->subject : "", o->last_error ? "  # " : "",
+		    o->last_error ? o->last_error : "");
+		return 0;
+	}
+	json_obj_open(j);
+	json_key(j, "id");
+	json_int(j, o->id);
+	json_key(j, "ticket");
+	json_int(j, o->ticket);
+	json_key(j, "kind");
+	json_str(j, o->kind);
+	json_key(j, "to");
+	json_str(j, o->to);
+	json_key(j, "subject");
+	json_str(j, o->subject);
+	json_key(j, "state");
+	json_str(j, o->state);
+	json_key(j, "attempts");
+	json_int(j, o->attempts);
+	json_key(j, "last_error");
+	json_str(j, o->last_error);
+	json_key(j, "rule");
+	json_str(j, o->rule);
+	json_key(j, "created_at");
+	json_int(j, o->created_at);
+	json_obj_close(j);
+	return 0;
+}
+
+static int
+cmd_outbox(struct ctx *x, int argc, char **argv)
+{
+	struct outbox_out o;
+	const char *state = NULL, *format;
+	enum tk_status ts;
+
+	if (argc < 2 || strcmp(argv[1], "list") != 0)
+		usage();
+	argc -= 2;
+	argv += 2;
+	format = format_arg(&argc, argv, "--state", &state);
+	if (argc != 0)
+		usage();
+	open_store(x, 0);
+	memset(&o, 0, sizeof(o));
+	buf_init(&o.b, 0);
+	o.json = strcmp(format, "json") == 0;
+	json_init(&o.j, &o.b, 1);
+	if (o.json)
+		json_arr_open(&o.j);
+	else
+		buf_printf(&o.b, "%6s  %6s  %-9s  %-7s  %3s  %-30s  %s\n", "ID",
+		    "TICKET", "KIND", "STATE", "TRY", "TO", "SUBJECT");
+	ts = store_outbox_list(x->store, state, outbox_row, &o);
+	if (o.json) {
+		json_arr_close(&o.j);
+		buf_addc(&o.b, '\n');
+	}
+	if (ts != TK_OK) {
+		buf_free(&o.b);
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	}
+	flush_out(&o.b);
+	buf_free(&o.b);
+	return EX_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -740,6 +1036,9 @@ main(int argc, char **argv)
 	int ch, rv;
 
 	log_init(1, LOG_MAIL);
+	/* UTF-8 character classes for the rules' :regex. */
+	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+		setlocale(LC_CTYPE, "");
 	/* Stop at the command: its options are its own. */
 	while ((ch = getopt_long(argc, argv, "+c:vh", opts, NULL)) != -1) {
 		switch (ch) {
@@ -775,6 +1074,12 @@ main(int argc, char **argv)
 		rv = cmd_ingest(&x, argc, argv);
 	else if (strcmp(argv[0], "ticket") == 0)
 		rv = cmd_ticket(&x, argc, argv);
+	else if (strcmp(argv[0], "rules") == 0)
+		rv = cmd_rules(&x, argc, argv);
+	else if (strcmp(argv[0], "tick") == 0)
+		rv = cmd_tick(&x, argc);
+	else if (strcmp(argv[0], "outbox") == 0)
+		rv = cmd_outbox(&x, argc, argv);
 	else if (strcmp(argv[0], "config") == 0) {
 		if (argc != 1)
 			usage();
@@ -783,6 +1088,7 @@ main(int argc, char **argv)
 	} else
 		usage();
 	store_close(x.store);
+	rules_free(x.rules);
 	conf_free(x.conf);
 	return rv;
 }

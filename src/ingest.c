@@ -408,6 +408,31 @@ fail:
 	return ts;
 }
 
+void
+ingest_preview(const struct tk_conf *c, const struct tk_msg *m,
+    const struct ingest_envelope *env, struct store_ticket *view,
+    struct classify_result *cls)
+{
+	const struct mime_addr *who = &m->from;
+	const char *mailbox;
+
+	memset(view, 0, sizeof(*view));
+	classify_message(c, m, env ? env->mail_from : NULL, cls);
+	if (cls->kind == KIND_AGENT && agent_counterpart(c, m))
+		who = agent_counterpart(c, m);
+	view->subject = thread_subject_strip(m->subject, c->ticket_prefix);
+	view->status = xstrdup("new");
+	view->priority = xstrdup("normal");
+	view->requester = who->addr ? xstrdup(who->addr) : NULL;
+	view->requester_name = who->name ? xstrdup(who->name) : NULL;
+	if ((mailbox = find_mailbox(c, m, env)) != NULL)
+		view->mailbox = xstrdup(mailbox);
+	if (languages(m))
+		view->lang = xstrdup(languages(m));
+	view->created_at = view->updated_at = view->status_at =
+	    (int64_t)time(NULL);
+}
+
 enum tk_status
 ingest_message(struct ingest *ig, const char *raw, size_t len,
     const struct ingest_envelope *env, struct ingest_result *res)

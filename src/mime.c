@@ -389,14 +389,15 @@ done:
 static void
 headers_copy(struct tk_msg *m, GMimeObject *obj)
 {
-	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	GMimeHeaderList *hl = obj ? g_mime_object_get_header_list(obj) : NULL;
 	int count = hl ? g_mime_header_list_get_count(hl) : 0;
 
-	if (count > MIME_MAX_HEADERS) {
+	if (m->nheaders + (size_t)count > MIME_MAX_HEADERS) {
 		m->flags |= MIME_TRUNCATED;
-		count = MIME_MAX_HEADERS;
+		count = (int)(MIME_MAX_HEADERS - m->nheaders);
 	}
-	m->headers = xcalloc((size_t)count + 1, sizeof(*m->headers));
+	m->headers = xreallocarray(m->headers, m->nheaders + (size_t)count + 1,
+	    sizeof(*m->headers));
 	for (int i = 0; i < count; i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
 		const char *v = g_mime_header_get_value(h);
@@ -407,6 +408,7 @@ headers_copy(struct tk_msg *m, GMimeObject *obj)
 		    MIME_MAX_VALUE, 1);
 		m->nheaders++;
 	}
+	memset(&m->headers[m->nheaders], 0, sizeof(*m->headers));
 }
 
 static void
@@ -416,7 +418,10 @@ message_fill(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts)
 	GDateTime *date = g_mime_message_get_date(msg);
 	struct walk w = { .m = m, .opts = opts };
 
+	/* GMime keeps the Content-* headers on the top part: rules want
+	 * them with the rest. */
 	headers_copy(m, GMIME_OBJECT(msg));
+	headers_copy(m, top);
 	m->message_id = text_dup(m, g_mime_message_get_message_id(msg), 998, 1);
 	if (m->message_id && *m->message_id == '\0') {
 		free(m->message_id);

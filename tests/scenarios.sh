@@ -1,6 +1,7 @@
 #!/bin/sh
-# Threading and state scenarios: each tests/scenarios/NAME/ holds mail
-# files, a `steps` script and the expected `ticket list/show` JSON. Time
+# Threading, state and rule scenarios: each tests/scenarios/NAME/ holds
+# mail files, a `steps` script and the expected `ticket list/show` and
+# `outbox list` JSON (@SRCDIR@ in its tiketti.conf is the source tree). Time
 # comes from faketime. REGEN=1 rewrites the expected files (review them!).
 . "${SRCDIR:-.}/tests/lib.sh"
 
@@ -21,6 +22,12 @@ change() {
 	shift
 	at "$_t" "$TIKETTI" -c "$WORK/tiketti.conf" ticket set "$@" \
 	    >"$WORK/out" 2>&1 || { not_ok "$NAME: set $*"; sed 's/^/# /' "$WORK/out"; }
+}
+
+# tick TIME: `tiketti tick` at that time (time rules, close_after).
+tick() {
+	at "$1" "$TIKETTI" -c "$WORK/tiketti.conf" tick >"$WORK/out" 2>&1 ||
+	    { not_ok "$NAME: tick at $1"; sed 's/^/# /' "$WORK/out"; }
 }
 
 compare() {
@@ -50,12 +57,19 @@ expect_show() {
 	compare "$2" tk ticket show "$1"
 }
 
+expect_outbox() {
+	compare "$1" tk outbox list
+}
+
 for S in "$SRCDIR"/tests/scenarios/*/; do
 	S=${S%/}
 	NAME=$(basename "$S")
 	rm -f "$WORK"/t.db*
-	printf 'database = %s\n' "$WORK/t.db" >"$WORK/tiketti.conf"
-	[ -f "$S/tiketti.conf" ] && cat "$S/tiketti.conf" >>"$WORK/tiketti.conf"
+	mkdir -p "$WORK/no-rules"
+	printf 'database = %s\nrules_dir = %s\n' "$WORK/t.db" "$WORK/no-rules" \
+	    >"$WORK/tiketti.conf"
+	[ -f "$S/tiketti.conf" ] && sed "s|@SRCDIR@|$SRCDIR|g" "$S/tiketti.conf" \
+	    >>"$WORK/tiketti.conf"
 	. "$S/steps"
 done
 done_testing

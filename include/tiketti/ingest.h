@@ -52,6 +52,15 @@ enum tk_status ingest_message(struct ingest *ig, const char *raw, size_t len,
     const struct ingest_envelope *env, struct ingest_result *res);
 
 /*
+ * What a new ticket for m would look like, touching no database (for
+ * `rules test`): view is filled (clear it with store_ticket_clear()) and
+ * the mail classified.
+ */
+void ingest_preview(const struct tk_conf *c, const struct tk_msg *m,
+    const struct ingest_envelope *env, struct store_ticket *view,
+    struct classify_result *cls);
+
+/*
  * Bulk import: messages between begin and commit share one transaction,
  * each in its own savepoint, so a crash loses the batch, never half a
  * message.
