@@ -764,7 +764,8 @@ struct check {
 };
 
 static void
-check_template(struct check *ck, const char *name, int optional)
+check_template(struct check *ck, const struct rules_action *ac,
+    const char *name, int optional)
 {
 	struct buf e;
 	enum tk_status ts;
@@ -776,8 +777,15 @@ check_template(struct check *ck, const char *name, int optional)
 	ck->seen[ck->nseen++] = xstrdup(name);
 	buf_init(&e, 0);
 	ts = template_check(ck->conf->templates_dir, name, &e);
-	if (ts != TK_OK && !(optional && ts == TK_EPERM)) {
+	if (ts == TK_EPERM && !optional) {
+		buf_printf(ck->err, "%s:%d:%d: no template \"%s\" in %s\n",
+		    ac->file, ac->line, ac->col, name, ck->conf->templates_dir);
+		ck->bad = 1;
+	} else if (ts != TK_OK && ts != TK_EPERM) {
+		/* The template's own errors, then the rule that uses it. */
 		buf_add(ck->err, e.data, e.len);
+		buf_printf(ck->err, "%s:%d:%d: template \"%s\" used here\n",
+		    ac->file, ac->line, ac->col, name);
 		ck->bad = 1;
 	}
 	buf_free(&e);
@@ -787,18 +795,13 @@ static void
 check_action(const struct rules_action *ac, void *arg)
 {
 	struct check *ck = arg;
-	size_t before = ck->err->len;
 
 	if (ac->kind == ACT_AUTOREPLY || ac->kind == ACT_REPLY)
-		check_template(ck, ac->arg, 0);
+		check_template(ck, ac, ac->arg, 0);
 	else if (ac->kind == ACT_CSAT)
-		check_template(ck, "csat", 0);
+		check_template(ck, ac, "csat", 0);
 	else if (ac->kind == ACT_NOTIFY)
-		check_template(ck, "notify", 1);
-	/* Point the template's own errors back at the rule that uses it. */
-	if (ck->err->len != before)
-		buf_printf(ck->err, "%s:%d:%d: used here\n", ac->file, ac->line,
-		    ac->col);
+		check_template(ck, ac, "notify", 1);
 }
 
 enum tk_status

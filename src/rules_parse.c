@@ -810,8 +810,13 @@ static void
 recover(struct parser *p)
 {
 	while (p->tok.type != T_EOF) {
-		if (p->brace == 0 && (is_kw(p, "rule") || is_kw(p, "macro")))
+		/* "rule" at the start of a line starts over even when a
+		 * broken string or brace left the count wrong. */
+		if ((p->brace == 0 || p->tok.col == 1) &&
+		    (is_kw(p, "rule") || is_kw(p, "macro"))) {
+			p->brace = 0;
 			return;
+		}
 		if (p->tok.type == T_RBRACE && p->brace <= 1) {
 			next(p);
 			if (p->brace == 0)

@@ -7,12 +7,6 @@
 S="$SRCDIR/tests/scenarios/01-tag"
 printf 'database = %s\n' "$WORK/t.db" >"$WORK/tiketti.conf"
 
-# exitcode COMMAND...: prints the command's exit status.
-exitcode() {
-	"$@" >"$WORK/out" 2>"$WORK/err"
-	echo $?
-}
-
 is "no command is a usage error (64)" "$(exitcode "$TIKETTI")" 64
 is "an unknown command is a usage error (64)" "$(exitcode "$TIKETTI" frobnicate)" 64
 is "a bad ticket id is a usage error (64)" "$(exitcode tk ticket show x1)" 64

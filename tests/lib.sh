@@ -44,6 +44,13 @@ is() {
 	fi
 }
 
+# exitcode COMMAND...: prints the command's exit status; its output is
+# in $WORK/out and $WORK/err.
+exitcode() {
+	"$@" >"$WORK/out" 2>"$WORK/err"
+	echo $?
+}
+
 # tk [ARGS...]: tiketti with the test's config and database.
 tk() {
 	"$TIKETTI" -c "$WORK/tiketti.conf" "$@"
