@@ -401,7 +401,8 @@ run_actions(const struct rule *r, rules_apply_fn fn, void *arg, int *stop)
 static int
 listens(const struct rule *r, enum rules_event ev, const char *status)
 {
-	if (r->macro || (r->events & ev) == 0)
+	/* time rules run through rules_run_timer() only */
+	if (r->macro || ev == RULES_TIME || (r->events & ev) == 0)
 		return 0;
 	if (ev != RULES_STATUS)
 		return 1;

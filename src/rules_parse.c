@@ -550,9 +550,10 @@ parse_test(struct parser *p, int depth)
 		}
 		next(p);
 	}
-	if (t->part != AP_ALL && t->kind != TEST_ADDRESS && rc == 0)
+	if (t->part != AP_ALL && t->kind != TEST_ADDRESS &&
+	    t->kind != TEST_ENVELOPE && rc == 0)
 		rc = error_at(p, line, col, ":localpart and :domain go with "
-		    "address");
+		    "address and envelope");
 	if (rc == 0)
 		rc = test_finish(p, t, pos, npos, line, col);
 	for (i = 0; i < 2; i++)

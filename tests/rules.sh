@@ -149,4 +149,24 @@ check "injection: no Bcc header starts a line" sh -c "! grep -qi '^bcc' '$WORK/h
 check "injection: non-ASCII is RFC 2047-encoded" grep -qi '^X-Customer: .*=?utf-8?b?' "$WORK/hdrs"
 check "injection: the header is pure ASCII" sh -c "! LC_ALL=C grep -q '[^ -~]' '$WORK/hdrs'"
 
+# An agent's command lines are applied and kept out of the stored text
+# the customer would see; a customer's "#solve" is just text.
+cat >"$WORK/a.conf" <<CONF
+database = $WORK/a.db
+mailboxes = tuki@yritys.example
+rules_dir = $WORK/no-such-rules
+[agent maria]
+address = maria@yritys.example
+CONF
+printf 'From: c@x.example\nTo: tuki@yritys.example\nSubject: Apua\nMessage-ID: <c1@x>\n\n#solve please\n' >"$WORK/c1.eml"
+printf 'From: maria@yritys.example\nTo: c@x.example\nSubject: Re: [Ticket #1] Apua\nIn-Reply-To: <c1@x>\nMessage-ID: <m1@x>\n\n#pending\n#note asked for the order number\n\nWhat is your order number?\n' >"$WORK/m1.eml"
+"$TIKETTI" -c "$WORK/a.conf" ingest "$WORK/c1.eml" "$WORK/m1.eml" 2>/dev/null
+is "agent commands: applied" "$("$TIKETTI" -c "$WORK/a.conf" ticket list --format json | json 'd[0]["status"]')" pending
+is "agent commands: stripped from the stored text" \
+    "$(sqlite3 "$WORK/a.db" "select body from messages where kind = 'agent'")" \
+    "What is your order number?"
+is "a customer's #solve is kept as text" \
+    "$(sqlite3 "$WORK/a.db" "select body from messages where kind = 'customer'")" \
+    "#solve please"
+
 done_testing

@@ -1,7 +1,8 @@
 /*
  * rules.h — the admins' rule files: load, check, evaluate.
  *
- * The language is described in tiketti-rules(5). Rules only decide: the
+ * The language is described in tiketti-rules(5). :regex follows the
+ * process's LC_CTYPE (main() sets C.UTF-8 so classes are characters). Rules only decide: the
  * evaluator hands each action of a rule that fires to a callback (the
  * automate module applies them; `rules test` prints them).
  */
