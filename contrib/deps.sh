@@ -6,7 +6,8 @@ pkgs="autoconf automake libtool pkg-config make gcc
       libgmime-3.0-dev libsqlite3-dev libcurl4-gnutls-dev libetpan-dev
       libmilter-dev"
 if [ "${1:-}" = "--test" ]; then
-	pkgs="$pkgs libcmocka-dev faketime python3 sqlite3 valgrind"
+	pkgs="$pkgs libcmocka-dev faketime python3 sqlite3 valgrind
+	      clang libclang-rt-14-dev"
 fi
 missing=
 for p in $pkgs; do

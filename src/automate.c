@@ -436,8 +436,16 @@ apply_action(const struct rules_origin *o, const struct rules_action *ac,
 	ap->doer = NULL;
 	if (ts != TK_OK)
 		return ts;
-	/* The next rule tests the ticket as it is now. */
-	return view_load(ap);
+	/*
+	 * The next rule tests the ticket as it is now: a status change may
+	 * have run other rules, and route picked an assignee, so those
+	 * reload it; the other changes are mirrored in the view.
+	 */
+	if ((ac->kind == ACT_SET && strcmp(ac->field, "status") == 0) ||
+	    ac->kind == ACT_ROUTE)
+		return view_load(ap);
+	rules_ticket_apply(&ap->view, ac);
+	return TK_OK;
 }
 
 static const char *

@@ -8,7 +8,8 @@
  *	and hands the actions of those whose test holds to a callback; it
  *	never touches the database or the network. Matching is on decoded
  *	UTF-8 and case-insensitive unless :case (folding covers Latin, Greek
- *	and Cyrillic; :regex uses REG_ICASE under the process's LC_CTYPE).
+ *	and Cyrillic; a :regex pattern is folded the same way, and its
+ *	character classes follow the process's LC_CTYPE, C.UTF-8 in main()).
  *	Folded copies of headers and body are cached per input, so two
  *	hundred rules fold a body once. A loaded set is read-only and may be
  *	shared between threads; an input is per thread.
@@ -173,6 +174,8 @@ struct rules_cache {
 	const char	**src;
 	char		**folded;
 	size_t		  n;
+	char		**hnames;	/* the mail's header names, lower case */
+	size_t		  nhnames;
 };
 
 void
@@ -184,21 +187,29 @@ rules_input_clear(struct rules_input *in)
 		return;
 	for (size_t i = 0; i < c->n; i++)
 		free(c->folded[i]);
+	for (size_t i = 0; i < c->nhnames; i++)
+		free(c->hnames[i]);
+	free(c->hnames);
 	free(c->src);
 	free(c->folded);
 	free(c);
 	in->cache = NULL;
 }
 
+static struct rules_cache *
+cache(struct rules_input *in)
+{
+	if (in->cache == NULL)
+		in->cache = xcalloc(1, sizeof(*in->cache));
+	return in->cache;
+}
+
 /* The folded copy of s, made once per input. */
 static const char *
 folded(struct rules_input *in, const char *s)
 {
-	struct rules_cache *c;
+	struct rules_cache *c = cache(in);
 
-	if (in->cache == NULL)
-		in->cache = xcalloc(1, sizeof(*in->cache));
-	c = in->cache;
 	for (size_t i = 0; i < c->n; i++)
 		if (c->src[i] == s)
 			return c->folded[i];
@@ -219,7 +230,7 @@ value_match(const struct test *t, struct rules_input *in, const char *cand,
 
 	if (cand == NULL)
 		return 0;
-	if (!t->casesens && t->match != M_REGEX)
+	if (!t->casesens)
 		c = cacheable ? folded(in, cand) : (tmp = str_fold(xstrdup(cand)));
 	for (size_t i = 0; !hit && i < t->nvalues; i++)
 		switch (t->match) {
@@ -242,14 +253,31 @@ value_match(const struct test *t, struct rules_input *in, const char *cand,
 	return hit;
 }
 
+/* The header names lower-cased once per mail: tests compare with strcmp. */
+static char **
+header_names(struct rules_input *in)
+{
+	struct rules_cache *c = cache(in);
+	const struct tk_msg *m = in->msg;
+
+	if (c->hnames == NULL) {
+		c->hnames = xcalloc(m->nheaders + 1, sizeof(*c->hnames));
+		for (size_t i = 0; i < m->nheaders; i++)
+			c->hnames[i] = str_lower(xstrdup(m->headers[i].name));
+		c->nhnames = m->nheaders;
+	}
+	return c->hnames;
+}
+
 static int
 header_test(const struct test *t, struct rules_input *in)
 {
 	const struct tk_msg *m = in->msg;
+	char **names = header_names(in);
 
 	for (size_t i = 0; i < m->nheaders; i++)
 		for (size_t k = 0; k < t->nnames; k++)
-			if (strcasecmp(m->headers[i].name, t->names[k]) == 0 &&
+			if (strcmp(names[i], t->names[k]) == 0 &&
 			    (t->kind == TEST_EXISTS ||
 			    value_match(t, in, m->headers[i].value, 1)))
 				return 1;

@@ -355,6 +355,30 @@ name_in(const struct test *t, const char *const *allowed)
 	return 1;
 }
 
+/* Folds a regex except the letter after a backslash. */
+static void
+fold_pattern(char *re)
+{
+	char *p = re;
+
+	while (*p) {
+		size_t len = 0;
+		char save;
+
+		if (*p == '\\') {
+			p += p[1] ? 2 : 1;
+			continue;
+		}
+		while (p[len] && p[len] != '\\')
+			len++;
+		save = p[len];
+		p[len] = '\0';
+		str_fold(p);
+		p[len] = save;
+		p += len;
+	}
+}
+
 /* Checks the arguments per test and prepares values for matching. */
 static int
 test_finish(struct parser *p, struct test *t, struct list *pos, size_t npos,
@@ -425,12 +449,17 @@ test_finish(struct parser *p, struct test *t, struct list *pos, size_t npos,
 	vals->v = NULL;
 	vals->n = 0;
 	if (t->match == M_REGEX) {
-		int flags = REG_EXTENDED | REG_NOSUB | (t->casesens ? 0 : REG_ICASE);
-
+		/* Case-insensitive regexes match folded text with a folded
+		 * pattern: faster than REG_ICASE and the same folding as the
+		 * other match types. An escaped letter (\\S, \\W) keeps its
+		 * case, it is an operator. */
+		if (!t->casesens)
+			for (size_t i = 0; i < t->nvalues; i++)
+				fold_pattern(t->values[i]);
 		t->re = xcalloc(t->nvalues, sizeof(*t->re));
 		for (; t->nre < t->nvalues; t->nre++) {
 			int rc = regcomp(&t->re[t->nre], t->values[t->nre],
-			    flags);
+			    REG_EXTENDED | REG_NOSUB);
 
 			if (rc != 0) {
 				char msg[128];
