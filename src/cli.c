@@ -283,7 +283,8 @@ ingest_maildir(const char *dir, struct ingest_run *r)
 		return -1;
 	}
 	/* Sort by the file name, which maildir starts with the time. */
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < n && rv == 0; i++)
 		rv = ingest_file(names[i], r);
 	for (size_t i = 0; i < n; i++)

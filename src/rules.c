@@ -124,7 +124,8 @@ rules_add_path(struct ruleset *rs, const char *path,
 			names[n++] = xasprintf("%s/%s", path, de->d_name);
 		}
 	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if ((fts = add_file(rs, names[i], conf, err)) != TK_OK &&
 		    ts == TK_OK)
@@ -538,7 +539,8 @@ tags_edit(char **tags, const char *tag, int add)
 		v = xreallocarray(v, n + 1, sizeof(*v));
 		v[n++] = xstrdup(tag);
 	}
-	qsort(v, n, sizeof(*v), name_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), name_cmp);
 	buf_init(&b, 0);
 	for (size_t i = 0; i < n; i++) {
 		buf_printf(&b, "%s%s", i ? "," : "", v[i]);
