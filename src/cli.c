@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <locale.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -543,6 +544,44 @@ flush_out(struct buf *b)
 	buf_reset(b);
 }
 
+/* Starts a list: a JSON array, or a text table under its header line,
+ * printed with the widths of the rows. */
+static void __attribute__((format(printf, 3, 4)))
+list_begin(struct list_out *o, const char *format, const char *header, ...)
+{
+	va_list ap;
+	char line[256];
+
+	memset(o, 0, sizeof(*o));
+	buf_init(&o->b, 0);
+	o->json = strcmp(format, "json") == 0;
+	json_init(&o->j, &o->b, 1);
+	if (o->json) {
+		json_arr_open(&o->j);
+		return;
+	}
+	va_start(ap, header);
+	vsnprintf(line, sizeof(line), header, ap);
+	va_end(ap);
+	buf_addstr(&o->b, line);
+}
+
+/* Ends a list filled by a store query that returned ts, and prints it. */
+static void
+list_end(struct list_out *o, struct ctx *x, enum tk_status ts)
+{
+	if (o->json) {
+		json_arr_close(&o->j);
+		buf_addc(&o->b, '\n');
+	}
+	if (ts != TK_OK) {
+		buf_free(&o->b);
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	}
+	flush_out(&o->b);
+	buf_free(&o->b);
+}
+
 static int
 ticket_list(struct ctx *x, int argc, char **argv)
 {
@@ -556,26 +595,10 @@ ticket_list(struct ctx *x, int argc, char **argv)
 	if (status && !ticket_status_valid(status))
 		fatalx(EX_USAGE, "bad status \"%s\"", status);
 	open_store(x, 0);
-	memset(&o, 0, sizeof(o));
-	buf_init(&o.b, 0);
-	o.json = strcmp(format, "json") == 0;
-	json_init(&o.j, &o.b, 1);
-	if (o.json)
-		json_arr_open(&o.j);
-	else
-		buf_printf(&o.b, "%6s  %-7s  %-6s  %-30s  %4s  %s\n", "ID",
-		    "STATUS", "PRIO", "REQUESTER", "MSGS", "SUBJECT");
+	list_begin(&o, format, "%6s  %-7s  %-6s  %-30s  %4s  %s\n", "ID",
+	    "STATUS", "PRIO", "REQUESTER", "MSGS", "SUBJECT");
 	ts = store_ticket_list(x->store, status, list_row, &o);
-	if (o.json) {
-		json_arr_close(&o.j);
-		buf_addc(&o.b, '\n');
-	}
-	if (ts != TK_OK) {
-		buf_free(&o.b);
-		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
-	}
-	flush_out(&o.b);
-	buf_free(&o.b);
+	list_end(&o, x, ts);
 	return EX_OK;
 }
 
@@ -937,16 +960,10 @@ cmd_tick(struct ctx *x, int argc)
 	return EX_OK;
 }
 
-struct outbox_out {
-	struct buf	b;
-	struct json	j;
-	int		json;
-};
-
 static int
 outbox_row(const struct store_outbox *o, void *arg)
 {
-	struct outbox_out *out = arg;
+	struct list_out *out = arg;
 	struct json *j = &out->j;
 
 	if (!out->json) {
@@ -985,7 +1002,7 @@ outbox_row(const struct store_outbox *o, void *arg)
 static int
 cmd_outbox(struct ctx *x, int argc, char **argv)
 {
-	struct outbox_out o;
+	struct list_out o;
 	const char *state = NULL, *format;
 	enum tk_status ts;
 
@@ -997,26 +1014,10 @@ cmd_outbox(struct ctx *x, int argc, char **argv)
 	if (argc != 0)
 		usage();
 	open_store(x, 0);
-	memset(&o, 0, sizeof(o));
-	buf_init(&o.b, 0);
-	o.json = strcmp(format, "json") == 0;
-	json_init(&o.j, &o.b, 1);
-	if (o.json)
-		json_arr_open(&o.j);
-	else
-		buf_printf(&o.b, "%6s  %6s  %-9s  %-7s  %3s  %-30s  %s\n", "ID",
-		    "TICKET", "KIND", "STATE", "TRY", "TO", "SUBJECT");
+	list_begin(&o, format, "%6s  %6s  %-9s  %-7s  %3s  %-30s  %s\n", "ID",
+	    "TICKET", "KIND", "STATE", "TRY", "TO", "SUBJECT");
 	ts = store_outbox_list(x->store, state, outbox_row, &o);
-	if (o.json) {
-		json_arr_close(&o.j);
-		buf_addc(&o.b, '\n');
-	}
-	if (ts != TK_OK) {
-		buf_free(&o.b);
-		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
-	}
-	flush_out(&o.b);
-	buf_free(&o.b);
+	list_end(&o, x, ts);
 	return EX_OK;
 }
 

@@ -254,7 +254,7 @@ languages(const struct tk_msg *m)
 static enum tk_status
 react(struct ingest *ig, const struct tk_msg *m, const struct ingest_envelope *env,
     const struct classify_result *cls, int64_t ticket, int64_t row,
-    const char *old_status, int threaded, int created, int64_t now)
+    const char *old_status, size_t cmdlen, int created, int64_t now)
 {
 	struct automate *a = ig->automate;
 	struct automate_mail mail = { m, env ? env->mail_from : NULL,
@@ -280,9 +280,8 @@ react(struct ingest *ig, const struct tk_msg *m, const struct ingest_envelope *e
 	if (reopen && (ts = automate_set(a, ticket, "status", reopen, actor,
 	    &mail, now, &changed)) != TK_OK)
 		return auto_fail(ig, ts);
-	if (cls->kind == KIND_AGENT && threaded &&
-	    (ts = automate_commands(a, ticket, m->body,
-	    automate_commands_len(m->body), actor, &mail, now)) != TK_OK)
+	if (cmdlen && (ts = automate_commands(a, ticket, m->body, cmdlen,
+	    actor, &mail, now)) != TK_OK)
 		return auto_fail(ig, ts);
 	if (created)
 		ts = automate_event(a, RULES_CREATE, ticket, &mail, now);
@@ -308,7 +307,8 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	int64_t now = (int64_t)time(NULL), row, ticket;
 	enum tk_status ts;
 	char *key = dedupe_key(m);
-	int found, threaded;
+	size_t cmdlen = 0;
+	int found;
 
 	if ((ts = store_message_find(s, key, &found, &row, &ticket)) != TK_OK)
 		goto fail;
@@ -326,7 +326,9 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 		goto fail;
 	res->how = thr.how;
 	ticket = thr.ticket;
-	threaded = ticket != 0;
+	/* An agent's command lines are for us, not for the history. */
+	if (cls.kind == KIND_AGENT && ticket)
+		cmdlen = automate_commands_len(m->body);
 
 	if (ticket) {
 		if ((ts = store_ticket_get(s, ticket, &t, &found)) != TK_OK)
@@ -366,9 +368,7 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	sm.received_at = now;
 	sm.mailbox = mailbox;
 	sm.flags = m->flags;
-	/* An agent's command lines are for us, not for the history. */
-	sm.body = m->body + (cls.kind == KIND_AGENT && threaded ?
-	    automate_commands_len(m->body) : 0);
+	sm.body = m->body + cmdlen;
 	sm.sha256 = m->sha256;
 	sm.raw = raw;
 	sm.rawlen = len;
@@ -386,7 +386,7 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	    (ts = store_ticket_touch(s, ticket, now)) != TK_OK)
 		goto fail;
 	if ((ts = react(ig, m, env, &cls, ticket, row, res->created ? NULL :
-	    t.status, threaded, res->created, now)) != TK_OK)
+	    t.status, cmdlen, res->created, now)) != TK_OK)
 		goto fail;
 	res->ticket = ticket;
 status:
