@@ -33,6 +33,7 @@
 #include "tiketti/str.h"
 #include "tiketti/template.h"
 #include "tiketti/ticket.h"
+#include "tiketti/token.h"
 
 #define AUTOMATE_MAX_DEPTH	8	/* status rules setting statuses */
 
@@ -141,21 +142,65 @@ automate_set(struct automate *a, int64_t ticket, const char *field,
 
 /* ---- outbox ---- */
 
-/* Why an autoreply or survey must not go to this address, or NULL. */
-static const char *
-suppress_reason(const struct apply *ap, const char *to)
+/* An X-Auto-Response-Suppress value that asks for no autoreply. */
+static int
+suppress_asked(const struct automate_mail *mail)
+{
+	static const char *const words[] = { "all", "autoreply", "oof" };
+	const char *v;
+
+	if (mail == NULL || mail->msg == NULL ||
+	    (v = mime_header_get(mail->msg, "X-Auto-Response-Suppress")) == NULL)
+		return 0;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcasestr(v, words[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * Why an autoreply or survey must not go to this address, or NULL (with
+ * TK_OK); the store's failure otherwise. RFC 3834 and what bites in
+ * practice: automatic mail, our own addresses, robots, an address that
+ * bounced our mail lately, and more than autoreply_limit autoreplies to
+ * one address per autoreply_window, whatever the ticket.
+ */
+static enum tk_status
+suppress_reason(const struct apply *ap, const char *kind, const char *to,
+    const char **why)
 {
 	const struct tk_conf *c = ap->a->conf;
+	enum tk_status ts;
+	int64_t at, n;
 
+	*why = NULL;
 	if (to == NULL)
-		return "no-address";
-	if (ap->mail && ap->mail->robot)
-		return ap->mail->robot;
-	if (conf_is_mailbox(c, to) || conf_agent_by_address(c, to))
-		return "own-address";
-	if (classify_robot_address(to))
-		return "robot-address";
-	return NULL;
+		*why = "no-address";
+	else if (ap->mail && ap->mail->robot)
+		*why = ap->mail->robot;
+	else if (suppress_asked(ap->mail))
+		*why = "suppress-header";
+	else if (conf_is_mailbox(c, to) || conf_agent_by_address(c, to))
+		*why = "own-address";
+	else if (classify_robot_address(to))
+		*why = "robot-address";
+	if (*why)
+		return TK_OK;
+	if ((ts = store_fail(ap->a, store_bounce_last(ap->a->store, to, &at))) !=
+	    TK_OK)
+		return ts;
+	if (at && ap->now - at < c->bounce_block) {
+		*why = "bounce-block";
+		return TK_OK;
+	}
+	if (strcmp(kind, "autoreply") != 0)
+		return TK_OK;
+	if ((ts = store_fail(ap->a, store_outbox_recent(ap->a->store, to, kind,
+	    ap->now - c->autoreply_window, &n))) != TK_OK)
+		return ts;
+	if (n >= c->autoreply_limit)
+		*why = "rate-limit";
+	return TK_OK;
 }
 
 static char *
@@ -168,22 +213,22 @@ dedupe_key(const struct apply *ap, const struct rules_origin *o,
 	    (long long)ap->ticket, ap->occurrence);
 }
 
+/* Inserts the row; *id is 0 when its dedupe key was queued before. */
 static enum tk_status
 queue(struct apply *ap, const struct rules_origin *o, struct store_outbox *ob,
-    const char *what)
+    const char *what, int64_t *id)
 {
 	char *key = dedupe_key(ap, o, ob->kind, what);
 	enum tk_status ts;
-	int added;
 
 	ob->ticket = ap->ticket;
 	ob->rule = o->name;
 	ob->message = ap->mail ? ap->mail->row : 0;
 	ob->dedupe = key;
 	ob->created_at = ap->now;
-	ts = store_fail(ap->a, store_outbox_add(ap->a->store, ob, &added));
+	ts = store_fail(ap->a, store_outbox_add(ap->a->store, ob, id));
 	free(key);
-	if (ts == TK_OK && added)
+	if (ts == TK_OK && *id)
 		ts = event(ap->a, ap->ticket, ap->now, "queued", ap->doer,
 		    ob->kind, what ? what : ob->to);
 	return ts;
@@ -207,32 +252,182 @@ tagged_subject(const struct apply *ap, const char *subject)
 	return s;
 }
 
+/* The shared address the ticket's mail goes out from, or NULL. */
+static const char *
+from_address(const struct apply *ap)
+{
+	const struct tk_conf *c = ap->a->conf;
+
+	if (ap->view.mailbox)
+		return ap->view.mailbox;
+	return c->nmailboxes ? c->mailboxes[0] : NULL;
+}
+
+/* Headers RFC 3834 asks of mail no person wrote at that moment. */
+static const char *
+kind_headers(const char *kind)
+{
+	if (strcmp(kind, "autoreply") == 0 || strcmp(kind, "csat") == 0)
+		return "Auto-Submitted: auto-replied\n"
+		    "X-Auto-Response-Suppress: All\n";
+	if (strcmp(kind, "notify") == 0)
+		return "Auto-Submitted: auto-generated\n"
+		    "X-Auto-Response-Suppress: All\n";
+	return "";	/* a reply an agent chose to send */
+}
+
+/*
+ * Builds the mail of an outbox row and stores it as an outgoing message
+ * of the ticket (its Message-ID threads the answers), linked to the row.
+ */
+static enum tk_status
+build_mail(struct apply *ap, int64_t id, const char *kind, const char *to,
+    const char *to_name, const char *subject, struct template_out *out)
+{
+	struct automate *a = ap->a;
+	const struct tk_msg *m = ap->mail ? ap->mail->msg : NULL;
+	const char *from = from_address(ap);
+	struct mime_draft d = { 0 };
+	struct store_message sm = { 0 };
+	char payload[48], sha[TK_SHA256_HEX], *mid, *last = NULL, *hdrs;
+	char **refs = NULL;
+	struct buf raw;
+	enum tk_status ts;
+	int64_t row;
+
+	mid = mime_message_id(strrchr(from, '@') + 1);
+	if (strcmp(kind, "csat") == 0)	/* a plain reply to a survey rates */
+		snprintf(payload, sizeof(payload), "csat-%lld-0",
+		    (long long)ap->ticket);
+	else
+		snprintf(payload, sizeof(payload), "t%lld",
+		    (long long)ap->ticket);
+	d.reply_to = token_address(a->conf, from, payload);
+	d.from = from;
+	d.to = to;
+	d.to_name = to_name;
+	d.subject = subject;
+	d.message_id = mid;
+	d.date = ap->now;
+	d.text = out->body;
+	d.html = out->html;
+	if (m && m->message_id) {
+		refs = xreallocarray(NULL, m->nreferences + 1, sizeof(*refs));
+		for (size_t i = 0; i < m->nreferences; i++)
+			refs[i] = m->references[i];
+		refs[m->nreferences] = m->message_id;
+		d.in_reply_to = m->message_id;
+		d.references = (const char *const *)refs;
+		d.nreferences = m->nreferences + 1;
+	} else if (ap->ticket && (ts = store_fail(a, store_ticket_last_mid(
+	    a->store, ap->ticket, &last))) != TK_OK)
+		goto done;
+	else if (last) {
+		d.in_reply_to = last;
+		d.references = (const char *const *)&last;
+		d.nreferences = 1;
+	}
+	hdrs = xasprintf("%s%sX-Tiketti-Ticket: %lld\n", kind_headers(kind),
+	    out->headers ? out->headers : "", (long long)ap->ticket);
+	d.headers = hdrs;
+	buf_init(&raw, 0);
+	mime_build(&d, &raw);
+	free(hdrs);
+	mime_sha256(raw.data, raw.len, sha);
+	sm.ticket = ap->ticket;
+	sm.dedupe_key = mid;
+	sm.message_id = mid;
+	sm.direction = "out";
+	sm.kind = kind;
+	sm.from_addr = from;
+	sm.subject = subject;
+	sm.date = ap->now;
+	sm.received_at = ap->now;
+	sm.mailbox = from;
+	sm.body = out->body;
+	sm.sha256 = sha;
+	sm.raw = raw.data;
+	sm.rawlen = raw.len;
+	if ((ts = store_fail(a, store_message_insert(a->store, &sm, &row))) ==
+	    TK_OK)
+		ts = store_fail(a, store_outbox_link(a->store, id, row));
+	buf_free(&raw);
+done:
+	free(refs);
+	free(last);
+	free((char *)d.reply_to);
+	free(mid);
+	return ts;
+}
+
+/* The survey's links: mailto: a signed address per rating, and the web
+ * page's with the same token when csat_url is set. */
+static void
+csat_links(struct apply *ap, const char *from, struct template_vars *v)
+{
+	const struct tk_conf *c = ap->a->conf;
+
+	for (int i = 0; i < 5; i++) {
+		char payload[48], *addr, *tok;
+
+		snprintf(payload, sizeof(payload), "csat-%lld-%d",
+		    (long long)ap->ticket, i + 1);
+		if ((addr = token_address(c, from, payload)) == NULL)
+			continue;
+		v->csat[i] = xasprintf("mailto:%s", addr);
+		free(addr);
+		if (c->csat_url && (tok = token_sign(c, payload)) != NULL) {
+			v->csat_web[i] = xasprintf("%s%ctoken=%s", c->csat_url,
+			    strchr(c->csat_url, '?') ? '&' : '?', tok);
+			free(tok);
+		}
+	}
+}
+
 static enum tk_status
 queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
     const char *tmpl, const char *to, const char *agent)
 {
 	const struct tk_conf *c = ap->a->conf;
-	struct template_vars v = { &ap->view, c->ticket_prefix, agent };
-	struct template_out out;
+	struct template_vars v = { .ticket = &ap->view,
+	    .prefix = c->ticket_prefix, .agent = agent };
+	struct template_out out = { 0 };
 	struct store_outbox ob = { 0 };
-	struct buf err;
+	const char *why = NULL, *from = from_address(ap);
 	enum tk_status ts;
-	const char *why;
+	struct buf err;
 	char *subject;
+	int64_t id;
 
 	if (strcmp(kind, "reply") != 0 && strcmp(kind, "notify") != 0 &&
-	    (why = suppress_reason(ap, to)) != NULL)
+	    (ts = suppress_reason(ap, kind, to, &why)) != TK_OK)
+		return ts;
+	if (why == NULL && to == NULL)
+		why = "no-address";
+	if (why)
 		return event(ap->a, ap->ticket, ap->now, "autoreply_suppressed",
 		    ap->doer, kind, why);
-	if (to == NULL)
-		return event(ap->a, ap->ticket, ap->now, "autoreply_suppressed",
-		    ap->doer, kind, "no-address");
+	if (from == NULL || strchr(from, '@') == NULL)
+		return event(ap->a, ap->ticket, ap->now, "outbox_error",
+		    ap->doer, kind, "no shared address to send from "
+		    "(mailboxes in tiketti.conf)");
+	if (strcmp(kind, "csat") == 0) {
+		if (c->secret == NULL)
+			return event(ap->a, ap->ticket, ap->now, "outbox_error",
+			    ap->doer, kind, "a survey needs `secret` in "
+			    "tiketti.conf to sign its links");
+		csat_links(ap, from, &v);
+	}
 	buf_init(&err, 4096);
 	ts = template_render(c->templates_dir, tmpl, ap->view.lang, &v, &out,
 	    &err);
+	for (int i = 0; i < 5; i++) {
+		free((char *)v.csat[i]);
+		free((char *)v.csat_web[i]);
+	}
 	if (ts == TK_EPERM && strcmp(kind, "notify") == 0) {
 		/* notify works without a template of its own */
-		memset(&out, 0, sizeof(out));
+		buf_reset(&err);
 		out.body = xasprintf("Rule \"%s\" asks you to look at ticket "
 		    "#%lld: %s\nStatus %s, priority %s.\n", o->name,
 		    (long long)ap->ticket, ap->view.subject, ap->view.status,
@@ -256,7 +451,9 @@ queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
 	ob.subject = subject;
 	ob.headers = out.headers;
 	ob.body = out.body;
-	ts = queue(ap, o, &ob, tmpl);
+	if ((ts = queue(ap, o, &ob, tmpl, &id)) == TK_OK && id)
+		ts = build_mail(ap, id, kind, to, strcmp(kind, "notify") == 0 ?
+		    agent : ap->view.requester_name, subject, &out);
 	free(subject);
 	template_out_clear(&out);
 	return ts;
@@ -270,53 +467,85 @@ agent_address(const struct tk_conf *c, const char *name)
 	return ag && ag->naddresses ? ag->addresses[0] : NULL;
 }
 
-static enum tk_status
-queue_webhook(struct apply *ap, const struct rules_origin *o, const char *name)
+static void
+json_key_str(struct json *j, const char *key, const char *value)
 {
-	const struct conf_webhook *w = conf_webhook_by_name(ap->a->conf, name);
-	const struct store_ticket *t = &ap->view;
-	struct store_outbox ob = { 0 };
-	struct json j;
-	struct buf body;
-	enum tk_status ts;
+	json_key(j, key);
+	json_str(j, value);
+}
 
-	if (w == NULL)	/* removed from the config since the rules loaded */
-		return event(ap->a, ap->ticket, ap->now, "webhook_error",
-		    ap->doer, name, "no such webhook");
-	buf_init(&body, 0);
-	json_init(&j, &body, 0);
+/*
+ * The webhook's JSON body (documented in tiketti.8): the event, the rule,
+ * and the ticket with what another queue needs to route it.
+ */
+static void
+webhook_body(const struct apply *ap, const struct rules_origin *o,
+    struct buf *body)
+{
+	const struct store_ticket *t = &ap->view;
+	struct json j;
+	char *tag;
+
+	json_init(&j, body, 0);
 	json_obj_open(&j);
-	json_key(&j, "event");
-	json_str(&j, ap->event);
-	json_key(&j, "rule");
-	json_str(&j, o->name);
+	json_key_str(&j, "event", ap->event);
+	json_key_str(&j, "rule", o->name);
 	json_key(&j, "at");
 	json_int(&j, ap->now);
 	json_key(&j, "ticket");
 	json_obj_open(&j);
 	json_key(&j, "id");
 	json_int(&j, t->id);
-	json_key(&j, "subject");
-	json_str(&j, t->subject);
-	json_key(&j, "status");
-	json_str(&j, t->status);
-	json_key(&j, "priority");
-	json_str(&j, t->priority);
-	json_key(&j, "category");
-	json_str(&j, t->category);
-	json_key(&j, "assignee");
-	json_str(&j, t->assignee);
-	json_key(&j, "requester");
-	json_str(&j, t->requester);
-	json_key(&j, "mailbox");
-	json_str(&j, t->mailbox);
+	tag = xasprintf("[%s #%lld]", ap->a->conf->ticket_prefix,
+	    (long long)t->id);
+	json_key_str(&j, "tag", tag);
+	free(tag);
+	json_key_str(&j, "subject", t->subject);
+	json_key_str(&j, "status", t->status);
+	json_key_str(&j, "priority", t->priority);
+	json_key_str(&j, "category", t->category);
+	json_key_str(&j, "requester", t->requester);
+	json_key_str(&j, "requester_name", t->requester_name);
+	json_key_str(&j, "assignee", t->assignee);
+	json_key_str(&j, "skill", t->skill);
+	json_key_str(&j, "mailbox", t->mailbox);
+	json_key(&j, "tags");
+	json_arr_open(&j);
+	for (const char *p = t->tags; p && *p;) {
+		size_t n = strcspn(p, ",");
+		char *one = xstrndup(p, n);
+
+		json_str(&j, one);
+		free(one);
+		p += n + (p[n] == ',');
+	}
+	json_arr_close(&j);
+	json_key(&j, "created_at");
+	json_int(&j, t->created_at);
 	json_obj_close(&j);
 	json_obj_close(&j);
+}
+
+static enum tk_status
+queue_webhook(struct apply *ap, const struct rules_origin *o, const char *name)
+{
+	struct store_outbox ob = { 0 };
+	struct buf body;
+	enum tk_status ts;
+	int64_t id;
+
+	if (conf_webhook_by_name(ap->a->conf, name) == NULL)
+		return event(ap->a, ap->ticket, ap->now, "webhook_error",
+		    ap->doer, name, "no such webhook");
+	buf_init(&body, 0);
+	webhook_body(ap, o, &body);
+	/* The URL and token are looked up when it is sent: a fixed URL
+	 * or a new token in tiketti.conf applies to what is queued. */
 	ob.kind = "webhook";
-	ob.to = w->url;
+	ob.to = name;
 	ob.subject = ap->event;
 	ob.body = body.data;
-	ts = queue(ap, o, &ob, name);
+	ts = queue(ap, o, &ob, name, &id);
 	buf_free(&body);
 	return ts;
 }
@@ -392,6 +621,11 @@ apply_action(const struct rules_origin *o, const struct rules_action *ac,
 		break;
 	case ACT_ROUTE:
 		if ((ts = route_pick(a, ac->arg, &who)) != TK_OK)
+			break;
+		/* The skill stays on the ticket: a webhook hands it on to
+		 * a queue that routes by skill. */
+		if ((ts = store_fail(a, store_ticket_set(a->store, ap->ticket,
+		    "skill", ac->arg, ap->now))) != TK_OK)
 			break;
 		if (who == NULL)
 			ts = event(a, ap->ticket, ap->now, "route_failed", actor,
@@ -806,8 +1040,15 @@ check_action(const struct rules_action *ac, void *arg)
 
 	if (ac->kind == ACT_AUTOREPLY || ac->kind == ACT_REPLY)
 		check_template(ck, ac, ac->arg, 0);
-	else if (ac->kind == ACT_CSAT)
+	else if (ac->kind == ACT_CSAT) {
 		check_template(ck, ac, "csat", 0);
+		if (ck->conf->secret == NULL) {
+			buf_printf(ck->err, "%s:%d:%d: csat needs `secret` in "
+			    "tiketti.conf to sign its links\n", ac->file,
+			    ac->line, ac->col);
+			ck->bad++;
+		}
+	}
 	else if (ac->kind == ACT_NOTIFY)
 		check_template(ck, ac, "notify", 1);
 }

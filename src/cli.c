@@ -29,6 +29,7 @@
 #include "tiketti/automate.h"
 #include "tiketti/buf.h"
 #include "tiketti/conf.h"
+#include "tiketti/deliver.h"
 #include "tiketti/ingest.h"
 #include "tiketti/json.h"
 #include "tiketti/log.h"
@@ -90,7 +91,9 @@ usage(void)
 	    "  rules check [PATH...]\n"
 	    "  rules test [--event create|customer-reply|agent-reply] MAIL\n"
 	    "  tick\n"
-	    "  outbox list [--state queued|sent|failed] [--format text|json]\n"
+	    "  flush [-f]\n"
+	    "  outbox list [--state queued|sending|sent|failed|bounced]\n"
+	    "              [--format text|json]\n"
 	    "  config\n");
 	exit(EX_USAGE);
 }
@@ -188,6 +191,9 @@ ingest_one(const char *raw, size_t len, const char *name, struct ingest_run *r)
 		r->threaded++;
 	if (res.flags & (MIME_UNPARSED | MIME_NOHEADERS))
 		r->flagged++;
+	if (res.forged)
+		log_warnx("%s: ignored an address token with a bad signature "
+		    "(ticket %lld)", name, (long long)res.ticket);
 	if (log_getverbose())
 		log_debug("%s: ticket %lld %s%s", name, (long long)res.ticket,
 		    res.status, res.duplicate ? " (duplicate)" : "");
@@ -328,6 +334,50 @@ ingest_mbox(const char *path, struct ingest_run *r)
 	return rv;
 }
 
+/* ---- sending ---- */
+
+/*
+ * Sends what is due after a job committed. Mail waiting for an smtp_url
+ * is no news here (`tiketti flush` and `outbox list` say so); other
+ * trouble is logged and left for the next run: the job itself is done.
+ */
+static void
+flush_after(struct ctx *x)
+{
+	struct deliver_stats st;
+	enum tk_status ts;
+	char err[512];
+
+	ts = deliver_flush(x->conf, x->store, 0, &st, err, sizeof(err));
+	if (ts == TK_EPERM && x->conf->smtp_url == NULL)
+		log_debug("flush: %s", err);
+	else if (ts != TK_OK)
+		log_warnx("flush: %s", err);
+}
+
+static int
+cmd_flush(struct ctx *x, int argc, char **argv)
+{
+	struct deliver_stats st;
+	enum tk_status ts;
+	char err[512];
+	int force = 0;
+
+	if (argc == 2 && strcmp(argv[1], "-f") == 0)
+		force = 1;
+	else if (argc != 1)
+		usage();
+	open_store(x, 0);
+	ts = deliver_flush(x->conf, x->store, force, &st, err, sizeof(err));
+	printf("outbox: %lld sent, %lld deferred, %lld failed\n",
+	    (long long)st.sent, (long long)st.deferred, (long long)st.failed);
+	if (ts == TK_EPERM)
+		fatalx(EX_CONFIG, "%s", err);
+	if (ts != TK_OK)
+		fatalx(tk_status_exit(ts), "%s", err);
+	return EX_OK;
+}
+
 static int
 cmd_ingest(struct ctx *x, int argc, char **argv)
 {
@@ -411,6 +461,8 @@ cmd_ingest(struct ctx *x, int argc, char **argv)
 	}
 	if (bulk || argc > 1)
 		progress(&r, 1);
+	if (r.n > r.dups)
+		flush_after(x);
 out:
 	ingest_free(r.ig);
 	free(rcpts);
@@ -468,6 +520,13 @@ ticket_json_fields(struct json *j, const struct store_ticket *t)
 	json_str(j, t->assignee);
 	json_key(j, "mailbox");
 	json_str(j, t->mailbox);
+	json_key(j, "skill");
+	json_str(j, t->skill);
+	json_key(j, "csat");
+	if (t->csat)
+		json_int(j, t->csat);
+	else
+		json_null(j);
 	json_key(j, "parent");
 	if (t->parent)
 		json_int(j, t->parent);
@@ -716,6 +775,10 @@ ticket_show(struct ctx *x, int argc, char **argv)
 			buf_printf(&o.b, "Parent:    #%lld\n", (long long)t.parent);
 		if (t.tags)
 			buf_printf(&o.b, "Tags:      %s\n", t.tags);
+		if (t.skill)
+			buf_printf(&o.b, "Skill:     %s\n", t.skill);
+		if (t.csat)
+			buf_printf(&o.b, "CSAT:      %d\n", t.csat);
 		buf_addstr(&o.b, "Messages:\n");
 	}
 	ts = store_ticket_messages(x->store, id, show_msg, &o);
@@ -957,6 +1020,7 @@ cmd_tick(struct ctx *x, int argc)
 	log_debug("tick: %lld time rules fired, %lld tickets closed",
 	    (long long)st.fired, (long long)st.closed);
 	automate_free(a);
+	flush_after(x);	/* also the retries that came due */
 	return EX_OK;
 }
 
@@ -1082,6 +1146,8 @@ main(int argc, char **argv)
 		rv = cmd_tick(&x, argc);
 	else if (strcmp(argv[0], "outbox") == 0)
 		rv = cmd_outbox(&x, argc, argv);
+	else if (strcmp(argv[0], "flush") == 0)
+		rv = cmd_flush(&x, argc, argv);
 	else if (strcmp(argv[0], "config") == 0) {
 		if (argc != 1)
 			usage();

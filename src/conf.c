@@ -22,7 +22,14 @@
 #include "tiketti/conf.h"
 #include "tiketti/str.h"
 
-enum param_type { P_STR, P_LIST, P_LIST_LC, P_DAYS, P_SECS, P_SIZE, P_ENUM };
+enum param_type {
+	P_STR,		/* a non-empty string */
+	P_OPT,		/* a string, or empty for none (NULL) */
+	P_LIST, P_LIST_LC, P_DAYS, P_SECS,
+	P_SIZE,		/* a number of bytes */
+	P_INT,		/* a plain number */
+	P_ENUM,
+};
 
 struct param {
 	const char	*name;
@@ -35,6 +42,7 @@ struct param {
 };
 
 static const char *const tag_trust_values[] = { "participants", "any", NULL };
+static const char *const yes_no[] = { "no", "yes", NULL };
 
 #define OFF(f) offsetof(struct tk_conf, f)
 static const struct param conf_params[] = {
@@ -58,6 +66,26 @@ static const struct param conf_params[] = {
 	    OFF(templates_dir), 0, 0, 0, NULL },
 	{ "close_after", P_DAYS, "4d", OFF(close_after), 0, 60,
 	    3650LL * 86400, NULL },
+	/* Sending (deliver.c) and mail manners (automate.c). */
+	{ "smtp_url", P_OPT, "", OFF(smtp_url), 0, 0, 0, NULL },
+	{ "smtp_starttls", P_ENUM, "yes", OFF(smtp_starttls), 0, 0, 0, yes_no },
+	{ "smtp_user", P_OPT, "", OFF(smtp_user), 0, 0, 0, NULL },
+	{ "smtp_password_file", P_OPT, "", OFF(smtp_password_file), 0, 0, 0,
+	    NULL },
+	{ "smtp_ca_file", P_OPT, "", OFF(smtp_ca_file), 0, 0, 0, NULL },
+	{ "smtp_timeout", P_SECS, "60s", OFF(smtp_timeout), 0, 1, 3600, NULL },
+	{ "webhook_timeout", P_SECS, "10s", OFF(webhook_timeout), 0, 1, 600,
+	    NULL },
+	{ "outbox_max_age", P_DAYS, "2d", OFF(outbox_max_age), 0, 60,
+	    365LL * 86400, NULL },
+	{ "autoreply_limit", P_INT, "3", OFF(autoreply_limit), 0, 0, 1000000,
+	    NULL },
+	{ "autoreply_window", P_SECS, "24h", OFF(autoreply_window), 0, 60,
+	    365LL * 86400, NULL },
+	{ "bounce_block", P_DAYS, "60d", OFF(bounce_block), 0, 0,
+	    3650LL * 86400, NULL },
+	{ "secret", P_OPT, "", OFF(secret), 0, 0, 0, NULL },
+	{ "csat_url", P_OPT, "", OFF(csat_url), 0, 0, 0, NULL },
 };
 #define NPARAMS (sizeof(conf_params) / sizeof(conf_params[0]))
 
@@ -109,13 +137,14 @@ param_set(struct tk_conf *c, const struct param *p, const char *val)
 	long long v;
 
 	switch (p->type) {
-	case P_STR: {
+	case P_STR:
+	case P_OPT: {
 		char **dst = (char **)(void *)(base + p->off);
 
-		if (*val == '\0')
+		if (*val == '\0' && p->type == P_STR)
 			return "empty value";
 		free(*dst);
-		*dst = xstrdup(val);
+		*dst = *val ? xstrdup(val) : NULL;
 		return NULL;
 	}
 	case P_LIST:
@@ -133,8 +162,11 @@ param_set(struct tk_conf *c, const struct param *p, const char *val)
 			return "bad duration (want N, Ns, Nm, Nh, Nd or Nw)";
 		break;
 	case P_SIZE:
+	case P_INT:
 		if (str_to_ll(val, 0, INT64_MAX, &v) != TK_OK)
-			return "bad size (want a number of bytes)";
+			return p->type == P_SIZE ?
+			    "bad size (want a number of bytes)" :
+			    "bad number";
 		break;
 	case P_ENUM:
 		for (int i = 0; p->enums[i]; i++)
@@ -328,6 +360,19 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 		if (c->webhooks[i].url == NULL)
 			buf_printf(err, "%s: webhook \"%s\" has no url\n",
 			    file, c->webhooks[i].name);
+	if (c->smtp_url && strncmp(c->smtp_url, "smtp://", 7) != 0 &&
+	    strncmp(c->smtp_url, "smtps://", 8) != 0)
+		buf_printf(err, "%s: bad smtp_url \"%s\" (want smtp://HOST:PORT "
+		    "or smtps://HOST:PORT)\n", file, c->smtp_url);
+	if (c->smtp_password_file && c->smtp_user == NULL)
+		buf_printf(err, "%s: smtp_password_file needs smtp_user\n", file);
+	if (c->csat_url && strncmp(c->csat_url, "http://", 7) != 0 &&
+	    strncmp(c->csat_url, "https://", 8) != 0)
+		buf_printf(err, "%s: bad csat_url \"%s\" (want http:// or "
+		    "https://)\n", file, c->csat_url);
+	if (c->secret && strlen(c->secret) < 16)
+		buf_printf(err, "%s: secret is too short (want 16 characters "
+		    "or more, e.g. from `openssl rand -hex 32`)\n", file);
 }
 
 /* A relative directory is taken from the configuration file's own. */
@@ -398,7 +443,7 @@ conf_free(struct tk_conf *c)
 		const struct param *p = &conf_params[i];
 		char *base = (char *)c;
 
-		if (p->type == P_STR)
+		if (p->type == P_STR || p->type == P_OPT)
 			free(*(char **)(void *)(base + p->off));
 		else if (p->type == P_LIST || p->type == P_LIST_LC)
 			list_free(*(char ***)(void *)(base + p->off),
@@ -427,8 +472,15 @@ param_format(const struct tk_conf *c, const struct param *p, struct buf *b)
 
 	switch (p->type) {
 	case P_STR:
-		buf_addstr(b, *(char *const *)(const void *)(base + p->off));
+	case P_OPT: {
+		const char *v = *(char *const *)(const void *)(base + p->off);
+
+		/* A secret is not for the screen. */
+		if (v && strcmp(p->name, "secret") == 0)
+			v = "(hidden)";
+		buf_addstr(b, v ? v : "");
 		break;
+	}
 	case P_LIST:
 	case P_LIST_LC: {
 		char *const *v = *(char **const *)(const void *)(base + p->off);
@@ -448,6 +500,7 @@ param_format(const struct tk_conf *c, const struct param *p, struct buf *b)
 		break;
 	}
 	case P_SIZE:
+	case P_INT:
 		buf_printf(b, "%lld",
 		    *(const long long *)(const void *)(base + p->off));
 		break;
@@ -530,11 +583,31 @@ conf_agent_by_name(const struct tk_conf *c, const char *name)
 	return NULL;
 }
 
+/*
+ * The configured shared address addr is, also as a plus-address
+ * ("support+csat-1-5-…@example.com" is support@example.com), or NULL.
+ */
+const char *
+conf_mailbox(const struct tk_conf *c, const char *addr)
+{
+	const char *plus = strchr(addr, '+'), *at = strrchr(addr, '@');
+
+	for (size_t i = 0; i < c->nmailboxes; i++) {
+		const char *mb = c->mailboxes[i], *mat = strrchr(mb, '@');
+
+		if (strcasecmp(mb, addr) == 0)
+			return mb;
+		if (plus && at && mat && plus < at &&
+		    (size_t)(plus - addr) == (size_t)(mat - mb) &&
+		    strncasecmp(mb, addr, (size_t)(plus - addr)) == 0 &&
+		    strcasecmp(mat, at) == 0)
+			return mb;
+	}
+	return NULL;
+}
+
 int
 conf_is_mailbox(const struct tk_conf *c, const char *addr)
 {
-	for (size_t i = 0; i < c->nmailboxes; i++)
-		if (strcasecmp(c->mailboxes[i], addr) == 0)
-			return 1;
-	return 0;
+	return conf_mailbox(c, addr) != NULL;
 }

@@ -13,6 +13,7 @@
  *	Returns enum tk_status; the text is kept for ingest_errmsg(). Nothing
  *	is logged here: the front end that decides logs once.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,15 +129,17 @@ find_mailbox(const struct tk_conf *c, const struct tk_msg *m,
 {
 	if (env && env->mailbox)
 		return env->mailbox;
+	const char *mb;
+
 	for (size_t i = 0; env && i < env->nrcpts; i++)
-		if (conf_is_mailbox(c, env->rcpts[i]))
-			return env->rcpts[i];
+		if ((mb = conf_mailbox(c, env->rcpts[i])) != NULL)
+			return mb;
 	for (size_t i = 0; i < m->nto; i++)
-		if (m->to[i].addr && conf_is_mailbox(c, m->to[i].addr))
-			return m->to[i].addr;
+		if (m->to[i].addr && (mb = conf_mailbox(c, m->to[i].addr)))
+			return mb;
 	for (size_t i = 0; i < m->ncc; i++)
-		if (m->cc[i].addr && conf_is_mailbox(c, m->cc[i].addr))
-			return m->cc[i].addr;
+		if (m->cc[i].addr && (mb = conf_mailbox(c, m->cc[i].addr)))
+			return mb;
 	return NULL;
 }
 
@@ -292,6 +295,108 @@ react(struct ingest *ig, const struct tk_msg *m, const struct ingest_envelope *e
 	return ts == TK_OK ? TK_OK : auto_fail(ig, ts);
 }
 
+/*
+ * The rating of a survey answer without one in its address: the first
+ * figure 1-5 standing alone on the first line of text ("5", "4/5",
+ * "Arvosana: 4"); 0 when there is none.
+ */
+static int
+rating_in(const char *body)
+{
+	const char *p = body + strspn(body, " \t\r\n");
+	size_t n = strcspn(p, "\n");
+
+	for (size_t i = 0; i < n; i++)
+		if (p[i] >= '1' && p[i] <= '5' &&
+		    (i == 0 || !isalnum((unsigned char)p[i - 1])) &&
+		    (i + 1 == n || !isalnum((unsigned char)p[i + 1])))
+			return p[i] - '0';
+	return 0;
+}
+
+/* What the customer wrote above the quoted survey, at most 2000 bytes. */
+static char *
+answer_text(const char *body)
+{
+	struct buf b;
+	const char *p = body;
+
+	buf_init(&b, 2000);
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+
+		if (*p == '>' || (n >= 6 && (str_has_prefix_ci(p, "On ") ||
+		    str_has_prefix_ci(p, "-----Original")) && n < 200 &&
+		    memchr(p, ':', n) && p[n - 1 - (p[n - 1] == '\r')] == ':'))
+			break;	/* the quote begins */
+		if (buf_add(&b, p, n + (p[n] == '\n')) != TK_OK)
+			break;
+		p += n + (p[n] == '\n');
+	}
+	return str_trim(b.data ? buf_release(&b) : xstrdup(""));
+}
+
+/* Records a survey answer: the rating and whatever else was written. */
+static enum tk_status
+csat_answer(struct ingest *ig, int64_t ticket, const struct tk_msg *m,
+    int rating, int64_t row, int64_t now)
+{
+	char *text = answer_text(m->body), num[4];
+	enum tk_status ts = TK_OK;
+
+	if (rating == 0)
+		rating = rating_in(text);
+	if (rating) {
+		snprintf(num, sizeof(num), "%d", rating);
+		ts = store_event_add(ig->store, ticket, now, "csat", m->from.addr,
+		    NULL, num, row);
+	}
+	/* "5" alone says nothing more than the rating. */
+	if (ts == TK_OK && *text && !(rating && strlen(text) <= 3))
+		ts = store_event_add(ig->store, ticket, now, "csat_comment",
+		    m->from.addr, NULL, text, row);
+	free(text);
+	return ts;
+}
+
+/*
+ * A bounce of our own mail (found by its VERP return path or the
+ * Message-ID it returns): the row is marked bounced and the address
+ * rests for bounce_block days; the ticket is not reopened.
+ */
+static enum tk_status
+bounce_note(struct ingest *ig, const struct tk_msg *m,
+    const struct ingest_envelope *env, const struct classify_result *cls,
+    const struct thread_result *thr, int64_t ticket, int64_t msgrow,
+    int64_t now)
+{
+	int null_sender = (env && env->mail_from && *env->mail_from == '\0') ||
+	    (cls->reason && strcmp(cls->reason, "null-sender") == 0);
+	enum tk_status ts;
+	int64_t row = 0, t;
+	char *to = NULL;
+
+	if (thr->how == THREAD_VERP && (cls->kind == KIND_BOUNCE || null_sender))
+		ts = store_outbox_find(ig->store, thr->outbox, NULL, &row, &t,
+		    &to);
+	else if (thr->how == THREAD_DSN && cls->kind == KIND_BOUNCE &&
+	    m->orig_message_id)
+		ts = store_outbox_find(ig->store, 0, m->orig_message_id, &row,
+		    &t, &to);
+	else
+		return TK_OK;
+	if (ts == TK_OK && row && to) {
+		if ((ts = store_bounce_add(ig->store, to, now, ticket)) == TK_OK)
+			ts = store_outbox_done(ig->store, row, "bounced", 0,
+			    m->subject, now);
+		if (ts == TK_OK)
+			ts = store_event_add(ig->store, ticket, now, "bounced",
+			    m->from.addr, NULL, to, msgrow);
+	}
+	free(to);
+	return ts;
+}
+
 /* Everything after parsing, inside the transaction or savepoint. */
 static enum tk_status
 pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
@@ -308,7 +413,7 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	enum tk_status ts;
 	char *key = dedupe_key(m);
 	size_t cmdlen = 0;
-	int found;
+	int found, answer;
 
 	if ((ts = store_message_find(s, key, &found, &row, &ticket)) != TK_OK)
 		goto fail;
@@ -322,9 +427,11 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	res->kind = cls.kind;
 	mailbox = find_mailbox(c, m, env);
 	if ((ts = thread_find(s, c, m, m->from.addr, cls.kind == KIND_AGENT,
-	    &thr)) != TK_OK)
+	    env ? env->rcpts : NULL, env ? env->nrcpts : 0, &thr)) != TK_OK)
 		goto fail;
 	res->how = thr.how;
+	res->forged = thr.forged;
+	answer = thr.how == THREAD_CSAT && cls.kind == KIND_CUSTOMER;
 	ticket = thr.ticket;
 	/* An agent's command lines are for us, not for the history. */
 	if (cls.kind == KIND_AGENT && ticket)
@@ -360,7 +467,7 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	sm.message_id = m->message_id;
 	sm.direction = cls.kind == KIND_AGENT && agent_counterpart(c, m) ?
 	    "out" : "in";
-	sm.kind = classify_kind_str(cls.kind);
+	sm.kind = answer ? "csat" : classify_kind_str(cls.kind);
 	sm.from_addr = m->from.addr;
 	sm.from_name = m->from.name;
 	sm.subject = m->subject;
@@ -385,7 +492,18 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	    (ts = add_participants(ig, ticket, m, cls.kind)) != TK_OK ||
 	    (ts = store_ticket_touch(s, ticket, now)) != TK_OK)
 		goto fail;
-	if ((ts = react(ig, m, env, &cls, ticket, row, res->created ? NULL :
+	if (thr.forged && (ts = store_event_add(s, ticket, now, "token_forged",
+	    actor, NULL, "a signed address with a bad signature was ignored",
+	    row)) != TK_OK)
+		goto fail;
+	if (answer) {
+		/* A survey answer: recorded, never reopening, no rules. */
+		if ((ts = csat_answer(ig, ticket, m, thr.rating, row, now)) !=
+		    TK_OK)
+			goto fail;
+	} else if ((ts = bounce_note(ig, m, env, &cls, &thr, ticket, row,
+	    now)) != TK_OK ||
+	    (ts = react(ig, m, env, &cls, ticket, row, res->created ? NULL :
 	    t.status, cmdlen, res->created, now)) != TK_OK)
 		goto fail;
 	res->ticket = ticket;

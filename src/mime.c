@@ -8,6 +8,9 @@
  *	text/plain or converted from HTML, attachments with their SHA-256,
  *	and the hashes used for dedupe. GMime is initialised once per process
  *	(pthread_once); each call uses its own parser and is thread-safe.
+ *	It also builds the mail tiketti sends (mime_build: MIME, RFC 2047
+ *	headers, a text part and an optional HTML alternative) and lends
+ *	GLib's HMAC and Message-ID generator to the token module.
  * DIAGNOSTICS
  *	mime_parse() never fails: mail GMime cannot read is returned with
  *	MIME_UNPARSED set so the caller can still store the raw bytes.
@@ -623,4 +626,152 @@ mime_mbox_split(const char *data, size_t len,
 	g_object_unref(parser);
 	stream_free(stream, shell);
 	return rv;
+}
+
+/* Controls (CR, LF, …) become spaces: a value never ends its header. */
+static char *
+one_line(const char *s)
+{
+	char *v = xstrdup(s ? s : "");
+
+	for (unsigned char *p = (unsigned char *)v; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	if (!g_utf8_validate(v, -1, NULL)) {
+		char *fixed = g_utf8_make_valid(v, -1);
+
+		free(v);
+		v = xstrdup(fixed);
+		g_free(fixed);
+	}
+	return v;
+}
+
+static void
+add_mailbox(GMimeMessage *msg, GMimeAddressType type, const char *name,
+    const char *addr)
+{
+	char *n = name && *name ? one_line(name) : NULL;
+	char *a = one_line(addr);
+
+	g_mime_message_add_mailbox(msg, type, n, a);
+	free(n);
+	free(a);
+}
+
+static GMimeObject *
+text_part(const char *subtype, const char *text)
+{
+	GMimeTextPart *tp = g_mime_text_part_new_with_subtype(subtype);
+	GMimePart *p = (GMimePart *)tp;
+	char *valid = NULL;
+
+	if (!g_utf8_validate(text, -1, NULL))
+		text = valid = g_utf8_make_valid(text, -1);
+	g_mime_text_part_set_text(tp, text);
+	g_mime_text_part_set_charset(tp, "utf-8");
+	g_mime_part_set_content_encoding(p, g_mime_part_get_best_content_encoding(
+	    p, GMIME_ENCODING_CONSTRAINT_7BIT));
+	g_free(valid);
+	return (GMimeObject *)tp;
+}
+
+void
+mime_build(const struct mime_draft *d, struct buf *out)
+{
+	GMimeFormatOptions *fo;
+	GMimeMessage *msg;
+	GMimeObject *body;
+	GDateTime *date;
+	struct buf refs;
+	char *subject, *text;
+	const char *h, *eol;
+
+	pthread_once(&mime_once, mime_init_once);
+	msg = g_mime_message_new(TRUE);
+	add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, d->from_name, d->from);
+	add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, d->to_name, d->to);
+	if (d->reply_to)
+		add_mailbox(msg, GMIME_ADDRESS_TYPE_REPLY_TO, NULL, d->reply_to);
+	subject = one_line(d->subject);
+	g_mime_message_set_subject(msg, subject, "utf-8");
+	free(subject);
+	date = g_date_time_new_from_unix_local(d->date);
+	g_mime_message_set_date(msg, date);
+	g_date_time_unref(date);
+	g_mime_message_set_message_id(msg, d->message_id);
+	buf_init(&refs, 0);
+	if (d->in_reply_to) {
+		buf_printf(&refs, "<%s>", d->in_reply_to);
+		g_mime_object_set_header((GMimeObject *)msg, "In-Reply-To",
+		    refs.data, NULL);
+		buf_reset(&refs);
+	}
+	for (size_t i = 0; i < d->nreferences; i++)
+		buf_printf(&refs, "%s<%s>", i ? " " : "", d->references[i]);
+	if (refs.len)
+		g_mime_object_set_header((GMimeObject *)msg, "References",
+		    refs.data, NULL);
+	buf_free(&refs);
+	/* Extra header lines, already one line and encoded each. */
+	for (h = d->headers; h && *h; h = *eol ? eol + 1 : eol) {
+		const char *colon = strchr(h, ':');
+		char *name, *value;
+
+		eol = h + strcspn(h, "\n");
+		if (colon == NULL || colon > eol || colon == h)
+			continue;
+		name = xstrndup(h, (size_t)(colon - h));
+		colon++;
+		while (*colon == ' ')
+			colon++;
+		value = xstrndup(colon, (size_t)(eol - colon));
+		g_mime_object_append_header((GMimeObject *)msg, name, value, NULL);
+		free(name);
+		free(value);
+	}
+	body = text_part("plain", d->text ? d->text : "");
+	if (d->html) {
+		GMimeMultipart *alt = g_mime_multipart_new_with_subtype(
+		    "alternative");
+		GMimeObject *html = text_part("html", d->html);
+
+		g_mime_multipart_add(alt, body);
+		g_mime_multipart_add(alt, html);
+		g_object_unref(body);
+		g_object_unref(html);
+		body = (GMimeObject *)alt;
+	}
+	g_mime_message_set_mime_part(msg, body);
+	g_object_unref(body);
+	fo = g_mime_format_options_new();
+	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
+	text = g_mime_object_to_string((GMimeObject *)msg, fo);
+	buf_addstr(out, text);
+	g_free(text);
+	g_mime_format_options_free(fo);
+	g_object_unref(msg);
+}
+
+char *
+mime_message_id(const char *domain)
+{
+	char *id, *out;
+
+	pthread_once(&mime_once, mime_init_once);
+	id = g_mime_utils_generate_message_id(domain);
+	out = xstrdup(id);
+	g_free(id);
+	return out;
+}
+
+void
+mime_hmac(const char *key, const char *data, char out[TK_SHA256_HEX])
+{
+	gchar *hex = g_compute_hmac_for_string(G_CHECKSUM_SHA256,
+	    (const guchar *)key, strlen(key), data, -1);
+
+	memcpy(out, hex, TK_SHA256_HEX - 1);
+	out[TK_SHA256_HEX - 1] = '\0';
+	g_free(hex);
 }

@@ -379,6 +379,143 @@ fold_pattern(char *re)
 	}
 }
 
+#define REGEX_MAX_WEIGHT	20000	/* nodes */
+#define REGEX_MAX_NULLABLE	1000	/* nodes that may match nothing */
+
+struct re_weight {
+	size_t	w;	/* nodes */
+	size_t	nw;	/* of which may match the empty string */
+};
+
+/* Adds k copies of atom to acc; 0 past the limits. */
+static int
+re_copies(struct re_weight *acc, struct re_weight *atom, size_t k)
+{
+	if (k > REGEX_MAX_WEIGHT || (atom->w && k > REGEX_MAX_WEIGHT / atom->w))
+		return 0;
+	acc->w += atom->w * k;
+	acc->nw += atom->nw * k;
+	atom->w += atom->w * k;
+	atom->nw += atom->nw * k;
+	return acc->w <= REGEX_MAX_WEIGHT && acc->nw <= REGEX_MAX_NULLABLE;
+}
+
+/* The atom may now match nothing (after *, ? or {0,…}). */
+static void
+re_nullable(struct re_weight *acc, struct re_weight *atom)
+{
+	acc->nw += atom->w - atom->nw;
+	atom->nw = atom->w;
+}
+
+/*
+ * Whether glibc's regcomp can compile re in bounded memory. It copies an
+ * atom for every + and bound, copies the copies when bounds nest, and
+ * its epsilon closures grow with the square of the nodes that may match
+ * nothing: "a+++…" or "((a?){99}){99}" take gigabytes. This estimates
+ * both counts, an atom weighing 1, a group its contents, a quantifier
+ * multiplying the atom before it.
+ */
+static int
+regex_ok(const char *re)
+{
+	struct re_weight stack[64], acc = { 0, 0 }, last = { 0, 0 };
+	size_t depth = 0;
+	const char *p = re;
+
+	while (*p) {
+		long lo = 0, hi;
+
+		switch (*p) {
+		case '(':
+			if (depth == sizeof(stack) / sizeof(stack[0]))
+				return 0;
+			stack[depth++] = acc;
+			acc.w = acc.nw = 0;
+			last = acc;
+			p++;
+			continue;
+		case ')':
+			last = acc;
+			if (last.w == 0)	/* "()" matches nothing */
+				last.w = last.nw = 1;
+			acc = depth ? stack[--depth] : acc;
+			acc.w += last.w;
+			acc.nw += last.nw;
+			p++;
+			break;
+		case '|':
+			last.w = last.nw = 0;
+			p++;
+			continue;
+		case '*':
+		case '?':
+			re_nullable(&acc, &last);
+			p++;
+			break;
+		case '+':
+			p++;
+			if (!re_copies(&acc, &last, 1))
+				return 0;
+			break;
+		case '{':
+			p++;
+			while (*p >= '0' && *p <= '9' && lo < 100000)
+				lo = lo * 10 + (*p++ - '0');
+			hi = lo;
+			if (*p == ',') {
+				p++;
+				hi = *p == '}' ? lo + 1 : 0;
+				while (*p >= '0' && *p <= '9' && hi < 100000)
+					hi = hi * 10 + (*p++ - '0');
+			}
+			if (*p == '}')
+				p++;
+			if (lo == 0)
+				re_nullable(&acc, &last);
+			if (hi > 1 && !re_copies(&acc, &last, (size_t)hi - 1))
+				return 0;
+			break;
+		case '[':
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']') {
+				if (*p == '[' && (p[1] == ':' || p[1] == '.' ||
+				    p[1] == '=')) {
+					const char *e = strstr(p + 2, ":]");
+
+					p = e ? e + 2 : p + 1;
+				} else
+					p++;
+			}
+			if (*p)
+				p++;
+			last.w = 1;
+			last.nw = 0;
+			acc.w++;
+			break;
+		case '\\':
+			p += p[1] ? 2 : 1;
+			last.w = 1;
+			last.nw = 0;
+			acc.w++;
+			break;
+		default:
+			p++;
+			last.w = 1;
+			last.nw = 0;
+			acc.w++;
+			break;
+		}
+		if (acc.w > REGEX_MAX_WEIGHT || acc.nw > REGEX_MAX_NULLABLE)
+			return 0;
+	}
+	return 1;
+}
+
 /* Checks the arguments per test and prepares values for matching. */
 static int
 test_finish(struct parser *p, struct test *t, struct list *pos, size_t npos,
@@ -458,7 +595,14 @@ test_finish(struct parser *p, struct test *t, struct list *pos, size_t npos,
 				fold_pattern(t->values[i]);
 		t->re = xcalloc(t->nvalues, sizeof(*t->re));
 		for (; t->nre < t->nvalues; t->nre++) {
-			int rc = regcomp(&t->re[t->nre], t->values[t->nre],
+			int rc;
+
+			if (!regex_ok(t->values[t->nre]))
+				return error_at(p, pos[npos - 1].line,
+				    pos[npos - 1].col, "regex \"%s\" is too "
+				    "complex (nested or stacked repetitions)",
+				    t->values[t->nre]);
+			rc = regcomp(&t->re[t->nre], t->values[t->nre],
 			    REG_EXTENDED | REG_NOSUB);
 
 			if (rc != 0) {
@@ -477,6 +621,7 @@ test_finish(struct parser *p, struct test *t, struct list *pos, size_t npos,
 }
 
 static struct test *parse_test(struct parser *p, int depth);
+
 
 static struct test *
 parse_group(struct parser *p, struct test *t, int depth)

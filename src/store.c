@@ -22,7 +22,7 @@
 #include "tiketti/buf.h"
 #include "tiketti/store.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static const char schema_v1[] =
 "CREATE TABLE tickets ("
@@ -121,6 +121,24 @@ static const char schema_v2[] =
 "  rule TEXT PRIMARY KEY,"
 "  upto INTEGER NOT NULL) WITHOUT ROWID;";
 
+/*
+ * Sending (issue 4): the mail as built (a messages row, so replies to it
+ * thread), the claim a sender holds while a row is on the wire, the
+ * addresses that bounced our mail, and the skill a ticket was routed by.
+ */
+static const char schema_v3[] =
+"ALTER TABLE tickets ADD COLUMN skill TEXT;"
+"ALTER TABLE outbox ADD COLUMN out_message INTEGER REFERENCES messages(id);"
+"ALTER TABLE outbox ADD COLUMN claimed_at INTEGER;"
+"ALTER TABLE outbox ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0;"
+"CREATE INDEX outbox_to ON outbox(to_addr COLLATE NOCASE, kind, created_at);"
+"CREATE INDEX outbox_out ON outbox(out_message);"
+"CREATE INDEX events_csat ON events(ticket_id, type, id);"
+"CREATE TABLE bounced ("
+"  address TEXT PRIMARY KEY COLLATE NOCASE,"
+"  at INTEGER NOT NULL,"
+"  ticket_id INTEGER) WITHOUT ROWID;";
+
 enum stmt_id {
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
 	Q_MSG_FIND, Q_TICKET_BY_MID, Q_MSG_INSERT, Q_RAW_INSERT, Q_ATT_INSERT,
@@ -132,6 +150,10 @@ enum stmt_id {
 	Q_TAG_REMOVE, Q_TICKET_CUSTOMER, Q_OUTBOX_ADD, Q_OUTBOX_LIST,
 	Q_AGENT_OPEN, Q_AGENT_LAST, Q_RULE_FIRE, Q_HORIZON_GET, Q_HORIZON_SET,
 	Q_DUE_STATUS, Q_DUE_CREATED, Q_DUE_CUSTOMER,
+	Q_SET_SKILL, Q_OUTBOX_CLAIM, Q_OUTBOX_GET, Q_OUTBOX_DONE,
+	Q_OUTBOX_STALE_FAIL, Q_OUTBOX_STALE_REQUEUE, Q_OUTBOX_RECENT,
+	Q_OUTBOX_FIND_ID, Q_OUTBOX_FIND_MID, Q_BOUNCE_ADD, Q_BOUNCE_LAST,
+	Q_LAST_IN_MID, Q_OUTBOX_LINK,
 	Q__COUNT
 };
 
@@ -142,7 +164,15 @@ enum stmt_id {
 	" (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id)," \
 	" (SELECT group_concat(tag, ',') FROM (SELECT tag FROM tags g" \
 	"   WHERE g.ticket_id = t.id ORDER BY tag))," \
-	" t.last_customer_at, t.lang"
+	" t.last_customer_at, t.lang, t.skill," \
+	" (SELECT new FROM events e WHERE e.ticket_id = t.id" \
+	"   AND e.type = 'csat' ORDER BY e.id DESC LIMIT 1)"
+
+#define OUTBOX_COLS \
+	"o.id, coalesce(o.ticket_id, 0), o.kind, o.to_addr, o.subject," \
+	" o.headers, o.body, o.rule, o.state, o.attempts, o.next_at," \
+	" o.last_error, o.created_at, coalesce(o.sent_at, 0)," \
+	" coalesce(o.out_message, 0)"
 
 static const char *const stmt_sql[Q__COUNT] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
@@ -201,12 +231,10 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " lang = coalesce(?3, lang) WHERE id = ?1",
 	[Q_OUTBOX_ADD] = "INSERT OR IGNORE INTO outbox (ticket_id, kind,"
 	    " to_addr, subject, headers, body, rule, message, dedupe,"
-	    " next_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-	    " ?10, ?10)",
-	[Q_OUTBOX_LIST] = "SELECT id, coalesce(ticket_id, 0), kind, to_addr,"
-	    " subject, headers, body, rule, state, attempts, next_at,"
-	    " last_error, created_at FROM outbox"
-	    " WHERE ?1 IS NULL OR state = ?1 ORDER BY id",
+	    " next_at, created_at, out_message) VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
+	[Q_OUTBOX_LIST] = "SELECT " OUTBOX_COLS ", NULL, NULL FROM outbox o"
+	    " WHERE ?1 IS NULL OR o.state = ?1 ORDER BY o.id",
 	/* Open = not yet solved: what an agent still has to work on. */
 	[Q_AGENT_OPEN] = "SELECT count(*) FROM tickets WHERE assignee = ?1"
 	    " AND status IN ('new', 'open', 'pending')",
@@ -226,6 +254,47 @@ static const char *const stmt_sql[Q__COUNT] = {
 	[Q_DUE_CUSTOMER] = "SELECT id, last_customer_at FROM tickets"
 	    " WHERE last_customer_at > ?2 AND last_customer_at <= ?3"
 	    " AND (?1 IS NULL OR status = ?1) ORDER BY last_customer_at, id",
+	[Q_SET_SKILL] = "UPDATE tickets SET skill = ?2, updated_at = ?3"
+	    " WHERE id = ?1",
+	/* One statement: two senders never claim the same row. */
+	[Q_OUTBOX_CLAIM] = "UPDATE outbox SET state = 'sending',"
+	    " claimed_at = ?1, attempts = attempts + 1 WHERE id = (SELECT id"
+	    " FROM outbox WHERE state = 'queued' AND (?3 OR next_at <= ?1)"
+	    " AND id > ?2 AND (?4 OR kind = 'webhook') ORDER BY id LIMIT 1)"
+	    " RETURNING id",
+	[Q_OUTBOX_GET] = "SELECT " OUTBOX_COLS ", m.from_addr, r.raw"
+	    " FROM outbox o LEFT JOIN messages m ON m.id = o.out_message"
+	    " LEFT JOIN raw_messages r ON r.message = o.out_message"
+	    " WHERE o.id = ?1",
+	[Q_OUTBOX_DONE] = "UPDATE outbox SET state = ?2, next_at = ?3,"
+	    " last_error = ?4, claimed_at = NULL, sent_at = CASE WHEN ?2 ="
+	    " 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1",
+	/* A sender that died mid-row: once more, but never a third time. */
+	[Q_OUTBOX_STALE_FAIL] = "UPDATE outbox SET state = 'failed',"
+	    " claimed_at = NULL, last_error = 'interrupted twice while"
+	    " sending; not tried again' WHERE state = 'sending'"
+	    " AND claimed_at < ?1 AND interrupted",
+	[Q_OUTBOX_STALE_REQUEUE] = "UPDATE outbox SET state = 'queued',"
+	    " claimed_at = NULL, interrupted = 1, next_at = ?2,"
+	    " last_error = 'interrupted while sending; it may go out twice'"
+	    " WHERE state = 'sending' AND claimed_at < ?1",
+	[Q_OUTBOX_RECENT] = "SELECT count(*) FROM outbox"
+	    " WHERE to_addr = ?1 COLLATE NOCASE AND kind = ?2"
+	    " AND created_at > ?3",
+	[Q_OUTBOX_FIND_ID] = "SELECT id, coalesce(ticket_id, 0), to_addr"
+	    " FROM outbox WHERE id = ?1",
+	[Q_OUTBOX_FIND_MID] = "SELECT o.id, coalesce(o.ticket_id, 0),"
+	    " o.to_addr FROM messages m JOIN outbox o ON o.out_message = m.id"
+	    " WHERE m.message_id = ?1 AND m.direction = 'out'"
+	    " ORDER BY o.id DESC LIMIT 1",
+	[Q_BOUNCE_ADD] = "INSERT INTO bounced (address, at, ticket_id)"
+	    " VALUES (?1, ?2, ?3) ON CONFLICT (address) DO UPDATE"
+	    " SET at = excluded.at, ticket_id = excluded.ticket_id",
+	[Q_BOUNCE_LAST] = "SELECT at FROM bounced WHERE address = ?1",
+	[Q_OUTBOX_LINK] = "UPDATE outbox SET out_message = ?2 WHERE id = ?1",
+	[Q_LAST_IN_MID] = "SELECT message_id FROM messages"
+	    " WHERE ticket_id = ?1 AND direction = 'in'"
+	    " AND message_id IS NOT NULL ORDER BY id DESC LIMIT 1",
 };
 
 struct store {
@@ -364,7 +433,9 @@ migrate(struct store *s)
 	/* Forward migrations: one block per version. */
 	if (version < 2 && (ts = exec_plain(s, schema_v2, "schema 2")) != TK_OK)
 		goto fail;
-	if ((ts = exec_plain(s, "PRAGMA user_version = 2", "user_version")) !=
+	if (version < 3 && (ts = exec_plain(s, schema_v3, "schema 3")) != TK_OK)
+		goto fail;
+	if ((ts = exec_plain(s, "PRAGMA user_version = 3", "user_version")) !=
 	    TK_OK)
 		goto fail;
 	return exec_plain(s, "COMMIT", "commit");
@@ -577,6 +648,8 @@ ticket_from_row(sqlite3_stmt *st, struct store_ticket *t)
 	t->tags = col_dup(st, 14);
 	t->last_customer_at = sqlite3_column_int64(st, 15);
 	t->lang = col_dup(st, 16);
+	t->skill = col_dup(st, 17);
+	t->csat = sqlite3_column_int(st, 18);
 }
 
 void
@@ -592,6 +665,7 @@ store_ticket_clear(struct store_ticket *t)
 	free(t->mailbox);
 	free(t->tags);
 	free(t->lang);
+	free(t->skill);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -645,6 +719,7 @@ store_ticket_set(struct store *s, int64_t id, const char *field,
 	static const struct { const char *name; enum stmt_id q; } fields[] = {
 		{ "status", Q_SET_STATUS }, { "priority", Q_SET_PRIORITY },
 		{ "category", Q_SET_CATEGORY }, { "assignee", Q_SET_ASSIGNEE },
+		{ "skill", Q_SET_SKILL },
 	};
 	sqlite3_stmt *st = NULL;
 
@@ -871,12 +946,12 @@ store_ticket_customer(struct store *s, int64_t ticket, int64_t at,
 }
 
 enum tk_status
-store_outbox_add(struct store *s, const struct store_outbox *o, int *added)
+store_outbox_add(struct store *s, const struct store_outbox *o, int64_t *id)
 {
 	sqlite3_stmt *st = stmt(s, Q_OUTBOX_ADD);
 	enum tk_status ts;
 
-	*added = 0;
+	*id = 0;
 	if (st == NULL)
 		return TK_EIO;
 	bind_id(st, 1, o->ticket);
@@ -889,8 +964,10 @@ store_outbox_add(struct store *s, const struct store_outbox *o, int *added)
 	bind_id(st, 8, o->message);
 	bind_text(st, 9, o->dedupe);
 	sqlite3_bind_int64(st, 10, o->created_at);
-	if ((ts = run(s, st, "queue outbox")) == TK_OK)
-		*added = sqlite3_changes(s->db) > 0;
+	bind_id(st, 11, o->out_message);
+	if ((ts = run(s, st, "queue outbox")) == TK_OK &&
+	    sqlite3_changes(s->db) > 0)
+		*id = sqlite3_last_insert_rowid(s->db);
 	return ts;
 }
 
@@ -908,6 +985,11 @@ outbox_row(sqlite3_stmt *st, void *fn, void *arg)
 		.next_at = sqlite3_column_int64(st, 10),
 		.last_error = col(st, 11),
 		.created_at = sqlite3_column_int64(st, 12),
+		.sent_at = sqlite3_column_int64(st, 13),
+		.out_message = sqlite3_column_int64(st, 14),
+		.from = col(st, 15),
+		.raw = sqlite3_column_blob(st, 16),
+		.rawlen = (size_t)sqlite3_column_bytes(st, 16),
 	};
 
 	return cb(&o, arg);
@@ -1028,4 +1110,176 @@ store_tickets_due(struct store *s, enum store_since since, const char *status,
 	sqlite3_bind_int64(st, 2, after);
 	sqlite3_bind_int64(st, 3, upto);
 	return each(s, st, "due tickets", due_row, (void *)fn, arg);
+}
+
+enum tk_status
+store_outbox_recover(struct store *s, int64_t stale_before, int64_t now,
+    int64_t *requeued, int64_t *failed)
+{
+	sqlite3_stmt *st;
+	enum tk_status ts;
+
+	*requeued = *failed = 0;
+	if ((st = stmt(s, Q_OUTBOX_STALE_FAIL)) == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, stale_before);
+	if ((ts = run(s, st, "recover outbox")) != TK_OK)
+		return ts;
+	*failed = sqlite3_changes(s->db);
+	if ((st = stmt(s, Q_OUTBOX_STALE_REQUEUE)) == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, stale_before);
+	sqlite3_bind_int64(st, 2, now);
+	if ((ts = run(s, st, "recover outbox")) == TK_OK)
+		*requeued = sqlite3_changes(s->db);
+	return ts;
+}
+
+enum tk_status
+store_outbox_claim(struct store *s, int64_t now, int64_t after, int force,
+    int mail, int64_t *id)
+{
+	sqlite3_stmt *st = stmt(s, Q_OUTBOX_CLAIM);
+	int rc;
+
+	*id = 0;
+	if (st == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int(st, 3, force != 0);
+	sqlite3_bind_int(st, 4, mail != 0);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		rc = sqlite3_step(st);	/* finish the UPDATE */
+	}
+	if (rc != SQLITE_DONE)
+		seterr(s, "claim outbox row");
+	done(st);
+	return status_of(rc);
+}
+
+enum tk_status
+store_outbox_get(struct store *s, int64_t id,
+    int (*fn)(const struct store_outbox *, void *), void *arg)
+{
+	sqlite3_stmt *st = stmt(s, Q_OUTBOX_GET);
+
+	if (st == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	return each(s, st, "get outbox row", outbox_row, (void *)fn, arg);
+}
+
+enum tk_status
+store_outbox_done(struct store *s, int64_t id, const char *state,
+    int64_t next_at, const char *error, int64_t now)
+{
+	sqlite3_stmt *st = stmt(s, Q_OUTBOX_DONE);
+
+	if (st == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	bind_text(st, 2, state);
+	sqlite3_bind_int64(st, 3, next_at);
+	bind_text(st, 4, error);
+	sqlite3_bind_int64(st, 5, now);
+	return run(s, st, "mark outbox row");
+}
+
+enum tk_status
+store_outbox_recent(struct store *s, const char *to, const char *kind,
+    int64_t since, int64_t *n)
+{
+	sqlite3_stmt *st = stmt(s, Q_OUTBOX_RECENT);
+	int rc;
+
+	*n = 0;
+	if (st == NULL)
+		return TK_EIO;
+	bind_text(st, 1, to);
+	bind_text(st, 2, kind);
+	sqlite3_bind_int64(st, 3, since);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	else
+		seterr(s, "count recent mail");
+	done(st);
+	return status_of(rc);
+}
+
+enum tk_status
+store_outbox_find(struct store *s, int64_t id, const char *mid, int64_t *row,
+    int64_t *ticket, char **to)
+{
+	sqlite3_stmt *st = stmt(s, mid ? Q_OUTBOX_FIND_MID : Q_OUTBOX_FIND_ID);
+	int rc;
+
+	*row = *ticket = 0;
+	*to = NULL;
+	if (st == NULL)
+		return TK_EIO;
+	if (mid)
+		bind_text(st, 1, mid);
+	else
+		sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*row = sqlite3_column_int64(st, 0);
+		*ticket = sqlite3_column_int64(st, 1);
+		*to = col_dup(st, 2);
+	} else if (rc != SQLITE_DONE)
+		seterr(s, "find outbox row");
+	done(st);
+	return status_of(rc);
+}
+
+enum tk_status
+store_bounce_add(struct store *s, const char *addr, int64_t at,
+    int64_t ticket)
+{
+	sqlite3_stmt *st = stmt(s, Q_BOUNCE_ADD);
+
+	if (st == NULL)
+		return TK_EIO;
+	bind_text(st, 1, addr);
+	sqlite3_bind_int64(st, 2, at);
+	bind_id(st, 3, ticket);
+	return run(s, st, "record bounce");
+}
+
+enum tk_status
+store_bounce_last(struct store *s, const char *addr, int64_t *at)
+{
+	return int_by_text(s, Q_BOUNCE_LAST, addr, at, NULL, "bounce");
+}
+
+enum tk_status
+store_ticket_last_mid(struct store *s, int64_t ticket, char **mid)
+{
+	sqlite3_stmt *st = stmt(s, Q_LAST_IN_MID);
+	int rc;
+
+	*mid = NULL;
+	if (st == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, ticket);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*mid = col_dup(st, 0);
+	else if (rc != SQLITE_DONE)
+		seterr(s, "last message-id");
+	done(st);
+	return status_of(rc);
+}
+
+enum tk_status
+store_outbox_link(struct store *s, int64_t id, int64_t msgrow)
+{
+	sqlite3_stmt *st = stmt(s, Q_OUTBOX_LINK);
+
+	if (st == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, msgrow);
+	return run(s, st, "link outbox mail");
 }

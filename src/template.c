@@ -9,7 +9,9 @@
  *	characters become spaces and non-ASCII is RFC 2047-encoded (by
  *	mime.c). The language comes from the customer's Content-Language or
  *	Accept-Language, reduced to [a-z0-9-] so it can never name another
- *	path. Stateless; thread-safe.
+ *	path. NAME[.LANG].html beside a text variant is its HTML
+ *	alternative: a body only, with the values HTML-escaped.
+ *	Stateless; thread-safe.
  * DIAGNOSTICS
  *	"FILE:LINE:COL: message" lines in the caller's buffer.
  */
@@ -29,7 +31,9 @@
 static const char *const var_names[] = {
 	"ticket.id", "ticket.subject", "ticket.status", "ticket.priority",
 	"ticket.category", "ticket.tag", "customer.name", "customer.address",
-	"agent.name", NULL,
+	"agent.name", "csat.1", "csat.2", "csat.3", "csat.4", "csat.5",
+	"csat.web.1", "csat.web.2", "csat.web.3", "csat.web.4", "csat.web.5",
+	"csat.links", NULL,
 };
 
 static int
@@ -65,6 +69,38 @@ var_value(const struct template_vars *v, const char *name, struct buf *out)
 		buf_addstr(out, t->requester ? t->requester : "");
 	else if (strcmp(name, "agent.name") == 0)
 		buf_addstr(out, v->agent ? v->agent : "");
+	else if (strcmp(name, "csat.links") == 0) {
+		for (int i = 5; i >= 1; i--) {
+			if (v->csat[i - 1] == NULL)
+				continue;
+			buf_printf(out, "  %d  %s\n", i, v->csat[i - 1]);
+			if (v->csat_web[i - 1])
+				buf_printf(out, "     %s\n", v->csat_web[i - 1]);
+		}
+	} else if (strncmp(name, "csat.web.", 9) == 0) {
+		const char *u = v->csat_web[name[9] - '1'];
+
+		buf_addstr(out, u ? u : "");
+	} else if (strncmp(name, "csat.", 5) == 0) {
+		const char *u = v->csat[name[5] - '1'];
+
+		buf_addstr(out, u ? u : "");
+	}
+}
+
+/* Text made safe inside HTML elements and attribute values. */
+static void
+html_escape(struct buf *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		switch (s[i]) {
+		case '<': buf_addstr(out, "&lt;"); break;
+		case '>': buf_addstr(out, "&gt;"); break;
+		case '&': buf_addstr(out, "&amp;"); break;
+		case '"': buf_addstr(out, "&quot;"); break;
+		case '\'': buf_addstr(out, "&#39;"); break;
+		default: buf_addc(out, s[i]);
+		}
 }
 
 static int
@@ -87,11 +123,13 @@ err_at(struct buf *err, const char *file, int line, int col, const char *msg,
 
 /*
  * Expands the placeholders of text[0..len) into out (v NULL: check
- * only). line and col are where text starts in the file.
+ * only), HTML-escaping the values when html is set. line and col are
+ * where text starts in the file.
  */
 static int
 expand(const char *file, const char *text, size_t len, int line, int col,
-    const struct template_vars *v, struct buf *out, struct buf *err)
+    const struct template_vars *v, int html, struct buf *out,
+    struct buf *err)
 {
 	const char *p = text, *end = text + len;
 	int nerr = 0;
@@ -132,6 +170,13 @@ expand(const char *file, const char *text, size_t len, int line, int col,
 		if (!var_known(name)) {
 			err_at(err, file, line, col, "unknown placeholder", name);
 			nerr++;
+		} else if (out && v && html) {
+			struct buf val;
+
+			buf_init(&val, 0);
+			var_value(v, name, &val);
+			html_escape(out, val.data ? val.data : "", val.len);
+			buf_free(&val);
 		} else if (out && v)
 			var_value(v, name, out);
 		free(name);
@@ -140,6 +185,9 @@ expand(const char *file, const char *text, size_t len, int line, int col,
 	}
 	return nerr;
 }
+
+static int render_html(const char *txtpath, const struct template_vars *v,
+    char **html, struct buf *err);
 
 /* Reads a file whole; NULL (with errno) when it cannot. */
 static char *
@@ -210,7 +258,7 @@ render_file(const char *path, const char *text, size_t len,
 		}
 		buf_reset(&val);
 		nerr += expand(path, vs, (size_t)(p + n - vs), line,
-		    (int)(vs - p) + 1, v, out ? &val : NULL, err);
+		    (int)(vs - p) + 1, v, 0, out ? &val : NULL, err);
 		if (out && nerr == 0) {
 			char *one = str_oneline(xstrdup(val.data ? val.data : ""));
 
@@ -243,7 +291,7 @@ render_file(const char *path, const char *text, size_t len,
 		line++;
 	}
 	buf_reset(&val);
-	nerr += expand(path, p, (size_t)(end - p), line, 1, v,
+	nerr += expand(path, p, (size_t)(end - p), line, 1, v, 0,
 	    out ? &val : NULL, err);
 	if (out && nerr == 0) {
 		out->headers = buf_release(&hdrs);
@@ -281,6 +329,7 @@ template_out_clear(struct template_out *out)
 	free(out->subject);
 	free(out->headers);
 	free(out->body);
+	free(out->html);
 	memset(out, 0, sizeof(*out));
 }
 
@@ -331,6 +380,8 @@ template_render(const char *dir, const char *name, const char *langs,
 	}
 	nerr = render_file(path, text, len, v, out, err);
 	free(text);
+	if (nerr == 0)
+		nerr = render_html(path, v, &out->html, err);
 	if (nerr) {
 		free(path);
 		template_out_clear(out);
@@ -338,6 +389,39 @@ template_render(const char *dir, const char *name, const char *langs,
 	}
 	out->file = path;
 	return TK_OK;
+}
+
+/*
+ * The HTML alternative beside a text variant (NAME[.LANG].html): a body
+ * only, its placeholders HTML-escaped. *html stays NULL without one.
+ * Returns the number of errors.
+ */
+static int
+render_html(const char *txtpath, const struct template_vars *v, char **html,
+    struct buf *err)
+{
+	char *path = xasprintf("%.*s.html", (int)(strlen(txtpath) - 4), txtpath);
+	struct buf out;
+	size_t len;
+	char *text = slurp(path, &len);
+	int nerr;
+
+	if (text == NULL) {
+		free(path);
+		return 0;
+	}
+	buf_init(&out, 0);
+	if (memchr(text, '\0', len) != NULL) {
+		err_at(err, path, 1, 1, "NUL byte in template", NULL);
+		nerr = 1;
+	} else
+		nerr = expand(path, text, len, 1, 1, v, 1, v ? &out : NULL, err);
+	if (nerr == 0 && v && html)
+		*html = buf_release(&out);
+	buf_free(&out);
+	free(text);
+	free(path);
+	return nerr;
 }
 
 /* NAME.txt or NAME.LANG.txt */
@@ -379,8 +463,10 @@ template_check(const char *dir, const char *name, struct buf *err)
 		if ((text = slurp(path, &len)) == NULL) {
 			buf_printf(err, "%s:0:0: %s\n", path, strerror(errno));
 			nerr++;
-		} else
+		} else {
 			nerr += render_file(path, text, len, NULL, NULL, err);
+			nerr += render_html(path, NULL, NULL, err);
+		}
 		free(text);
 		free(path);
 	}

@@ -17,6 +17,7 @@
 #include "tiketti/buf.h"
 #include "tiketti/str.h"
 #include "tiketti/thread.h"
+#include "tiketti/token.h"
 
 const char *
 thread_how_str(enum thread_how how)
@@ -26,6 +27,9 @@ thread_how_str(enum thread_how how)
 	case THREAD_IN_REPLY_TO: return "in-reply-to";
 	case THREAD_REFERENCES: return "references";
 	case THREAD_DSN: return "dsn";
+	case THREAD_CSAT: return "csat";
+	case THREAD_VERP: return "verp";
+	case THREAD_TOKEN: return "token";
 	default: return "new";
 	}
 }
@@ -188,21 +192,107 @@ by_message_id(struct store *s, const char *mid, enum thread_how how,
 	return ts;
 }
 
+static void
+token_consider(const struct tk_conf *c, const char *addr, struct token *best,
+    struct thread_result *r)
+{
+	struct token t;
+
+	if (addr == NULL)
+		return;
+	token_parse(c, addr, &t);
+	if (t.kind == TOKEN_FORGED)
+		r->forged = 1;
+	else if (t.kind != TOKEN_NONE &&
+	    (best->kind == TOKEN_NONE || best->kind == TOKEN_THREAD))
+		*best = t;	/* a survey or VERP address names more */
+}
+
+/*
+ * The best signed token among the envelope recipients, To, Cc and the
+ * recipient headers a delivery agent adds (the poller has no envelope).
+ */
+static void
+token_find(const struct tk_conf *c, const struct tk_msg *m,
+    const char *const *rcpts, size_t nrcpts, struct token *best,
+    struct thread_result *r)
+{
+	static const char *const hdrs[] = { "Delivered-To", "X-Original-To" };
+
+	memset(best, 0, sizeof(*best));
+	for (size_t i = 0; rcpts && i < nrcpts; i++)
+		token_consider(c, rcpts[i], best, r);
+	for (size_t i = 0; i < m->nto; i++)
+		token_consider(c, m->to[i].addr, best, r);
+	for (size_t i = 0; i < m->ncc; i++)
+		token_consider(c, m->cc[i].addr, best, r);
+	for (size_t i = 0; i < m->nheaders; i++)
+		for (size_t k = 0; k < sizeof(hdrs) / sizeof(hdrs[0]); k++)
+			if (strcasecmp(m->headers[i].name, hdrs[k]) == 0) {
+				char *a = str_lower(str_trim(xstrdup(
+				    m->headers[i].value)));
+				size_t n = strlen(a);
+
+				if (n > 2 && a[0] == '<' && a[n - 1] == '>') {
+					a[n - 1] = '\0';
+					memmove(a, a + 1, n - 1);
+				}
+				token_consider(c, a, best, r);
+				free(a);
+			}
+}
+
+static enum tk_status
+ticket_exists(struct store *s, int64_t id, int *found)
+{
+	struct store_ticket t;
+	enum tk_status ts = store_ticket_get(s, id, &t, found);
+
+	store_ticket_clear(&t);
+	return ts;
+}
+
 enum tk_status
 thread_find(struct store *s, const struct tk_conf *c, const struct tk_msg *m,
-    const char *sender, int trusted, struct thread_result *r)
+    const char *sender, int trusted, const char *const *rcpts, size_t nrcpts,
+    struct thread_result *r)
 {
 	enum tk_status ts = TK_OK;
+	struct token tok;
 	int64_t id = 0;
+	int found;
 
 	memset(r, 0, sizeof(*r));
-	if (thread_subject_tag(m->subject, c->ticket_prefix, &id)) {
-		struct store_ticket t;
-		int found, yes = 0;
-
-		if ((ts = store_ticket_get(s, id, &t, &found)) != TK_OK)
+	token_find(c, m, rcpts, nrcpts, &tok, r);
+	if (tok.kind == TOKEN_CSAT) {
+		if ((ts = ticket_exists(s, tok.id, &found)) != TK_OK)
 			return ts;
-		store_ticket_clear(&t);
+		if (found) {
+			r->ticket = tok.id;
+			r->how = THREAD_CSAT;
+			r->rating = tok.n;
+			return TK_OK;
+		}
+	} else if (tok.kind == TOKEN_BOUNCE) {
+		int64_t row, ticket;
+		char *to;
+
+		if ((ts = store_outbox_find(s, tok.id, NULL, &row, &ticket,
+		    &to)) != TK_OK)
+			return ts;
+		free(to);
+		if (row && ticket) {
+			r->ticket = ticket;
+			r->how = THREAD_VERP;
+			r->outbox = row;
+			return TK_OK;
+		}
+	}
+	if (thread_subject_tag(m->subject, c->ticket_prefix, &id)) {
+		int yes = 0;
+
+		if ((ts = ticket_exists(s, id, &found)) != TK_OK)
+			return ts;
 		if (found) {
 			if (!trusted && c->tag_trust != CONF_TAG_ANY &&
 			    (sender == NULL || (ts = store_participant_is(s, id,
@@ -225,6 +315,17 @@ thread_find(struct store *s, const struct tk_conf *c, const struct tk_msg *m,
 		if ((ts = by_message_id(s, m->references[i], THREAD_REFERENCES,
 		    r)) != TK_OK || r->ticket)
 			return ts;
+	/* A signed Reply-To: proof of having had our mail, like a tag
+	 * from a participant. */
+	if (tok.kind == TOKEN_THREAD && tok.id != r->refused) {
+		if ((ts = ticket_exists(s, tok.id, &found)) != TK_OK)
+			return ts;
+		if (found) {
+			r->ticket = tok.id;
+			r->how = THREAD_TOKEN;
+			return TK_OK;
+		}
+	}
 	if (m->orig_message_id)
 		return by_message_id(s, m->orig_message_id, THREAD_DSN, r);
 	return TK_OK;

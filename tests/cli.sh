@@ -98,13 +98,13 @@ printf 'database = %s\n' "$WORK/md.db" >"$WORK/md.conf"
 check "maildir: progress summary on stderr" grep -q "ingested 7 messages: 2 new tickets, 5 threaded" "$WORK/err"
 "$TIKETTI" -c "$SRCDIR/sample/tiketti.conf" --db "$WORK/md.db" ticket list --format json >"$WORK/md.json"
 is "sample: ticket 1 reopened by the customer" "$(json 'd[0]["status"]' <"$WORK/md.json")" open
-is "sample: ticket 1 has 5 messages" "$(json 'd[0]["messages"]' <"$WORK/md.json")" 5
+is "sample: ticket 1 has 6 messages (one our survey)" "$(json 'd[0]["messages"]' <"$WORK/md.json")" 6
 is "sample: the complaint is ticket 2" "$(json 'd[1]["subject"]' <"$WORK/md.json")" \
     "Reklamaatio: kahvinkeitin meni rikki"
 "$TIKETTI" -c "$SRCDIR/sample/tiketti.conf" --db "$WORK/md.db" ticket show 1 --format json >"$WORK/show.json"
 is "sample: the bounce is attached to ticket 1" \
     "$(json '[m["kind"] for m in d["messages"]]' <"$WORK/show.json")" \
-    '["customer", "customer", "agent", "bounce", "customer"]'
+    '["customer", "customer", "agent", "csat", "bounce", "customer"]'
 is "sample: #solve then reopen" \
     "$(json '[e["new"] for e in d["events"] if e["type"] == "status"]' <"$WORK/show.json")" \
     '["open", "solved", "open"]'

@@ -50,6 +50,7 @@ RULES
 printf 'Subject: x\n\nbody\n' >"$WORK/t1/csat.txt"
 cat >"$WORK/r.conf" <<CONF
 database = $WORK/r.db
+secret = rules-test-secret-0123456789
 mailboxes = tuki@yritys.example
 rules_dir = $WORK/r1
 templates_dir = $WORK/t1

@@ -41,6 +41,19 @@ struct tk_conf {
 	char		 *rules_dir;	/* relative: to the config file */
 	char		 *templates_dir;
 	long long	  close_after;	/* seconds a solved ticket waits */
+	char		 *smtp_url;	/* smtp:// or smtps://, or NULL: mail waits */
+	int		  smtp_starttls;	/* 1: STARTTLS required on smtp:// */
+	char		 *smtp_user;	/* AUTH user, or NULL */
+	char		 *smtp_password_file;	/* mode 0600, or NULL */
+	char		 *smtp_ca_file;	/* trust these CAs instead, or NULL */
+	long long	  smtp_timeout;		/* seconds */
+	long long	  webhook_timeout;	/* seconds */
+	long long	  outbox_max_age;	/* seconds a row is retried */
+	long long	  autoreply_limit;	/* per recipient per window */
+	long long	  autoreply_window;	/* seconds */
+	long long	  bounce_block;	/* seconds an address that bounced rests */
+	char		 *secret;	/* HMAC key of CSAT, thread and VERP tokens */
+	char		 *csat_url;	/* survey web page, or NULL */
 	struct conf_agent *agents;
 	size_t		  nagents;
 	struct conf_webhook *webhooks;
@@ -68,5 +81,7 @@ const struct conf_agent *conf_agent_by_name(const struct tk_conf *c,
 const struct conf_webhook *conf_webhook_by_name(const struct tk_conf *c,
     const char *name);
 int conf_is_mailbox(const struct tk_conf *c, const char *addr);
+/* The configured shared address addr is (also as a plus-address), or NULL. */
+const char *conf_mailbox(const struct tk_conf *c, const char *addr);
 
 #endif

@@ -30,6 +30,7 @@ struct ingest_result {
 	enum classify_kind	 kind;
 	enum thread_how		 how;
 	int			 flags;		/* enum mime_flags */
+	int			 forged;	/* a forged token was ignored */
 	char			 status[16];	/* the ticket's status afterwards */
 };
 

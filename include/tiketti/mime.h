@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tiketti/buf.h"
 #include "tiketti/tk.h"
 
 #define MIME_MAX_HEADERS	1000	/* headers kept for rules; the rest stay in raw */
@@ -89,5 +90,36 @@ void mime_sha256(const void *data, size_t len, char out[TK_SHA256_HEX]);
  */
 int mime_mbox_split(const char *data, size_t len,
     int (*fn)(const char *raw, size_t len, void *arg), void *arg);
+
+/* A mail to build and send. Strings are UTF-8; NULL where optional. */
+struct mime_draft {
+	const char		*from;
+	const char		*from_name;
+	const char		*to;
+	const char		*to_name;
+	const char		*reply_to;
+	const char		*subject;
+	const char		*message_id;	/* without <> */
+	const char		*in_reply_to;	/* without <> */
+	const char *const	*references;	/* oldest first, without <> */
+	size_t			 nreferences;
+	const char		*headers;	/* "Name: value\n", encoded */
+	const char		*text;
+	const char		*html;		/* an HTML alternative */
+	int64_t			 date;
+};
+
+/*
+ * Builds the mail with CRLF line ends into out: RFC 2047 where needed,
+ * UTF-8 text/plain (and multipart/alternative with the HTML). Controls in
+ * names, subject and header values become spaces.
+ */
+void mime_build(const struct mime_draft *d, struct buf *out);
+
+/* A fresh Message-ID (without <>) in domain; caller frees. */
+char *mime_message_id(const char *domain);
+
+/* HMAC-SHA256 of data under key, as lower-case hex. */
+void mime_hmac(const char *key, const char *data, char out[TK_SHA256_HEX]);
 
 #endif

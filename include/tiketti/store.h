@@ -28,6 +28,8 @@ struct store_ticket {
 	char	*tags;		/* comma-separated, sorted, or NULL */
 	int64_t	 last_customer_at;	/* 0 = never */
 	char	*lang;		/* the customer's language list, or NULL */
+	char	*skill;		/* the skill it was routed by, or NULL */
+	int	 csat;		/* the last survey rating 1-5, 0 = none */
 };
 
 /* A mail or webhook waiting to leave (rules queue, deliver sends). */
@@ -47,6 +49,11 @@ struct store_outbox {
 	int64_t		 next_at;
 	const char	*last_error;
 	int64_t		 created_at;
+	int64_t		 sent_at;	/* 0 = not yet */
+	int64_t		 out_message;	/* the mail as built (messages row) */
+	const char	*from;		/* that mail's From address */
+	const void	*raw;		/* and its bytes (store_outbox_get) */
+	size_t		 rawlen;
 };
 
 /* What a time rule counts from. */
@@ -135,7 +142,8 @@ void store_ticket_clear(struct store_ticket *t);
 /* Inserts a ticket from t's subject, status, priority, requester,
  * requester_name, mailbox, parent and created_at; sets t->id. */
 enum tk_status store_ticket_insert(struct store *s, struct store_ticket *t);
-/* field is one of status, priority, category, assignee; NULL clears. */
+/* field is one of status, priority, category, assignee, skill; NULL
+ * clears. */
 enum tk_status store_ticket_set(struct store *s, int64_t id,
     const char *field, const char *value, int64_t now);
 enum tk_status store_ticket_touch(struct store *s, int64_t id, int64_t now);
@@ -164,12 +172,47 @@ enum tk_status store_tag_remove(struct store *s, int64_t ticket,
 enum tk_status store_ticket_customer(struct store *s, int64_t ticket,
     int64_t at, const char *lang);
 
-/* Queues a row; *added is 0 when a row with the same dedupe key exists. */
+/* Queues a row and sets *id; 0 when a row with that dedupe key exists. */
 enum tk_status store_outbox_add(struct store *s, const struct store_outbox *o,
-    int *added);
+    int64_t *id);
+/* Links a row to the mail built for it (a messages row). */
+enum tk_status store_outbox_link(struct store *s, int64_t id, int64_t msgrow);
 /* state NULL: every row, oldest first. */
 enum tk_status store_outbox_list(struct store *s, const char *state,
     int (*fn)(const struct store_outbox *, void *), void *arg);
+
+/*
+ * Delivery. A sender that died holding rows claimed before stale_before
+ * gets them requeued once (they may go out twice) and failed after that.
+ */
+enum tk_status store_outbox_recover(struct store *s, int64_t stale_before,
+    int64_t now, int64_t *requeued, int64_t *failed);
+/* Claims the next queued row after id `after` that is due (all with
+ * force; webhooks only without mail); *id 0 when none is left. */
+enum tk_status store_outbox_claim(struct store *s, int64_t now, int64_t after,
+    int force, int mail, int64_t *id);
+/* One row with its built mail (raw, from). */
+enum tk_status store_outbox_get(struct store *s, int64_t id,
+    int (*fn)(const struct store_outbox *, void *), void *arg);
+/* state queued (retry at next_at), sent, failed or bounced. */
+enum tk_status store_outbox_done(struct store *s, int64_t id,
+    const char *state, int64_t next_at, const char *error, int64_t now);
+/* Rows of kind to that address queued after since (the rate limit). */
+enum tk_status store_outbox_recent(struct store *s, const char *to,
+    const char *kind, int64_t since, int64_t *n);
+/* The row with that id, or (mid not NULL) whose mail has that Message-ID;
+ * *row 0 when none. *to is the caller's to free. */
+enum tk_status store_outbox_find(struct store *s, int64_t id, const char *mid,
+    int64_t *row, int64_t *ticket, char **to);
+/* Addresses that bounced our mail, and when they last did (0 = never). */
+enum tk_status store_bounce_add(struct store *s, const char *addr, int64_t at,
+    int64_t ticket);
+enum tk_status store_bounce_last(struct store *s, const char *addr,
+    int64_t *at);
+/* The Message-ID of the ticket's newest incoming mail, or NULL; freed by
+ * the caller. */
+enum tk_status store_ticket_last_mid(struct store *s, int64_t ticket,
+    char **mid);
 
 /* Tickets an agent has open, and the event row of their last assignment
  * (0 = never): route's "fewest open, then longest since" order. */

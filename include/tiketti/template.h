@@ -4,7 +4,10 @@
  * A template is a header block, a blank line and a body, with
  * placeholders {{ticket.id}}, {{ticket.subject}}, {{ticket.status}},
  * {{ticket.priority}}, {{ticket.category}}, {{ticket.tag}},
- * {{customer.name}}, {{customer.address}} and {{agent.name}}.
+ * {{customer.name}}, {{customer.address}} and {{agent.name}}; in a survey
+ * also {{csat.N}} (the mailto: link rating N, 1-5), {{csat.web.N}} (the
+ * csat_url link, or empty) and {{csat.links}} (a list of them all).
+ * NAME[.LANG].html beside the text is its HTML alternative (a body only).
  */
 #ifndef TIKETTI_TEMPLATE_H
 #define TIKETTI_TEMPLATE_H
@@ -19,6 +22,8 @@ struct template_vars {
 	const struct store_ticket	*ticket;
 	const char			*prefix;	/* ticket_prefix */
 	const char			*agent;		/* agent name, or NULL */
+	const char			*csat[5];	/* mailto: links, or NULL */
+	const char			*csat_web[5];	/* web links, or NULL */
 };
 
 struct template_out {
@@ -27,6 +32,7 @@ struct template_out {
 	char	*headers;	/* other headers, "Name: value\n", each value
 				 * one line and RFC 2047-encoded */
 	char	*body;
+	char	*html;		/* the HTML alternative, or NULL */
 };
 
 /*

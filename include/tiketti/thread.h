@@ -16,15 +16,22 @@ enum thread_how {
 	THREAD_IN_REPLY_TO,
 	THREAD_REFERENCES,
 	THREAD_DSN,		/* a bounce: the Message-ID of the mail it returns */
+	THREAD_CSAT,		/* to a signed survey address */
+	THREAD_VERP,		/* to the signed return path of an outbox row */
+	THREAD_TOKEN,		/* to the signed Reply-To of our mail */
 };
 
 struct thread_result {
 	int64_t		 ticket;	/* 0 with THREAD_NEW */
 	enum thread_how	 how;
 	int64_t		 refused;	/* a tagged ticket the sender may not join */
+	int		 rating;	/* THREAD_CSAT: 1-5, 0 = read the text */
+	int64_t		 outbox;	/* THREAD_VERP: the row */
+	int		 forged;	/* a token with a bad signature was seen */
 };
 
-/* "tag", "in-reply-to", "references" or "new"; static. */
+/* "tag", "in-reply-to", "references", "dsn", "csat", "verp", "token" or
+ * "new"; static. */
 const char *thread_how_str(enum thread_how how);
 
 /*
@@ -41,16 +48,18 @@ int thread_subject_tag(const char *subject, const char *prefix, int64_t *id);
 char *thread_subject_strip(const char *subject, const char *prefix);
 
 /*
- * Threads m from sender (lower-cased address, may be NULL) in this order:
- * tag in Subject, In-Reply-To, References newest first (our own stored
- * outgoing Message-IDs are among the stored ones), the original
- * Message-ID a delivery report returns, otherwise new. A tag
+ * Threads m from sender (lower-cased address, may be NULL), sent to the
+ * envelope recipients rcpts (may be NULL), in this order: a signed survey
+ * or VERP address among the recipients, tag in Subject, In-Reply-To,
+ * References newest first (our own stored outgoing Message-IDs are among
+ * the stored ones), a signed Reply-To token among the recipients, the
+ * original Message-ID a delivery report returns, otherwise new. A tag
  * from a sender who is no participant gives THREAD_NEW with .refused set
  * unless tag_trust = any; trusted is for senders (agents, our own
  * addresses) that may always use a tag.
  */
 enum tk_status thread_find(struct store *s, const struct tk_conf *c,
     const struct tk_msg *m, const char *sender, int trusted,
-    struct thread_result *r);
+    const char *const *rcpts, size_t nrcpts, struct thread_result *r);
 
 #endif

@@ -1,0 +1,33 @@
+/*
+ * deliver.h — sending the outbox: mail over SMTP, webhooks over HTTP.
+ */
+#ifndef TIKETTI_DELIVER_H
+#define TIKETTI_DELIVER_H
+
+#include <stdint.h>
+
+#include "tiketti/conf.h"
+#include "tiketti/store.h"
+
+#define DELIVER_LEASE	600	/* seconds a claimed row may be on the wire */
+
+struct deliver_stats {
+	int64_t	sent;
+	int64_t	deferred;	/* to be retried */
+	int64_t	failed;
+	int64_t	recovered;	/* rows a dead sender held, queued again */
+};
+
+/*
+ * Sends the queued rows that are due (every queued row with force), each
+ * claimed first so two senders never send one row, and marked sent,
+ * deferred with back-off, or failed after. Call it after a commit, never
+ * inside a transaction. TK_OK when every row was dealt with; TK_EPERM
+ * when mail cannot go at all (no smtp_url, a password file others can
+ * read) and stays queued: the reason is in err. TK_ETEMP when the
+ * database failed.
+ */
+enum tk_status deliver_flush(const struct tk_conf *c, struct store *s,
+    int force, struct deliver_stats *st, char *err, size_t errlen);
+
+#endif
