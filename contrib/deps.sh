@@ -7,7 +7,7 @@ pkgs="autoconf automake libtool pkg-config make gcc
       libmilter-dev"
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs libcmocka-dev faketime python3 sqlite3 valgrind
-	      clang libclang-rt-14-dev"
+	      clang libclang-rt-14-dev postfix"
 fi
 missing=
 for p in $pkgs; do
@@ -16,6 +16,10 @@ for p in $pkgs; do
 done
 [ -z "$missing" ] && exit 0
 echo "installing:$missing"
+# Postfix (for its smtp-sink and, later, the milter tests) must not ask
+# questions or start a mail system of its own.
+echo "postfix postfix/main_mailer_type select No configuration" |
+    debconf-set-selections
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
     --no-install-recommends $missing >/dev/null

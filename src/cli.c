@@ -836,6 +836,8 @@ ticket_set_cmd(struct ctx *x, int argc, char **argv)
 	if (!changed)
 		fprintf(stderr, "tiketti: ticket %lld: %s unchanged\n",
 		    (long long)id, argv[1]);
+	else
+		flush_after(x);
 	return EX_OK;
 }
 

@@ -70,7 +70,8 @@ struct sender {
 	CURL			*http;
 	char			*password;
 	char			 curlerr[CURL_ERROR_SIZE];
-	char			 reply[256];	/* the server's last line */
+	char			 reply[256];	/* the server's telling line */
+	int			 first_line;	/* HTTP: keep the status line */
 	size_t			 sent;		/* bytes of raw uploaded */
 	const struct row	*row;
 };
@@ -83,7 +84,10 @@ curl_init_once(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* Keeps the last line the server said, for the log and last_error. */
+/*
+ * Keeps what the server said for the log and last_error: an HTTP status
+ * line, or the first SMTP error reply (else the last reply).
+ */
 static int
 on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 {
@@ -92,6 +96,9 @@ on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 
 	(void)h;
 	if (type != CURLINFO_HEADER_IN)
+		return 0;
+	if (sn->reply[0] && (sn->first_line || sn->reply[0] == '4' ||
+	    sn->reply[0] == '5'))
 		return 0;
 	while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == '\r'))
 		n--;
@@ -439,11 +446,12 @@ deliver_flush(const struct tk_conf *c, struct store *s, int force,
 			break;
 		}
 		sn.curlerr[0] = sn.reply[0] = '\0';
-		oc = strcmp(r.kind, "webhook") == 0 ?
+		sn.first_line = strcmp(r.kind, "webhook") == 0;
+		oc = sn.first_line ?
 		    send_webhook(&sn, &r, why, sizeof(why)) :
 		    send_mail(&sn, &r, why, sizeof(why));
-		if (oc == SENT)
-			log_info("outbox %lld: %s to %s: sent", (long long)r.id,
+		if (oc == SENT)	/* cron mails whatever a job prints */
+			log_debug("outbox %lld: %s to %s: sent", (long long)r.id,
 			    r.kind, r.to);
 		else
 			log_warnx("outbox %lld: %s to %s: %s (attempt %lld): %s",

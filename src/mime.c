@@ -659,16 +659,24 @@ add_mailbox(GMimeMessage *msg, GMimeAddressType type, const char *name,
 	free(a);
 }
 
+/* A UTF-8 text part (set_text would pick another charset for us). */
 static GMimeObject *
 text_part(const char *subtype, const char *text)
 {
 	GMimeTextPart *tp = g_mime_text_part_new_with_subtype(subtype);
 	GMimePart *p = (GMimePart *)tp;
+	GMimeDataWrapper *dw;
+	GMimeStream *mem;
 	char *valid = NULL;
 
 	if (!g_utf8_validate(text, -1, NULL))
 		text = valid = g_utf8_make_valid(text, -1);
-	g_mime_text_part_set_text(tp, text);
+	mem = g_mime_stream_mem_new_with_buffer(text, strlen(text));
+	dw = g_mime_data_wrapper_new_with_stream(mem,
+	    GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(p, dw);
+	g_object_unref(dw);
+	g_object_unref(mem);
 	g_mime_text_part_set_charset(tp, "utf-8");
 	g_mime_part_set_content_encoding(p, g_mime_part_get_best_content_encoding(
 	    p, GMIME_ENCODING_CONSTRAINT_7BIT));
