@@ -434,7 +434,7 @@ deliver_flush(const struct tk_conf *c, struct store *s, int force,
 	for (;;) {
 		struct row r = { 0 };
 		enum outcome oc;
-		char why[512] = "";
+		char why[1024] = "";	/* curl's error and the reply */
 
 		if ((ts = store_outbox_claim(s, now, after, force, mail_ok,
 		    &id)) != TK_OK || id == 0)

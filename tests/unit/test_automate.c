@@ -283,6 +283,46 @@ t_suppress(void **state)
 	free(ob);
 }
 
+/* The manners beyond classify: asked-for silence, bounces, the rate. */
+static void
+t_manners(void **state)
+{
+	char *ev;
+	int64_t n;
+
+	(void)state;
+	fresh("rule \"ack\" { on create then autoreply \"ack\"; }\n");
+	in(CUSTOMER(1, "Apua", "X-Auto-Response-Suppress: OOF, AutoReply\n"));
+	ev = events(1);
+	assert_non_null(strstr(ev, "autoreply_suppressed:rule:ack:autoreply:"
+	    "suppress-header\n"));
+	free(ev);
+	/* an address that bounced our mail rests for bounce_block */
+	assert_int_equal(store_bounce_add(st, "c2@asiakas.example",
+	    (int64_t)time(NULL) - 86400, 0), TK_OK);
+	in(CUSTOMER(2, "Apua", ""));
+	ev = events(2);
+	assert_non_null(strstr(ev, "autoreply_suppressed:rule:ack:autoreply:"
+	    "bounce-block\n"));
+	free(ev);
+	/* three autoreplies per address per day, whatever the ticket */
+	for (int i = 0; i < 5; i++) {
+		char *m = xasprintf("From: c3@asiakas.example\nTo: "
+		    "tuki@yritys.example\nSubject: asia %d\nMessage-ID: "
+		    "<c3-%d@x>\n\nx\n", i, i);
+
+		in(m);
+		free(m);
+	}
+	assert_int_equal(store_outbox_recent(st, "C3@asiakas.example",
+	    "autoreply", 0, &n), TK_OK);
+	assert_int_equal(n, 3);
+	ev = events(7);
+	assert_non_null(strstr(ev, "autoreply_suppressed:rule:ack:autoreply:"
+	    "rate-limit\n"));
+	free(ev);
+}
+
 static void
 t_status_csat_loop(void **state)
 {
@@ -467,6 +507,7 @@ main(void)
 		cmocka_unit_test_teardown(t_actions, done_db),
 		cmocka_unit_test_teardown(t_route, done_db),
 		cmocka_unit_test_teardown(t_suppress, done_db),
+		cmocka_unit_test_teardown(t_manners, done_db),
 		cmocka_unit_test_teardown(t_status_csat_loop, done_db),
 		cmocka_unit_test_teardown(t_csat_once, done_db),
 		cmocka_unit_test_teardown(t_agent_commands, done_db),
