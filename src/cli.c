@@ -84,6 +84,7 @@ usage(void)
 	    "usage: tiketti [-c FILE] [--db PATH] [-v] COMMAND ...\n"
 	    "commands:\n"
 	    "  ingest [--sender ADDR] [--recipient ADDR]... [--mailbox ADDR]\n"
+	    "         [--no-rules]\n"
 	    "         [FILE...|-] [--maildir DIR] [--mbox FILE]\n"
 	    "  ticket list [--status S] [--format text|json]\n"
 	    "  ticket show ID [--format text|json]\n"
@@ -387,9 +388,11 @@ cmd_ingest(struct ctx *x, int argc, char **argv)
 		{ "sender", required_argument, NULL, 'f' },
 		{ "recipient", required_argument, NULL, 'r' },
 		{ "mailbox", required_argument, NULL, 'm' },
+		{ "no-rules", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ingest_run r = { .x = x };
+	int rules = 1;
 	const char **rcpts = NULL;
 	char **maildirs = NULL, **mboxes = NULL;
 	size_t nmaildirs = 0, nmboxes = 0;
@@ -419,6 +422,9 @@ cmd_ingest(struct ctx *x, int argc, char **argv)
 		case 'm':
 			r.env.mailbox = str_lower(optarg);
 			break;
+		case 'n':
+			rules = 0;
+			break;
 		default:
 			usage();
 		}
@@ -428,7 +434,7 @@ cmd_ingest(struct ctx *x, int argc, char **argv)
 	argv += optind;
 	/* Without its rules a mail would miss its autoreply or routing:
 	 * leave it with the sender (75) until the rules are fixed. */
-	if (load_rules(x) != TK_OK)
+	if (rules && load_rules(x) != TK_OK)
 		fatalx(EX_TEMPFAIL, "rules in %s do not load; mail left for "
 		    "retry", x->conf->rules_dir);
 	open_store(x, 0);

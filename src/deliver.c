@@ -410,10 +410,16 @@ deliver_flush(const struct tk_conf *c, struct store *s, int force,
 	struct sender sn = { .conf = c, .store = s };
 	enum tk_status ts, mailts = TK_OK;
 	int64_t now = (int64_t)time(NULL), after = 0, id, failed;
-	int mail_ok = 1;
+	int mail_ok = 1, pending;
 
 	memset(st, 0, sizeof(*st));
 	err[0] = '\0';
+	if ((ts = store_outbox_pending(s, &pending)) != TK_OK) {
+		snprintf(err, errlen, "%s", store_errmsg(s));
+		return ts;
+	}
+	if (!pending)
+		return TK_OK;
 	pthread_once(&curl_once, curl_init_once);
 	if (c->smtp_url == NULL) {
 		snprintf(err, errlen, "no smtp_url in tiketti.conf: mail stays "

@@ -380,7 +380,7 @@ fold_pattern(char *re)
 }
 
 #define REGEX_MAX_WEIGHT	20000	/* nodes */
-#define REGEX_MAX_NULLABLE	1000	/* nodes that may match nothing */
+#define REGEX_MAX_NULLABLE	256	/* nodes that may match nothing */
 
 struct re_weight {
 	size_t	w;	/* nodes */

@@ -153,7 +153,7 @@ enum stmt_id {
 	Q_SET_SKILL, Q_OUTBOX_CLAIM, Q_OUTBOX_GET, Q_OUTBOX_DONE,
 	Q_OUTBOX_STALE_FAIL, Q_OUTBOX_STALE_REQUEUE, Q_OUTBOX_RECENT,
 	Q_OUTBOX_FIND_ID, Q_OUTBOX_FIND_MID, Q_BOUNCE_ADD, Q_BOUNCE_LAST,
-	Q_LAST_IN_MID, Q_OUTBOX_LINK,
+	Q_LAST_IN_MID, Q_OUTBOX_LINK, Q_OUTBOX_PENDING,
 	Q__COUNT
 };
 
@@ -291,6 +291,8 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " VALUES (?1, ?2, ?3) ON CONFLICT (address) DO UPDATE"
 	    " SET at = excluded.at, ticket_id = excluded.ticket_id",
 	[Q_BOUNCE_LAST] = "SELECT at FROM bounced WHERE address = ?1",
+	[Q_OUTBOX_PENDING] = "SELECT EXISTS (SELECT 1 FROM outbox"
+	    " WHERE state IN ('queued', 'sending'))",
 	[Q_OUTBOX_LINK] = "UPDATE outbox SET out_message = ?2 WHERE id = ?1",
 	[Q_LAST_IN_MID] = "SELECT message_id FROM messages"
 	    " WHERE ticket_id = ?1 AND direction = 'in'"
@@ -1282,4 +1284,21 @@ store_outbox_link(struct store *s, int64_t id, int64_t msgrow)
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, msgrow);
 	return run(s, st, "link outbox mail");
+}
+
+enum tk_status
+store_outbox_pending(struct store *s, int *yes)
+{
+	sqlite3_stmt *st = stmt(s, Q_OUTBOX_PENDING);
+	int rc;
+
+	*yes = 0;
+	if (st == NULL)
+		return TK_EIO;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*yes = sqlite3_column_int(st, 0);
+	else
+		seterr(s, "outbox pending");
+	done(st);
+	return status_of(rc);
 }

@@ -385,6 +385,12 @@ is "corpus bounces: none classified as a customer's mail" \
 is "corpus bounces: no autoreply queued" "$(sql "select count(*) from outbox")" 0
 is "corpus bounces: nothing sent" "$(nmail)" "$n0"
 
+# ---- an import of old mail with --no-rules queues nothing ----
+rm -f "$WORK"/t.db*
+tk ingest --no-rules "$WORK/m1.eml" "$WORK/p.eml" >/dev/null 2>&1
+is "ingest --no-rules: the mail is in, nothing queued" \
+    "$(sql "select count(*) from messages")/$(sql "select count(*) from outbox")" "2/0"
+
 # ---- two instances autoreplying to each other stop by themselves ----
 # A serves a@a.example, B b@b.example; each autoreplies on every new
 # ticket and every customer reply. A relay hands each mail to the

@@ -187,6 +187,9 @@ enum tk_status store_outbox_list(struct store *s, const char *state,
  */
 enum tk_status store_outbox_recover(struct store *s, int64_t stale_before,
     int64_t now, int64_t *requeued, int64_t *failed);
+/* Whether any row waits to be sent (queued, or claimed by a sender);
+ * a read, so a flush with nothing to do takes no write lock. */
+enum tk_status store_outbox_pending(struct store *s, int *yes);
 /* Claims the next queued row after id `after` that is due (all with
  * force; webhooks only without mail); *id 0 when none is left. */
 enum tk_status store_outbox_claim(struct store *s, int64_t now, int64_t after,
