@@ -127,10 +127,10 @@ static const char *
 find_mailbox(const struct tk_conf *c, const struct tk_msg *m,
     const struct ingest_envelope *env)
 {
-	if (env && env->mailbox)
-		return env->mailbox;
 	const char *mb;
 
+	if (env && env->mailbox)
+		return env->mailbox;
 	for (size_t i = 0; env && i < env->nrcpts; i++)
 		if ((mb = conf_mailbox(c, env->rcpts[i])) != NULL)
 			return mb;

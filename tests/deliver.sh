@@ -360,6 +360,29 @@ later $((3 * 86400)) "$TIKETTI" -c "$WORK/tiketti.conf" flush >/dev/null 2>&1
 check "outbox_max_age: failed with the reason, after 2 days" \
     sh -c "sqlite3 '$WORK/t.db' \"select state||':'||last_error from outbox where to_addr = 'kaukana@asiakas.example'\" | grep -q '^failed:gave up after 2 attempts in 2d: '"
 
+# ---- a sender killed mid-send: the row goes once more, never lost ----
+sink_start -w 5		# the sink answers DATA after 5 seconds
+printf 'From: kesken@asiakas.example\nTo: tuki@yritys.example\nSubject: x\nMessage-ID: <c1@asiakas.example>\n\nx\n' >"$WORK/c1.eml"
+tk ingest --no-rules "$WORK/c1.eml" >/dev/null 2>&1
+sql "insert into outbox (ticket_id, kind, to_addr, subject, next_at, created_at, out_message) select ticket_id, 'autoreply', 'kesken@asiakas.example', 'x', 0, strftime('%s', 'now'), (select id from messages where direction = 'out' limit 1) from messages where message_id = 'c1@asiakas.example'"
+KROW=$(sql "select max(id) from outbox")
+"$TIKETTI" -c "$WORK/tiketti.conf" flush >/dev/null 2>&1 &
+FPID=$!
+sleep 2
+kill -9 "$FPID" 2>/dev/null
+wait "$FPID" 2>/dev/null
+is "killed mid-send: the row is left claimed" "$(sql "select state from outbox where id = $KROW")" sending
+sink_start
+tk flush >/dev/null 2>&1
+is "... and a flush at once leaves it to its sender" "$(sql "select state from outbox where id = $KROW")" sending
+later 700 "$TIKETTI" -c "$WORK/tiketti.conf" flush >/dev/null 2>&1
+is "ten minutes on: sent once more" \
+    "$(sql "select state||':'||attempts||':'||interrupted from outbox where id = $KROW")" "sent:2:1"
+sql "update outbox set state = 'sending', claimed_at = 1 where id = $KROW"
+tk flush >/dev/null 2>&1
+check "interrupted twice: failed, not sent a third time" \
+    sh -c "sqlite3 '$WORK/t.db' \"select state||':'||last_error from outbox where id = $KROW\" | grep -q '^failed:interrupted twice'"
+
 # ---- STARTTLS required by default; a password file others can read ----
 sink_start
 sed 's/^smtp_starttls = no$/smtp_starttls = yes/' "$WORK/tiketti.conf" >"$WORK/tls.conf"
