@@ -33,6 +33,7 @@
 #include "tiketti/ingest.h"
 #include "tiketti/json.h"
 #include "tiketti/log.h"
+#include "tiketti/milter.h"
 #include "tiketti/mime.h"
 #include "tiketti/rules.h"
 #include "tiketti/store.h"
@@ -93,6 +94,7 @@ usage(void)
 	    "  rules test [--event create|customer-reply|agent-reply] MAIL\n"
 	    "  tick\n"
 	    "  flush [-f]\n"
+	    "  milter [-d] [-p unix:PATH|inet:PORT@HOST]\n"
 	    "  outbox list [--state queued|sending|sent|failed|bounced]\n"
 	    "              [--format text|json]\n"
 	    "  config\n");
@@ -1156,6 +1158,24 @@ main(int argc, char **argv)
 		rv = cmd_outbox(&x, argc, argv);
 	else if (strcmp(argv[0], "flush") == 0)
 		rv = cmd_flush(&x, argc, argv);
+	else if (strcmp(argv[0], "milter") == 0) {
+		const char *sock = NULL;
+		int fg = 0, c2;
+
+		optind = 1;
+		while ((c2 = getopt(argc, argv, "dp:")) != -1) {
+			if (c2 == 'd')
+				fg = 1;
+			else if (c2 == 'p')
+				sock = optarg;
+			else
+				usage();
+		}
+		if (optind != argc)
+			usage();
+		rv = milter_main(confpath ? confpath : DEFAULT_CONF,
+		    confpath != NULL, sock, fg);
+	}
 	else if (strcmp(argv[0], "config") == 0) {
 		if (argc != 1)
 			usage();

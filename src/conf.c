@@ -86,6 +86,16 @@ static const struct param conf_params[] = {
 	    3650LL * 86400, NULL },
 	{ "secret", P_OPT, "", OFF(secret), 0, 0, 0, NULL },
 	{ "csat_url", P_OPT, "", OFF(csat_url), 0, 0, 0, NULL },
+	/* The milter (milter.c). */
+	{ "milter_socket", P_STR, "unix:/run/tiketti/milter.sock",
+	    OFF(milter_socket), 0, 0, 0, NULL },
+	{ "milter_user", P_OPT, "tiketti", OFF(milter_user), 0, 0, 0, NULL },
+	{ "milter_pid_file", P_OPT, "/run/tiketti/milter.pid",
+	    OFF(milter_pid_file), 0, 0, 0, NULL },
+	{ "milter_spool_threshold", P_SIZE, "1048576",
+	    OFF(milter_spool_threshold), 0, 4096, 1LL << 34, NULL },
+	{ "milter_tag_subject", P_ENUM, "yes", OFF(milter_tag_subject), 0, 0, 0,
+	    yes_no },
 };
 #define NPARAMS (sizeof(conf_params) / sizeof(conf_params[0]))
 

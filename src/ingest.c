@@ -452,6 +452,11 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 				goto fail;
 			res->created = 1;
 		}
+	} else if (env && env->threaded_only) {
+		res->skipped = 1;	/* not ours: nothing is stored */
+		store_ticket_clear(&t);
+		free(key);
+		return TK_OK;
 	} else {
 		if ((ts = new_ticket(ig, m, mailbox, cls.kind, 0, now,
 		    &ticket)) != TK_OK)

@@ -54,6 +54,11 @@ struct tk_conf {
 	long long	  bounce_block;	/* seconds an address that bounced rests */
 	char		 *secret;	/* HMAC key of CSAT, thread and VERP tokens */
 	char		 *csat_url;	/* survey web page, or NULL */
+	char		 *milter_socket;	/* unix:PATH or inet:PORT@HOST */
+	char		 *milter_user;	/* privileges after the bind, or NULL */
+	char		 *milter_pid_file;	/* or NULL */
+	long long	  milter_spool_threshold;	/* bytes kept in memory */
+	int		  milter_tag_subject;	/* 1: [Ticket #N] into Subject */
 	struct conf_agent *agents;
 	size_t		  nagents;
 	struct conf_webhook *webhooks;

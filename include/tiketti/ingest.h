@@ -20,6 +20,9 @@ struct ingest_envelope {
 	const char *const	*rcpts;		/* envelope recipients, or NULL */
 	size_t			 nrcpts;
 	const char		*mailbox;	/* shared address, when known */
+	int			 threaded_only;	/* store it only if it joins a
+						 * ticket (an agent's mail the
+						 * milter sees going out) */
 };
 
 struct ingest_result {
@@ -31,6 +34,7 @@ struct ingest_result {
 	enum thread_how		 how;
 	int			 flags;		/* enum mime_flags */
 	int			 forged;	/* a forged token was ignored */
+	int			 skipped;	/* threaded_only, and it did not */
 	char			 status[16];	/* the ticket's status afterwards */
 };
 

@@ -1,0 +1,99 @@
+#!/bin/sh
+# The milter (tiketti milter -d) driven by miltertest (Debian package
+# miltertest): a shared address ticketed with X-Tiketti-* headers and a
+# tagged Subject, other mail accepted at end-of-header, abort mid-message,
+# several messages and 201 recipients on one connection, a 64 KiB body
+# chunk, a re-sent message (idempotent), a message over the size limit
+# refused with 552, SIGHUP with broken rules keeping the old ones, and a
+# locked database answered with a tempfail that loses nothing.
+. "${SRCDIR:-.}/tests/lib.sh"
+
+if ! command -v miltertest >/dev/null 2>&1; then
+	not_ok "miltertest not found (sh contrib/deps.sh --test installs it)"
+	done_testing
+	exit 1
+fi
+mkdir -p "$WORK/rules"
+cat >"$WORK/tiketti.conf" <<EOF
+database = $WORK/t.db
+mailboxes = tuki@yritys.example
+ticket_prefix = Tuki
+rules_dir = $WORK/rules
+milter_socket = unix:$WORK/milter.sock
+milter_pid_file = $WORK/milter.pid
+milter_user = nobody
+message_size_limit = 2000000
+milter_spool_threshold = 65536
+busy_timeout = 1s
+EOF
+# The milter drops to nobody after binding: it must reach its files.
+chmod 777 "$WORK"
+"$TIKETTI" -c "$WORK/tiketti.conf" milter -d >"$WORK/milter.log" 2>&1 &
+MPID=$!
+trap 'kill "$MPID" 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	[ -S "$WORK/milter.sock" ] && break
+	sleep 0.2
+done
+check "the milter listens on its socket" test -S "$WORK/milter.sock"
+check "it wrote its pid file" test "$(cat "$WORK/milter.pid" 2>/dev/null)" = "$MPID"
+if [ "$(id -u)" = 0 ]; then
+	is "it runs as milter_user after binding" \
+	    "$(ps -o user= -p "$MPID" | tr -d ' ')" nobody
+fi
+SOCK="unix:$WORK/milter.sock" miltertest -s "$SRCDIR/tests/milter/basic.lua" \
+    >"$WORK/mt.out" 2>&1
+check "miltertest: protocol cases" grep -q "protocol cases ok" "$WORK/mt.out"
+sed 's/^/# /' "$WORK/mt.out" | grep -v "cases ok"
+is "two tickets, the duplicate and the aborted message not stored twice" \
+    "$(sqlite3 "$WORK/t.db" "select count(*) from tickets")/$(sqlite3 "$WORK/t.db" "select count(*) from messages")" "2/2"
+check "the log names the queue id" grep -q "^tiketti: Q1: ticket 1 new" "$WORK/milter.log"
+
+# SIGHUP with broken rules: the old ones stay in force.
+echo 'rule "x" { on create then sett priority high; }' >"$WORK/rules/bad.rules"
+kill -HUP "$MPID"
+sleep 0.5
+check "SIGHUP with broken rules: reported, the old ones kept" \
+    grep -q "keeping the configuration and rules in force" "$WORK/milter.log"
+rm "$WORK/rules/bad.rules"
+
+# A locked database: tempfail, and nothing is lost once it is free.
+cat >"$WORK/lock.lua" <<'EOF'
+local conn = mt.connect(os.getenv("SOCK"))
+mt.conninfo(conn, "client.example", "127.0.0.1")
+mt.macro(conn, SMFIC_MAIL, "i", "QL")
+mt.mailfrom(conn, "<e@asiakas.example>")
+mt.rcptto(conn, "<tuki@yritys.example>")
+mt.header(conn, "Subject", "Locked")
+mt.header(conn, "Message-ID", "<e1@asiakas.example>")
+mt.eoh(conn)
+mt.bodystring(conn, "x\r\n")
+mt.eom(conn)
+print(mt.getreply(conn) == SMFIR_TEMPFAIL and "tempfail" or
+    (mt.getreply(conn) == SMFIR_CONTINUE or mt.getreply(conn) == SMFIR_ACCEPT)
+    and "accept" or "other")
+mt.disconnect(conn)
+EOF
+SOCK="unix:$WORK/milter.sock"
+export SOCK
+python3 -c '
+import sqlite3, sys, subprocess, os
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE")
+r = subprocess.run(["miltertest", "-s", sys.argv[2]], capture_output=True, text=True)
+print(r.stdout.strip())
+db.execute("ROLLBACK")
+' "$WORK/t.db" "$WORK/lock.lua" >"$WORK/lock.out" 2>&1
+is "a locked database: the milter tempfails" "$(tail -1 "$WORK/lock.out")" tempfail
+is "... and stored nothing" \
+    "$(sqlite3 "$WORK/t.db" "select count(*) from messages where message_id = 'e1@asiakas.example'")" 0
+is "when it is free, the retried mail is ticketed once" \
+    "$(miltertest -s "$WORK/lock.lua" 2>&1 | tail -1)/$(sqlite3 "$WORK/t.db" "select count(*) from messages where message_id = 'e1@asiakas.example'")" "accept/1"
+
+kill -TERM "$MPID"
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	kill -0 "$MPID" 2>/dev/null || break
+	sleep 0.2
+done
+check "SIGTERM stops it" sh -c "! kill -0 $MPID 2>/dev/null"
+done_testing
