@@ -299,59 +299,52 @@ keep(struct mctx *c, const void *p, size_t n, long long threshold,
 	return buf_add(&c->mem, p, n) == TK_OK ? 0 : -1;
 }
 
+/* keep() with the current limits; a spool that fails tempfails. */
 static sfsistat
-on_header(SMFICTX *ctx, char *name, char *value)
+keep_chunk(struct mctx *c, const void *p, size_t n)
 {
-	struct mctx *c = smfi_getpriv(ctx);
 	struct generation *g = gen_get();
-	char *line = xasprintf("%s: %s\r\n", name, value);
-	int rv;
-
-	set_qid(ctx, c);
-	if (strcasecmp(name, "Subject") == 0 && c->subject == NULL)
-		c->subject = xstrdup(value);
-	rv = keep(c, line, strlen(line), g->conf->milter_spool_threshold,
+	int rv = keep(c, p, n, g->conf->milter_spool_threshold,
 	    g->conf->message_size_limit);
-	free(line);
+
 	gen_put(g);
 	if (rv < 0) {
 		log_warn("%s: spool", c->qid);
 		return SMFIS_TEMPFAIL;
 	}
 	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct mctx *c = smfi_getpriv(ctx);
+	char *line = xasprintf("%s: %s\r\n", name, value);
+	sfsistat rv;
+
+	set_qid(ctx, c);
+	if (strcasecmp(name, "Subject") == 0 && c->subject == NULL)
+		c->subject = xstrdup(value);
+	rv = keep_chunk(c, line, strlen(line));
+	free(line);
+	return rv;
 }
 
 static sfsistat
 on_eoh(SMFICTX *ctx)
 {
 	struct mctx *c = smfi_getpriv(ctx);
-	struct generation *g;
-	int rv;
 
 	/* Not for a shared address and not from an agent: not ours. */
 	if (!c->ours && !c->agent)
 		return SMFIS_ACCEPT;
-	g = gen_get();
-	rv = keep(c, "\r\n", 2, g->conf->milter_spool_threshold,
-	    g->conf->message_size_limit);
-	gen_put(g);
-	return rv < 0 ? SMFIS_TEMPFAIL : SMFIS_CONTINUE;
+	return keep_chunk(c, "\r\n", 2);
 }
 
 static sfsistat
 on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-	struct mctx *c = smfi_getpriv(ctx);
-	struct generation *g = gen_get();
-	int rv = keep(c, chunk, len, g->conf->milter_spool_threshold,
-	    g->conf->message_size_limit);
-
-	gen_put(g);
-	if (rv < 0) {
-		log_warn("%s: spool", c->qid);
-		return SMFIS_TEMPFAIL;
-	}
-	return SMFIS_CONTINUE;
+	return keep_chunk(smfi_getpriv(ctx), chunk, len);
 }
 
 /* The tagged Subject, or NULL when it has the tag already. */
