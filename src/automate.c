@@ -927,7 +927,11 @@ tick_one(struct automate *a, size_t idx, const struct rules_timer *tm,
 
 	if (tm == NULL)
 		tm = &close;
-	hi = now - tm->after;
+	/*
+	 * Up to the previous second: a ticket written after this transaction
+	 * (ingest reads the clock inside its own) may still carry this one.
+	 */
+	hi = now - tm->after - 1;
 	if ((ts = store_fail(a, store_begin(s))) != TK_OK)
 		return ts;
 	if ((ts = store_fail(a, store_horizon_get(s, tm->rule, &lo, &found))) !=

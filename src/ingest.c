@@ -556,6 +556,39 @@ ingest_preview(const struct tk_conf *c, const struct tk_msg *m,
 	    (int64_t)time(NULL);
 }
 
+struct tk_msg *
+ingest_parse(const struct tk_conf *c, const char *raw, size_t len)
+{
+	return mime_parse(raw, len, (const char *const *)c->fallback_charsets);
+}
+
+enum tk_status
+ingest_parsed(struct ingest *ig, const struct tk_msg *m, const char *raw,
+    size_t len, const struct ingest_envelope *env, struct ingest_result *res)
+{
+	enum tk_status ts;
+
+	memset(res, 0, sizeof(*res));
+	ig->err[0] = '\0';
+	res->flags = m->flags;
+	ts = ig->in_batch ? store_savepoint(ig->store) : store_begin(ig->store);
+	if (ts != TK_OK)
+		return store_fail(ig, ts);
+	ts = pipeline(ig, m, raw, len, env, res);
+	if (ig->in_batch) {
+		if (ts != TK_OK)
+			store_rollback_savepoint(ig->store);
+		else if ((ts = store_release(ig->store)) != TK_OK)
+			store_fail(ig, ts);
+	} else if (ts != TK_OK)
+		store_rollback(ig->store);
+	else if ((ts = store_commit(ig->store)) != TK_OK) {
+		store_fail(ig, ts);
+		store_rollback(ig->store);
+	}
+	return ts;
+}
+
 enum tk_status
 ingest_message(struct ingest *ig, const char *raw, size_t len,
     const struct ingest_envelope *env, struct ingest_result *res)
@@ -572,27 +605,8 @@ ingest_message(struct ingest *ig, const char *raw, size_t len,
 		return TK_ELIMIT;
 	}
 	/* Parse before taking the write lock: it is the slow part. */
-	m = mime_parse(raw, len,
-	    (const char *const *)ig->conf->fallback_charsets);
-	res->flags = m->flags;
-	ts = ig->in_batch ? store_savepoint(ig->store) : store_begin(ig->store);
-	if (ts != TK_OK) {
-		store_fail(ig, ts);
-		goto done;
-	}
-	ts = pipeline(ig, m, raw, len, env, res);
-	if (ig->in_batch) {
-		if (ts != TK_OK)
-			store_rollback_savepoint(ig->store);
-		else if ((ts = store_release(ig->store)) != TK_OK)
-			store_fail(ig, ts);
-	} else if (ts != TK_OK)
-		store_rollback(ig->store);
-	else if ((ts = store_commit(ig->store)) != TK_OK) {
-		store_fail(ig, ts);
-		store_rollback(ig->store);
-	}
-done:
+	m = ingest_parse(ig->conf, raw, len);
+	ts = ingest_parsed(ig, m, raw, len, env, res);
 	mime_free(m);
 	return ts;
 }

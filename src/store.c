@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "tiketti/buf.h"
@@ -303,7 +304,21 @@ struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[Q__COUNT];
 	char		*errmsg;
+	int		 threaded;	/* STORE_THREADED */
+	int		 writing;	/* holds writer_lock */
 };
+
+/* The turn of STORE_THREADED handles at a write transaction. */
+static pthread_mutex_t writer_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+writer_done(struct store *s)
+{
+	if (s->writing) {
+		s->writing = 0;
+		pthread_mutex_unlock(&writer_lock);
+	}
+}
 
 static void
 seterr(struct store *s, const char *what)
@@ -456,6 +471,7 @@ store_open(const char *path, long long busy_timeout, int flags,
 	enum tk_status ts;
 
 	*out = s;
+	s->threaded = (flags & STORE_THREADED) != 0;
 	if (sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		seterr(s, path);
@@ -477,6 +493,7 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	writer_done(s);
 	for (int i = 0; i < Q__COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db);
@@ -498,8 +515,32 @@ simple(struct store *s, enum stmt_id id, const char *what)
 	return st ? run(s, st, what) : TK_EIO;
 }
 
-enum tk_status store_begin(struct store *s) { return simple(s, Q_BEGIN, "begin"); }
-enum tk_status store_commit(struct store *s) { return simple(s, Q_COMMIT, "commit"); }
+enum tk_status
+store_begin(struct store *s)
+{
+	enum tk_status ts;
+
+	if (s->threaded && !s->writing) {
+		pthread_mutex_lock(&writer_lock);
+		s->writing = 1;
+	}
+	if ((ts = simple(s, Q_BEGIN, "begin")) != TK_OK)
+		writer_done(s);
+	return ts;
+}
+
+/* A commit that fails rolls back: the transaction always ends here. */
+enum tk_status
+store_commit(struct store *s)
+{
+	enum tk_status ts = simple(s, Q_COMMIT, "commit");
+
+	if (ts != TK_OK && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	writer_done(s);
+	return ts;
+}
+
 enum tk_status store_savepoint(struct store *s) { return simple(s, Q_SAVEPOINT, "savepoint"); }
 enum tk_status store_release(struct store *s) { return simple(s, Q_RELEASE, "release"); }
 
@@ -508,6 +549,7 @@ store_rollback(struct store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
 		simple(s, Q_ROLLBACK, "rollback");
+	writer_done(s);
 }
 
 void

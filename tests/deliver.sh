@@ -8,6 +8,7 @@
 # by nothing, and two tiketti instances that must stop autoreplying to
 # each other.
 . "${SRCDIR:-.}/tests/lib.sh"
+. "$SRCDIR/tests/servers.sh"
 
 for cmd in smtp-sink python3 faketime; do
 	if ! command -v "$cmd" >/dev/null 2>&1; then
@@ -20,40 +21,11 @@ done
 PIDS=
 trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
 
-freeport() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-waitport() {
-	python3 - "$1" <<'PY'
-import socket, sys, time
-for _ in range(100):
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
-        sys.exit(0)
-    except OSError:
-        time.sleep(0.05)
-sys.exit(1)
-PY
-}
-
 # sink_start [SMTP-SINK-OPTIONS...]: (re)starts smtp-sink on $SPORT.
 sink_start() {
-	sink_stop
-	if [ "$(id -u)" = 0 ]; then set -- -u nobody "$@"; fi
-	smtp-sink "$@" -d "$WORK/sink/%M." "127.0.0.1:$SPORT" 50 \
-	    >"$WORK/sink.log" 2>&1 &
-	SINK=$!
+	sink_down
+	sink_up "$SPORT" "$WORK/sink" "$@"
 	PIDS="$PIDS $SINK"
-	waitport "$SPORT" || echo "# smtp-sink did not start"
-}
-
-sink_stop() {
-	if [ -n "${SINK:-}" ]; then
-		kill "$SINK" 2>/dev/null
-		wait "$SINK" 2>/dev/null
-		SINK=
-	fi
 }
 
 nmail() { find "$WORK/sink" -type f | wc -l | tr -d ' '; }
@@ -61,12 +33,6 @@ nmail() { find "$WORK/sink" -type f | wc -l | tr -d ' '; }
 lastmail() {
 	find "$WORK/sink" -type f -printf '%T@ %p\n' | sort -n | tail -1 |
 	    cut -d' ' -f2-
-}
-# later SECONDS COMMAND...: runs the command that far in the future.
-later() {
-	_s=$1
-	shift
-	at "$(date -d "@$(($(date +%s) + _s))" '+%Y-%m-%d %H:%M:%S')" "$@"
 }
 mc() { python3 "$SRCDIR/tests/sink/mailcheck.py" "$@"; }
 sql() { sqlite3 "$WORK/t.db" "$1"; }
@@ -353,7 +319,7 @@ tk flush -f >/dev/null 2>&1
 is "the deferred mail goes when the server takes it" \
     "$(sql "select state from outbox where to_addr = 'viive@asiakas.example'")" sent
 # outbox_max_age: a row that keeps failing is given up after 2 days.
-sink_stop
+sink_down
 printf 'From: kaukana@asiakas.example\nTo: tuki@yritys.example\nSubject: x\nMessage-ID: <k1@asiakas.example>\n\nx\n' >"$WORK/k1.eml"
 tk ingest "$WORK/k1.eml" >/dev/null 2>&1
 later $((3 * 86400)) "$TIKETTI" -c "$WORK/tiketti.conf" flush >/dev/null 2>&1
@@ -467,5 +433,5 @@ check "loop without Auto-Submitted: stops by itself ($LOOP_MAILS mails, $LOOP_RO
 check "loop without Auto-Submitted: the rate limit is what stopped it" \
     test "$(sqlite3 "$WORK/loop/a.db" "select count(*) from events where new = 'rate-limit'")$(sqlite3 "$WORK/loop/b.db" "select count(*) from events where new = 'rate-limit'")" != 00
 
-sink_stop
+sink_down
 done_testing

@@ -63,6 +63,13 @@ at() {
 	faketime -f "@$_t" "$@"
 }
 
+# later SECONDS COMMAND...: runs the command that far in the future.
+later() {
+	_s=$1
+	shift
+	at "$(date -d "@$(($(date +%s) + _s))" '+%Y-%m-%d %H:%M:%S')" "$@"
+}
+
 # json EXPR < JSON: prints a Python expression over the parsed input (d).
 json() {
 	python3 -c 'import json,sys; d=json.load(sys.stdin); r=eval(sys.argv[1]); print(json.dumps(r) if not isinstance(r,str) else r)' "$1"

@@ -57,6 +57,19 @@ enum tk_status ingest_message(struct ingest *ig, const char *raw, size_t len,
     const struct ingest_envelope *env, struct ingest_result *res);
 
 /*
+ * The two halves of ingest_message() for callers that parse in parallel
+ * and write in one transaction (the milter's group commit): the parse,
+ * which takes no lock (free it with mime_free()), and the rest, which
+ * may run inside ingest_batch_begin()/ingest_batch_commit(). No size
+ * check: the caller has made it.
+ */
+struct tk_msg *ingest_parse(const struct tk_conf *c, const char *raw,
+    size_t len);
+enum tk_status ingest_parsed(struct ingest *ig, const struct tk_msg *m,
+    const char *raw, size_t len, const struct ingest_envelope *env,
+    struct ingest_result *res);
+
+/*
  * What a new ticket for m would look like, touching no database (for
  * `rules test`): view is filled (clear it with store_ticket_clear()) and
  * the mail classified.

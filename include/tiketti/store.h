@@ -102,6 +102,12 @@ struct store_event {
 
 enum store_open_flags {
 	STORE_READONLY	= 1 << 0,
+	/*
+	 * Other threads of this process write to the same database: their
+	 * write transactions take turns on one mutex rather than on
+	 * SQLite's busy handler, which sleeps up to 100 ms at a time.
+	 */
+	STORE_THREADED	= 1 << 1,
 };
 
 /*

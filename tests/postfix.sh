@@ -1,0 +1,239 @@
+#!/bin/sh
+# The milter behind a real Postfix on loopback (HARNESS.md): swaks sends
+# through Postfix's smtpd with `tiketti milter` as its smtpd_milters to an
+# smtp-sink. Shared-address mail arrives with X-Tiketti-* headers and a
+# tagged Subject and is in the database; a reply threads; an agent's answer
+# to the customer is recorded; other mail passes untouched; a 20 MB message
+# is ticketed; with the milter stopped, or the database locked, Postfix
+# answers 4xx and keeps nothing, and the retried mail is ticketed once;
+# mail through Postfix, `ingest --maildir` and `tick` at the same time lose
+# nothing and report no "database is locked".
+. "${SRCDIR:-.}/tests/lib.sh"
+. "$SRCDIR/tests/servers.sh"
+
+for cmd in postfix smtp-sink swaks python3 sqlite3; do
+	if ! command -v "$cmd" >/dev/null 2>&1; then
+		not_ok "$cmd not found (sh contrib/deps.sh --test installs it)"
+		done_testing
+		exit 1
+	fi
+done
+if [ "$(id -u)" != 0 ]; then
+	# Postfix's master must start as root; CI runs as root.
+	echo "1..0 # SKIP Postfix needs root"
+	exit 0
+fi
+DIR=$WORK
+MPID=
+trap 'postfix_down; sink_down; [ -n "$MPID" ] && kill "$MPID" 2>/dev/null; rm -rf "$WORK"' EXIT
+# Postfix, smtp-sink and the milter run as other users.
+chmod 711 "$WORK"
+SPORT=$(freeport)
+RPORT=$(freeport)
+MPORT=$(freeport)
+mkdir -p "$WORK/rules" "$WORK/state"
+chmod 777 "$WORK/state"
+cat >"$WORK/tiketti.conf" <<EOF
+database = $WORK/state/t.db
+mailboxes = tuki@yritys.example
+ticket_prefix = Tuki
+rules_dir = $WORK/rules
+milter_socket = inet:$MPORT@127.0.0.1
+milter_pid_file = $WORK/state/milter.pid
+milter_user = nobody
+busy_timeout = 2s
+
+[agent maria]
+address = maria@yritys.example
+EOF
+sql() { sqlite3 "$WORK/state/t.db" "$1"; }
+
+milter_up() {
+	"$TIKETTI" -c "$WORK/tiketti.conf" milter -d >>"$WORK/milter.log" 2>&1 &
+	MPID=$!
+	waitport "$MPORT" || echo "# the milter did not start"
+}
+
+milter_down() {
+	kill "$MPID" 2>/dev/null
+	wait "$MPID" 2>/dev/null
+	MPID=
+}
+
+# send ARGS...: swaks through Postfix; its transcript is in $WORK/swaks.
+send() {
+	swaks --server "127.0.0.1:$SPORT" --helo client.example "$@" \
+	    >"$WORK/swaks" 2>&1
+}
+
+# got N: the Nth mail the sink captured (in arrival order).
+got() {
+	ls -tr "$WORK/sink"/* 2>/dev/null | sed -n "${1}p"
+}
+# hdr FILE NAME: a header's value in a captured mail.
+hdr() {
+	python3 -c 'import sys, email; m = email.message_from_binary_file(open(sys.argv[1], "rb")); print(m.get(sys.argv[2], "(none)"))' "$1" "$2"
+}
+
+sink_up "$RPORT" "$WORK/sink"
+milter_up
+if ! postfix_up "$SPORT" "$RPORT" "inet:127.0.0.1:$MPORT"; then
+	not_ok "Postfix started"
+	cat "$WORK/pf/start.log" "$WORK/pf/maillog" 2>/dev/null | sed 's/^/# /'
+	done_testing
+	exit 1
+fi
+ok "Postfix started with the milter"
+
+# ---- a customer's mail to the shared address ----
+send --from anna@asiakas.example --to tuki@yritys.example \
+    --header "Subject: Tilaus ei saapunut" \
+    --header "Message-Id: <a1@asiakas.example>" \
+    --body "Hei, tilaukseni 1234 ei ole tullut."
+check "Postfix accepted the customer's mail" grep -q "^<-  250 2.0.0 Ok: queued" "$WORK/swaks"
+waitfiles "$WORK/sink" 1
+m=$(got 1)
+is "it reached the sink with X-Tiketti-Ticket" "$(hdr "$m" X-Tiketti-Ticket)" 1
+is "... and X-Tiketti-Status" "$(hdr "$m" X-Tiketti-Status)" new
+is "... and the tag in its Subject" "$(hdr "$m" Subject)" "Tilaus ei saapunut [Tuki #1]"
+is "the ticket is in the database" \
+    "$(sql "select id, requester, status from tickets")" "1|anna@asiakas.example|new"
+check "the milter logged Postfix's queue id" \
+    grep -Eq "^tiketti: [0-9A-F]+: ticket 1 new" "$WORK/milter.log"
+
+# ---- the customer's reply threads ----
+send --from anna@asiakas.example --to tuki@yritys.example \
+    --header "Subject: Re: Tilaus ei saapunut" \
+    --header "Message-Id: <a2@asiakas.example>" \
+    --header "In-Reply-To: <a1@asiakas.example>" \
+    --body "Vieläkään ei kuulu."
+waitfiles "$WORK/sink" 2
+m=$(got 2)
+is "a reply is put on the same ticket" "$(hdr "$m" X-Tiketti-Ticket)" 1
+is "... its Subject tagged once" "$(hdr "$m" Subject)" "Re: Tilaus ei saapunut [Tuki #1]"
+is "one ticket, two messages" \
+    "$(sql "select count(*) from tickets")/$(sql "select count(*) from messages where ticket_id = 1")" "1/2"
+
+# ---- an agent answers the customer from their own mail client ----
+send --from maria@yritys.example --to anna@asiakas.example \
+    --header "Subject: Re: Tilaus ei saapunut [Tuki #1]" \
+    --header "Message-Id: <m1@yritys.example>" \
+    --body "Paketti lähti tänään."
+waitfiles "$WORK/sink" 3
+is "the agent's answer is recorded on the ticket as outgoing" \
+    "$(sql "select direction, kind from messages where message_id = 'm1@yritys.example'")" "out|agent"
+is "... its Subject left alone" "$(hdr "$(got 3)" Subject)" "Re: Tilaus ei saapunut [Tuki #1]"
+is "... as the agent's reply (the first response)" \
+    "$(sql "select e.actor from events e join messages m on m.id = e.message where e.ticket_id = 1 and e.type = 'message' and m.direction = 'out'")" maria@yritys.example
+
+# ---- other mail passes untouched ----
+send --from x@muu.example --to someone@muu.example \
+    --header "Subject: Lounas" --header "Message-Id: <o1@muu.example>" \
+    --body "Lounaalle?"
+waitfiles "$WORK/sink" 4
+m=$(got 4)
+is "mail to another address carries no X-Tiketti header" \
+    "$(hdr "$m" X-Tiketti-Ticket)/$(hdr "$m" Subject)" "(none)/Lounas"
+is "... and is not stored" \
+    "$(sql "select count(*) from messages where message_id = 'o1@muu.example'")" 0
+
+# ---- a 20 MB message (spooled to a file by the milter) ----
+python3 - "$WORK/big.eml" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("From: iso@asiakas.example\nTo: tuki@yritys.example\n"
+            "Subject: Liite\nMessage-ID: <big1@asiakas.example>\n\n")
+    line = "x" * 76 + "\n"
+    for _ in range(20 * 1024 * 1024 // 77):
+        f.write(line)
+PY
+send --from iso@asiakas.example --to tuki@yritys.example --data "$WORK/big.eml"
+waitfiles "$WORK/sink" 5 60
+is "a 20 MB message is ticketed and delivered" \
+    "$(hdr "$(got 5)" X-Tiketti-Ticket)/$(sql "select length(raw) > 20000000 from raw_messages r join messages m on m.id = r.message where m.message_id = 'big1@asiakas.example'")" "2/1"
+
+# ---- the milter stopped: Postfix tempfails, the retry is ticketed once ----
+milter_down
+send --from b@asiakas.example --to tuki@yritys.example \
+    --header "Subject: Laskutus" --header "Message-Id: <b1@asiakas.example>" \
+    --body "Lasku on väärin."
+check "with the milter stopped Postfix answers 4xx" grep -q "^<\*\* *451 4.7.1" "$WORK/swaks"
+sleep 1
+is "... and neither delivers nor stores it" \
+    "$(find "$WORK/sink" -type f | wc -l)/$(sql "select count(*) from messages where message_id = 'b1@asiakas.example'")" "5/0"
+milter_up
+for i in 1 2; do	# the client retries; later Postfix hands it over again
+	send --from b@asiakas.example --to tuki@yritys.example \
+	    --header "Subject: Laskutus" --header "Message-Id: <b1@asiakas.example>" \
+	    --body "Lasku on väärin."
+done
+waitfiles "$WORK/sink" 7
+is "after a restart the retried mail is ticketed once" \
+    "$(sql "select count(*) from messages where message_id = 'b1@asiakas.example'")/$(sql "select count(*) from tickets")" "1/3"
+is "... and both deliveries name the same ticket" \
+    "$(hdr "$(got 6)" X-Tiketti-Ticket)/$(hdr "$(got 7)" X-Tiketti-Ticket)" "3/3"
+
+# ---- the database locked past busy_timeout: tempfail, nothing lost ----
+python3 - "$WORK/state/t.db" "$SPORT" >"$WORK/lock.out" 2>&1 <<'PY'
+import sqlite3, smtplib, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE")
+msg = ("From: c@asiakas.example\r\nTo: tuki@yritys.example\r\n"
+       "Subject: Lukossa\r\nMessage-ID: <c1@asiakas.example>\r\n\r\nx\r\n")
+try:
+    with smtplib.SMTP("127.0.0.1", int(sys.argv[2]), timeout=60) as s:
+        s.sendmail("c@asiakas.example", ["tuki@yritys.example"], msg)
+    print("accepted")
+except smtplib.SMTPDataError as e:
+    print(e.smtp_code)
+db.execute("ROLLBACK")
+PY
+is "a locked database: Postfix answers 451 from the milter's tempfail" "$(tail -1 "$WORK/lock.out")" 451
+check "... the milter says why" grep -q "tempfail: .*locked" "$WORK/milter.log"
+send --from c@asiakas.example --to tuki@yritys.example \
+    --header "Subject: Lukossa" --header "Message-Id: <c1@asiakas.example>" --body x
+waitfiles "$WORK/sink" 8
+is "... and once it is free the retried mail is ticketed once" \
+    "$(sql "select count(*) from messages where message_id = 'c1@asiakas.example'")/$(hdr "$(got 8)" X-Tiketti-Ticket)" "1/4"
+is "Postfix delivered nothing twice and lost nothing" \
+    "$(find "$WORK/sink" -type f | wc -l)" 8
+
+# ---- the milter, ingest --maildir and tick on one database at once ----
+mkdir -p "$WORK/md/cur" "$WORK/md/new" "$WORK/md/tmp"
+for i in $(seq 200); do
+	printf 'From: m%d@asiakas.example\nTo: tuki@yritys.example\nSubject: Maildir %d\nMessage-ID: <md%d@asiakas.example>\n\nviesti %d\n' \
+	    "$i" "$i" "$i" "$i" >"$WORK/md/new/$i.eml"
+done
+cat >"$WORK/rules/10.rules" <<'EOF'
+rule "stale" { on after 1m since created in new then tag "seen"; }
+EOF
+kill -HUP "$MPID"
+sleep 0.5
+: >"$WORK/milter.log"
+smtp-source -c -s 4 -m 200 -f load@asiakas.example -t tuki@yritys.example \
+    -S "Load" "127.0.0.1:$SPORT" >"$WORK/source.out" 2>&1 &
+SRC=$!
+tk ingest --maildir "$WORK/md" >"$WORK/ingest.out" 2>&1 &
+ING=$!
+: >"$WORK/tick.out"
+for _ in 1 2 3 4 5 6 7 8; do
+	tk tick >>"$WORK/tick.out" 2>&1 ||
+	    echo "tick failed" >>"$WORK/tick.out"
+done
+wait "$ING"
+ist=$?
+wait "$SRC"
+waitfiles "$WORK/sink" 208 60
+is "all 200 maildir messages and 200 SMTP messages are in" \
+    "$ist/$(sql "select count(*) from messages where subject like 'Maildir %'")/$(sql "select count(*) from messages where subject = 'Load'")/$(find "$WORK/sink" -type f | wc -l)" "0/200/200/208"
+is "... every message for the shared address was ticketed on its way" \
+    "$(grep -l "^X-Tiketti-Ticket: " "$WORK"/sink/* | wc -l)" 207
+check "nobody reported \"database is locked\" or failed" \
+    sh -c "! grep -i 'locked\|tempfail\|failed' '$WORK/milter.log' '$WORK/ingest.out' '$WORK/tick.out'"
+for _ in 1 2; do	# a minute later every ticket is due
+	later 120 "$TIKETTI" -c "$WORK/tiketti.conf" tick >>"$WORK/tick.out" 2>&1
+done
+is "tick fired its rule exactly once on every new ticket" \
+    "$(sql "select count(*) from events where type = 'tag' and new = 'seen'")" \
+    "$(sql "select count(*) from tickets where status = 'new'")"
+done_testing

@@ -1,0 +1,121 @@
+# tests/servers.sh — real servers on loopback for the tests and benchmarks:
+# free ports, smtp-sink, and a Postfix instance in a scratch directory
+# (see HARNESS.md). Sourced; every server is stopped by its own pid.
+#
+# The caller sets DIR (a scratch directory that the postfix and nobody
+# users can traverse) before using the Postfix helpers.
+
+# freeport: prints a loopback port nobody listens on.
+freeport() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# waitport PORT: waits (up to 5 s) until something accepts on it.
+waitport() {
+	python3 - "$1" <<'PY'
+import socket, sys, time
+for _ in range(100):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+PY
+}
+
+# sink_up PORT DUMPDIR [SMTP-SINK-OPTIONS...]: starts smtp-sink writing
+# every message to DUMPDIR; its pid is in $SINK.
+sink_up() {
+	_port=$1
+	_dump=$2
+	shift 2
+	mkdir -p "$_dump"
+	chmod 777 "$_dump"
+	if [ "$(id -u)" = 0 ]; then set -- -u nobody "$@"; fi
+	smtp-sink "$@" -d "$_dump/%M." "127.0.0.1:$_port" 100 \
+	    >>"$_dump.log" 2>&1 &
+	SINK=$!
+	waitport "$_port" || echo "# smtp-sink did not start"
+}
+
+sink_down() {
+	if [ -n "${SINK:-}" ]; then
+		kill "$SINK" 2>/dev/null || :
+		wait "$SINK" 2>/dev/null || :
+		SINK=
+	fi
+}
+
+# postfix_up SMTPD-PORT RELAY-PORT [MILTER]: a Postfix in $DIR/pf that
+# accepts mail from loopback on SMTPD-PORT, passes it through MILTER
+# (e.g. inet:127.0.0.1:8891; none when empty) with
+# milter_default_action = tempfail, and relays everything to
+# 127.0.0.1:RELAY-PORT. Returns non-zero when it did not start.
+postfix_up() {
+	_pf=$DIR/pf
+	mkdir -p "$_pf/conf" "$_pf/queue" "$_pf/data"
+	cat >"$_pf/conf/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $_pf/queue
+data_directory = $_pf/data
+myhostname = mx.yritys.example
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+mydestination =
+relay_domains =
+smtpd_relay_restrictions = permit_mynetworks, reject
+relayhost = [127.0.0.1]:$2
+smtp_host_lookup = native
+smtp_tls_security_level = none
+smtpd_tls_security_level = none
+maillog_file = $_pf/maillog
+maillog_file_prefixes = /var, /dev/stdout, /tmp
+message_size_limit = 52428800
+queue_run_delay = 2s
+minimal_backoff_time = 2s
+maximal_backoff_time = 4s
+smtpd_milters = ${3:-}
+non_smtpd_milters = ${3:-}
+milter_default_action = tempfail
+milter_protocol = 6
+alias_maps =
+alias_database =
+biff = no
+EOF
+	_mcf=/etc/postfix/master.cf
+	[ -f "$_mcf" ] || _mcf=/usr/share/postfix/master.cf.dist
+	# smtpd on our port; nothing chrooted (no copies of /etc in the queue).
+	awk -v port="$1" '
+	    /^[a-z]/ && NF >= 7 && $5 == "y" { $5 = "n" }
+	    /^smtp[ \t]+inet/ { $1 = "127.0.0.1:" port }
+	    { print }' "$_mcf" >"$_pf/conf/master.cf"
+	# The postfix command reads the default main.cf before -c's.
+	[ -f /etc/postfix/main.cf ] ||
+	    echo "compatibility_level = 3.6" >/etc/postfix/main.cf
+	postfix -c "$_pf/conf" set-permissions >/dev/null 2>&1
+	postfix -c "$_pf/conf" start >"$_pf/start.log" 2>&1 &&
+	    waitport "$1"
+}
+
+postfix_down() {
+	[ -f "${DIR:-}/pf/conf/main.cf" ] || return 0
+	_mp=$(tr -d ' ' <"$DIR/pf/queue/pid/master.pid" 2>/dev/null) || :
+	postfix -c "$DIR/pf/conf" stop >/dev/null 2>&1 || :
+	# postfix stop returns before master exits: wait for its pid.
+	for _ in $(seq 50); do
+		[ -n "$_mp" ] && kill -0 "$_mp" 2>/dev/null || break
+		sleep 0.1
+	done
+}
+
+# waitfiles DIR N [SECONDS]: waits until DIR holds N files.
+waitfiles() {
+	for _ in $(seq $((${3:-20} * 10))); do
+		[ "$(find "$1" -type f 2>/dev/null | wc -l)" -ge "$2" ] &&
+		    return 0
+		sleep 0.1
+	done
+	return 1
+}
