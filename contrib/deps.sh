@@ -7,7 +7,7 @@ pkgs="autoconf automake libtool pkg-config make gcc
       libmilter-dev"
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs libcmocka-dev faketime python3 sqlite3 valgrind
-	      clang libclang-rt-14-dev postfix miltertest"
+	      clang libclang-rt-14-dev postfix miltertest swaks bc"
 fi
 missing=
 for p in $pkgs; do

@@ -87,7 +87,7 @@ static const struct param conf_params[] = {
 	{ "secret", P_OPT, "", OFF(secret), 0, 0, 0, NULL },
 	{ "csat_url", P_OPT, "", OFF(csat_url), 0, 0, 0, NULL },
 	/* The milter (milter.c). */
-	{ "milter_socket", P_STR, "unix:/run/tiketti/milter.sock",
+	{ "milter_socket", P_STR, "inet:8891@127.0.0.1",
 	    OFF(milter_socket), 0, 0, 0, NULL },
 	{ "milter_user", P_OPT, "tiketti", OFF(milter_user), 0, 0, 0, NULL },
 	{ "milter_pid_file", P_OPT, "/run/tiketti/milter.pid",

@@ -288,7 +288,7 @@ on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	const unsigned long skip = SMFIP_NOCONNECT | SMFIP_NOHELO |
+	const unsigned long skip = SMFIP_NOHELO |
 	    SMFIP_NOUNKNOWN | SMFIP_NODATA;
 	const unsigned long noreply = SMFIP_NR_HDR | SMFIP_NR_BODY;
 	struct mctx *c = mctx_get(ctx);
@@ -732,14 +732,25 @@ reloader(void *arg)
 }
 
 static void
-drop_privileges(const char *user)
+drop_privileges(const char *user, const char *socket)
 {
 	struct passwd *pw;
+	const char *path = NULL;
 
 	if (user == NULL || geteuid() != 0)
 		return;
 	if ((pw = getpwnam(user)) == NULL)
 		fatalx(78, "milter_user %s: no such user", user);
+	/* A unix socket (mode 0770) belongs to the user and its group: add
+	 * postfix to the group to let it connect. */
+	if (strncmp(socket, "unix:", 5) == 0)
+		path = socket + 5;
+	else if (strncmp(socket, "local:", 6) == 0)
+		path = socket + 6;
+	else if (socket[0] == '/')
+		path = socket;
+	if (path && chown(path, pw->pw_uid, pw->pw_gid) == -1)
+		fatal(71, "chown %s", path);
 	if (setgroups(0, NULL) == -1 || initgroups(pw->pw_name, pw->pw_gid) ==
 	    -1 || setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
 		fatal(71, "dropping privileges to %s", user);
@@ -768,6 +779,8 @@ milter_main(const char *config, int must_exist, const char *socket,
 	sigemptyset(&hup);
 	sigaddset(&hup, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &hup, NULL);
+	/* An MTA that hangs up mid-reply must not kill us. */
+	(void)signal(SIGPIPE, SIG_IGN);
 	if (strncmp(socket, "unix:", 5) == 0 || strncmp(socket, "local:", 6) ==
 	    0 || socket[0] == '/')
 		(void)umask(007);
@@ -786,7 +799,7 @@ milter_main(const char *config, int must_exist, const char *socket,
 		fprintf(fp, "%ld\n", (long)getpid());
 		fclose(fp);
 	}
-	drop_privileges(current->conf->milter_user);
+	drop_privileges(current->conf->milter_user, socket);
 	pthread_create(&hup_thread, NULL, reloader, &hup);
 	pthread_create(&send_thread, NULL, sender, NULL);
 	log_info("listening on %s", socket);

@@ -90,6 +90,21 @@ is "... and stored nothing" \
 is "when it is free, the retried mail is ticketed once" \
     "$(miltertest -s "$WORK/lock.lua" 2>&1 | tail -1)/$(sqlite3 "$WORK/t.db" "select count(*) from messages where message_id = 'e1@asiakas.example'")" "accept/1"
 
+# An MTA that hangs up before reading the reply must not kill the milter.
+python3 - "$WORK/milter.sock" <<'PY'
+import socket, struct, sys
+for _ in range(20):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    body = b"O" + struct.pack(">III", 6, 0x1ff, 0x1fffff)
+    s.sendall(struct.pack(">I", len(body)) + body)
+    s.close()
+PY
+sleep 0.5
+check "clients hanging up mid-negotiation: the milter lives on" kill -0 "$MPID"
+is "... and answers the next one" \
+    "$(SOCK="unix:$WORK/milter.sock" miltertest -s "$WORK/lock.lua" 2>&1 | tail -1)" accept
+
 kill -TERM "$MPID"
 for _ in 1 2 3 4 5 6 7 8 9 10; do
 	kill -0 "$MPID" 2>/dev/null || break
