@@ -5,7 +5,7 @@
  *	The only module that includes libmilter. It collects a message for
  *	a shared address (envelope recipient among `mailboxes`), or an
  *	agent's mail that may answer a ticket, and hands the raw bytes and
- *	the envelope to ingest_message() at end-of-message; other mail is
+ *	the envelope to the ingest pipeline at end-of-message; other mail is
  *	accepted untouched at end-of-header. The message is kept in memory
  *	up to milter_spool_threshold, then in an unlinked temporary file.
  *	It adds X-Tiketti-Ticket and X-Tiketti-Status and, with
@@ -19,12 +19,16 @@
  *	after a timeout changes nothing the second time. The commit is
  *	durable (synchronous = FULL) before the answer.
  *
- *	Threads: libmilter runs callbacks on its own worker threads; each
- *	keeps one store and one ingest handle (thread-specific data). The
- *	configuration and rules are shared read-only and swapped under a
- *	lock on SIGHUP (the old ones stay when the new ones do not load). A
- *	sender thread runs deliver_flush() after messages and every 30
- *	seconds, with its own store handle.
+ *	Threads: libmilter runs a thread per connection. Each parses its
+ *	message itself, then queues it for the group commit: whichever
+ *	thread finds no leader writes everything queued, on the one writer
+ *	connection, in one transaction with a savepoint per message, and
+ *	wakes the others once the commit is on disk. The configuration and
+ *	rules are shared read-only and swapped under a lock on SIGHUP (the
+ *	old ones stay when the new ones do not load). A sender thread runs
+ *	deliver_flush() after messages and every 30 seconds, with its own
+ *	store handle. Postfix is asked not to wait for a reply to each
+ *	header and body chunk (a spool error is told at eoh or eom).
  * DIAGNOSTICS
  *	Logs to syslog (LOG_MAIL) with the Postfix queue id on every line,
  *	or to stderr with -d.
@@ -279,17 +283,17 @@ mctx_get(SMFICTX *ctx)
 }
 
 /*
- * Ask Postfix to skip what we do not look at (connect, HELO, DATA,
- * unknown commands) and to wait for no answer to each header and body
- * chunk: round trips are most of a milter's cost.
+ * Ask Postfix to skip what we do not look at (HELO, DATA, unknown
+ * commands) and to wait for no answer to each header and body chunk:
+ * round trips are most of a milter's cost.
  */
 static sfsistat
 on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	const unsigned long skip = SMFIP_NOHELO |
-	    SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	const unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN |
+	    SMFIP_NODATA;
 	const unsigned long noreply = SMFIP_NR_HDR | SMFIP_NR_BODY;
 	struct mctx *c = mctx_get(ctx);
 
@@ -682,6 +686,14 @@ sender(void *arg)
 		ts = deliver_flush(g->conf, s, 0, &st, err, sizeof(err));
 		if (ts != TK_OK && !(ts == TK_EPERM && g->conf->smtp_url == NULL))
 			log_warnx("sender: %s", err);
+		/* At most one flush a second: a busy minute is one batch. */
+		pthread_mutex_lock(&send_lock);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		while (!stopping &&
+		    pthread_cond_timedwait(&send_cond, &send_lock, &until) == 0)
+			;
+		pthread_mutex_unlock(&send_lock);
 	}
 	store_close(s);
 	gen_put(g);
