@@ -275,6 +275,110 @@ webhook_set(struct conf_webhook *w, const char *key, const char *val)
 	return NULL;
 }
 
+static struct conf_account *
+account_add(struct tk_conf *c, const char *name)
+{
+	struct conf_account *a;
+
+	c->accounts = xreallocarray(c->accounts, c->naccounts + 1,
+	    sizeof(*c->accounts));
+	a = &c->accounts[c->naccounts++];
+	memset(a, 0, sizeof(*a));
+	a->name = xstrdup(name);
+	a->folder = xstrdup("INBOX");
+	return a;
+}
+
+static const char *
+account_set(struct conf_account *a, const char *key, const char *val)
+{
+	char **dst = NULL;
+
+	if (strcmp(key, "port") == 0) {
+		long long n;
+
+		if (str_to_ll(val, 1, 65535, &n) != TK_OK)
+			return "bad port (want 1 to 65535)";
+		a->port = (int)n;
+		return NULL;
+	}
+	if (strcmp(key, "tls") == 0) {
+		if (strcmp(val, "imaps") == 0)
+			a->tls = CONF_TLS_IMAPS;
+		else if (strcmp(val, "starttls") == 0)
+			a->tls = CONF_TLS_STARTTLS;
+		else if (strcmp(val, "none") == 0)
+			a->tls = CONF_TLS_NONE;
+		else
+			return "bad tls (want imaps, starttls or none)";
+		return NULL;
+	}
+	if (strcmp(key, "allow_plaintext") == 0) {
+		if (strcasecmp(val, "yes") != 0 && strcasecmp(val, "no") != 0)
+			return "bad value (want yes or no)";
+		a->allow_plaintext = strcasecmp(val, "yes") == 0;
+		return NULL;
+	}
+	if (strcmp(key, "after") == 0) {
+		free(a->move_to);
+		a->move_to = NULL;
+		if (strcmp(val, "keep") == 0)
+			a->after = CONF_AFTER_KEEP;
+		else if (strcmp(val, "seen") == 0)
+			a->after = CONF_AFTER_SEEN;
+		else if (strcmp(val, "delete") == 0)
+			a->after = CONF_AFTER_DELETE;
+		else if (strncmp(val, "move:", 5) == 0 && val[5] != '\0') {
+			a->after = CONF_AFTER_MOVE;
+			a->move_to = xstrdup(val + 5);
+		} else
+			return "bad after (want keep, seen, move:FOLDER or "
+			    "delete)";
+		return NULL;
+	}
+	if (strcmp(key, "host") == 0)
+		dst = &a->host;
+	else if (strcmp(key, "user") == 0)
+		dst = &a->user;
+	else if (strcmp(key, "password_file") == 0)
+		dst = &a->password_file;
+	else if (strcmp(key, "folder") == 0)
+		dst = &a->folder;
+	else if (strcmp(key, "ca_file") == 0)
+		dst = &a->ca_file;
+	else if (strcmp(key, "mailbox") == 0)
+		dst = &a->mailbox;
+	else
+		return "unknown account parameter";
+	if (*val == '\0')
+		return "empty value";
+	free(*dst);
+	*dst = xstrdup(val);
+	if (dst == &a->mailbox)
+		str_lower(*dst);
+	return NULL;
+}
+
+/* What an account lacks or has wrong, reported after the whole file. */
+static void
+account_check(const struct tk_conf *c, const struct conf_account *a,
+    const char *file, struct buf *err)
+{
+	if (a->host == NULL)
+		buf_printf(err, "%s: account \"%s\" has no host\n", file,
+		    a->name);
+	if (a->user == NULL || a->password_file == NULL)
+		buf_printf(err, "%s: account \"%s\" needs user and "
+		    "password_file\n", file, a->name);
+	if (a->tls == CONF_TLS_NONE && !a->allow_plaintext)
+		buf_printf(err, "%s: account \"%s\": tls = none sends the "
+		    "password in clear (set allow_plaintext = yes to allow it)\n",
+		    file, a->name);
+	if (a->mailbox && !conf_is_mailbox(c, a->mailbox))
+		buf_printf(err, "%s: account \"%s\": mailbox %s is not among "
+		    "mailboxes\n", file, a->name, a->mailbox);
+}
+
 static void
 errf(struct buf *err, const char *file, int line, const char *msg,
     const char *what)
@@ -290,6 +394,7 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 {
 	struct conf_agent *agent = NULL;
 	struct conf_webhook *hook = NULL;
+	struct conf_account *acct = NULL;
 	int in_section = 0, lineno = 0;
 	char *line = text, *next;
 
@@ -320,14 +425,22 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 			in_section = 1;
 			agent = NULL;
 			hook = NULL;
+			acct = NULL;
 			if (strcmp(line + 1, "agent") != 0 &&
-			    strcmp(line + 1, "webhook") != 0)
+			    strcmp(line + 1, "webhook") != 0 &&
+			    strcmp(line + 1, "account") != 0)
 				errf(err, file, lineno, "unknown section type",
 				    line + 1);
 			else if (*sp == '\0')
 				errf(err, file, lineno, "section needs a name",
 				    line + 1);
-			else if (strcmp(line + 1, "webhook") == 0) {
+			else if (strcmp(line + 1, "account") == 0) {
+				if (conf_account_by_name(c, sp))
+					errf(err, file, lineno,
+					    "duplicate account", sp);
+				else
+					acct = account_add(c, sp);
+			} else if (strcmp(line + 1, "webhook") == 0) {
 				if (conf_webhook_by_name(c, sp))
 					errf(err, file, lineno,
 					    "duplicate webhook", sp);
@@ -351,6 +464,8 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 				errf(err, file, lineno, msg, key);
 			if (hook && (msg = webhook_set(hook, key, val)))
 				errf(err, file, lineno, msg, key);
+			if (acct && (msg = account_set(acct, key, val)))
+				errf(err, file, lineno, msg, key);
 			continue;
 		}
 		{
@@ -370,6 +485,8 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 		if (c->webhooks[i].url == NULL)
 			buf_printf(err, "%s: webhook \"%s\" has no url\n",
 			    file, c->webhooks[i].name);
+	for (size_t i = 0; i < c->naccounts; i++)
+		account_check(c, &c->accounts[i], file, err);
 	if (c->smtp_url && strncmp(c->smtp_url, "smtp://", 7) != 0 &&
 	    strncmp(c->smtp_url, "smtps://", 8) != 0)
 		buf_printf(err, "%s: bad smtp_url \"%s\" (want smtp://HOST:PORT "
@@ -471,6 +588,19 @@ conf_free(struct tk_conf *c)
 		free(c->webhooks[i].header);
 	}
 	free(c->webhooks);
+	for (size_t i = 0; i < c->naccounts; i++) {
+		struct conf_account *a = &c->accounts[i];
+
+		free(a->name);
+		free(a->host);
+		free(a->user);
+		free(a->password_file);
+		free(a->folder);
+		free(a->move_to);
+		free(a->ca_file);
+		free(a->mailbox);
+	}
+	free(c->accounts);
 	free(c->path);
 	free(c);
 }
@@ -563,6 +693,31 @@ conf_print(const struct tk_conf *c, FILE *fp)
 			fprintf(fp, "header = %.*s: (hidden)\n",
 			    (int)strcspn(w->header, ":"), w->header);
 	}
+	for (size_t i = 0; i < c->naccounts; i++) {
+		static const char *const tls[] = { "imaps", "starttls", "none" };
+		static const char *const after[] = { "keep", "seen", "move:",
+		    "delete" };
+		const struct conf_account *a = &c->accounts[i];
+
+		fprintf(fp, "\n[account %s]\nhost = %s\nport = %d\ntls = %s\n"
+		    "allow_plaintext = %s\nuser = %s\npassword_file = %s\n"
+		    "folder = %s\nafter = %s%s\nca_file = %s\nmailbox = %s\n",
+		    a->name, a->host, a->port ? a->port :
+		    a->tls == CONF_TLS_IMAPS ? 993 : 143, tls[a->tls],
+		    a->allow_plaintext ? "yes" : "no", a->user,
+		    a->password_file, a->folder, after[a->after],
+		    a->move_to ? a->move_to : "", a->ca_file ? a->ca_file : "",
+		    a->mailbox ? a->mailbox : "");
+	}
+}
+
+const struct conf_account *
+conf_account_by_name(const struct tk_conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->naccounts; i++)
+		if (strcmp(c->accounts[i].name, name) == 0)
+			return &c->accounts[i];
+	return NULL;
 }
 
 const struct conf_webhook *

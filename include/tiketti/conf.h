@@ -24,6 +24,28 @@ struct conf_webhook {
 	char	*header;	/* "Name: value" sent along (a token), or NULL */
 };
 
+enum conf_imap_tls { CONF_TLS_IMAPS, CONF_TLS_STARTTLS, CONF_TLS_NONE };
+enum conf_imap_after {
+	CONF_AFTER_KEEP, CONF_AFTER_SEEN, CONF_AFTER_MOVE, CONF_AFTER_DELETE
+};
+
+/* An [account NAME] section: a mailbox `tiketti poll` reads over IMAP. */
+struct conf_account {
+	char			*name;
+	char			*host;
+	int			 port;		/* 0: 993 for imaps, else 143 */
+	enum conf_imap_tls	 tls;
+	int			 allow_plaintext;
+	char			*user;
+	char			*password_file;	/* refused when group/others
+						 * can read it */
+	char			*folder;	/* default INBOX */
+	enum conf_imap_after	 after;
+	char			*move_to;	/* after = move:FOLDER */
+	char			*ca_file;	/* NULL: the system store */
+	char			*mailbox;	/* the shared address, or NULL */
+};
+
 enum conf_tag_trust { CONF_TAG_PARTICIPANTS, CONF_TAG_ANY };
 
 struct tk_conf {
@@ -63,6 +85,8 @@ struct tk_conf {
 	size_t		  nagents;
 	struct conf_webhook *webhooks;
 	size_t		  nwebhooks;
+	struct conf_account *accounts;
+	size_t		  naccounts;
 };
 
 /*
@@ -84,6 +108,8 @@ const struct conf_agent *conf_agent_by_address(const struct tk_conf *c,
 const struct conf_agent *conf_agent_by_name(const struct tk_conf *c,
     const char *name);
 const struct conf_webhook *conf_webhook_by_name(const struct tk_conf *c,
+    const char *name);
+const struct conf_account *conf_account_by_name(const struct tk_conf *c,
     const char *name);
 int conf_is_mailbox(const struct tk_conf *c, const char *addr);
 /* The configured shared address addr is (also as a plus-address), or NULL. */

@@ -98,6 +98,58 @@ t_errors(void **state)
 	free(p);
 }
 
+static void
+t_accounts(void **state)
+{
+	char *p = write_tmp("mailboxes = tuki@x.fi\n[account tuki]\n"
+	    "host = imap.x.fi\nuser = tuki\npassword_file = /etc/pw\n"
+	    "after = move:Done\nmailbox = Tuki@X.fi\n"
+	    "[account old]\nhost = h\nuser = u\npassword_file = /p\n"
+	    "tls = starttls\nport = 10143\nafter = seen\n");
+	char *q = write_tmp("mailboxes = tuki@x.fi\n[account a]\nhost = h\n"
+	    "tls = none\nafter = move:\nport = 0\nmailbox = other@x.fi\n"
+	    "colour = red\n");
+	const struct conf_account *a;
+	struct tk_conf *c;
+	struct buf err;
+	char want[256];
+
+	(void)state;
+	buf_init(&err, 0);
+	assert_int_equal(conf_load(p, 1, &c, &err), TK_OK);
+	assert_int_equal(c->naccounts, 2);
+	a = conf_account_by_name(c, "tuki");
+	assert_non_null(a);
+	assert_string_equal(a->folder, "INBOX");
+	assert_int_equal(a->tls, CONF_TLS_IMAPS);
+	assert_int_equal(a->port, 0);
+	assert_int_equal(a->after, CONF_AFTER_MOVE);
+	assert_string_equal(a->move_to, "Done");
+	assert_string_equal(a->mailbox, "tuki@x.fi");
+	a = conf_account_by_name(c, "old");
+	assert_int_equal(a->tls, CONF_TLS_STARTTLS);
+	assert_int_equal(a->port, 10143);
+	assert_int_equal(a->after, CONF_AFTER_SEEN);
+	assert_null(conf_account_by_name(c, "nope"));
+	conf_free(c);
+
+	assert_int_equal(conf_load(q, 1, &c, &err), TK_EPARSE);
+	snprintf(want, sizeof(want), "%s:5: bad after", q);
+	assert_non_null(strstr(err.data, want));
+	snprintf(want, sizeof(want), "%s:6: bad port", q);
+	assert_non_null(strstr(err.data, want));
+	snprintf(want, sizeof(want), "%s:8: unknown account parameter", q);
+	assert_non_null(strstr(err.data, want));
+	assert_non_null(strstr(err.data, "needs user and password_file"));
+	assert_non_null(strstr(err.data, "allow_plaintext = yes"));
+	assert_non_null(strstr(err.data, "other@x.fi is not among mailboxes"));
+	buf_free(&err);
+	unlink(p);
+	unlink(q);
+	free(p);
+	free(q);
+}
+
 int
 main(void)
 {
@@ -105,6 +157,7 @@ main(void)
 		cmocka_unit_test(t_defaults),
 		cmocka_unit_test(t_values),
 		cmocka_unit_test(t_errors),
+		cmocka_unit_test(t_accounts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
