@@ -8,13 +8,16 @@
  *	only place that maps a tk_status to an exit code and that prints.
  * DIAGNOSTICS
  *	Exit codes from sysexits(3): 0, 64 usage, 65 data (message over the
- *	size limit), 66 no input, 75 temporary (retry), 78 configuration.
+ *	size limit), 66 no input, 74 I/O, 75 temporary (retry), 77 refused
+ *	(poll: certificate, login, password file), 78 configuration.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +33,7 @@
 #include "tiketti/buf.h"
 #include "tiketti/conf.h"
 #include "tiketti/deliver.h"
+#include "tiketti/imap.h"
 #include "tiketti/ingest.h"
 #include "tiketti/json.h"
 #include "tiketti/log.h"
@@ -92,6 +96,7 @@ usage(void)
 	    "  ticket set ID status|priority|category|assignee VALUE\n"
 	    "  rules check [PATH...]\n"
 	    "  rules test [--event create|customer-reply|agent-reply] MAIL\n"
+	    "  poll [--account NAME] [--idle]\n"
 	    "  tick\n"
 	    "  flush [-f]\n"
 	    "  milter [-d] [-p unix:PATH|inet:PORT@HOST]\n"
@@ -479,6 +484,129 @@ out:
 	if (r.worst == TK_EIO)
 		return EX_NOINPUT;
 	return tk_status_exit(r.worst);
+}
+
+/* ---- poll ---- */
+
+static volatile sig_atomic_t poll_stop;
+
+static void
+poll_on_signal(int sig)
+{
+	(void)sig;
+	poll_stop = 1;
+}
+
+static void
+poll_flush(void *arg)
+{
+	flush_after(arg);
+}
+
+/* DB.poll-ACCOUNT.lock beside the database, the name made file-safe. */
+static char *
+poll_lockfile(struct ctx *x, const char *account)
+{
+	const char *db = x->dbpath ? x->dbpath : x->conf->database;
+	char *path = xasprintf("%s.poll-%s.lock", db, account);
+
+	for (char *q = path + strlen(db) + 6; *q; q++)
+		if (!isalnum((unsigned char)*q) && *q != '-' && *q != '.')
+			*q = '_';
+	return path;
+}
+
+/* The exit code that says most: configuration, then I/O, then retry. */
+static int
+poll_exit(int worst, enum tk_status ts)
+{
+	static const int rank[] = { EX_OK, EX_TEMPFAIL, EX_IOERR, EX_NOPERM };
+	int code = ts == TK_EPERM ? EX_NOPERM : ts == TK_ETEMP ?
+	    EX_TEMPFAIL : ts == TK_OK ? EX_OK : EX_IOERR;
+	size_t a = 0, b = 0;
+
+	for (size_t i = 0; i < sizeof(rank) / sizeof(rank[0]); i++) {
+		if (rank[i] == worst)
+			a = i;
+		if (rank[i] == code)
+			b = i;
+	}
+	return b > a ? code : worst;
+}
+
+static int
+cmd_poll(struct ctx *x, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "account", required_argument, NULL, 'a' },
+		{ "idle", no_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct imap_opts io = { .stop = &poll_stop, .after_pass = poll_flush,
+	    .arg = x };
+	const char *name = NULL;
+	struct ingest *ig;
+	int ch, rv = EX_OK;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'a')
+			name = optarg;
+		else if (ch == 'i')
+			io.idle = 1;
+		else
+			usage();
+	}
+	if (optind != argc)
+		usage();
+	if (x->conf->naccounts == 0)
+		fatalx(EX_CONFIG, "no [account NAME] section in %s: nothing to "
+		    "poll", x->conf->path ? x->conf->path : "the configuration");
+	if (name && conf_account_by_name(x->conf, name) == NULL)
+		fatalx(EX_CONFIG, "no [account %s] in %s", name,
+		    x->conf->path ? x->conf->path : "the configuration");
+	if (io.idle && name == NULL && x->conf->naccounts > 1)
+		fatalx(EX_USAGE, "--idle watches one account: name it with "
+		    "--account");
+	/* Mail stays on the server until the rules load. */
+	if (load_rules(x) != TK_OK)
+		fatalx(EX_TEMPFAIL, "rules in %s do not load; mail left on the "
+		    "server", x->conf->rules_dir);
+	if (io.idle) {
+		struct sigaction sa = { .sa_handler = poll_on_signal };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	open_store(x, 0);
+	ig = ingest_new(x->conf, x->store);
+	ingest_set_rules(ig, x->rules);
+	for (size_t i = 0; i < x->conf->naccounts && !poll_stop; i++) {
+		const struct conf_account *a = &x->conf->accounts[i];
+		struct imap_stats st;
+		enum tk_status ts;
+		char err[1024];
+
+		if (name && strcmp(name, a->name) != 0)
+			continue;
+		io.lockfile = poll_lockfile(x, a->name);
+		ts = imap_poll(x->conf, a, x->store, ig, &io, &st, err,
+		    sizeof(err));
+		free((char *)io.lockfile);
+		if (ts != TK_OK)
+			log_warnx("%s%s", err, ts == TK_ETEMP ?
+			    " (try again later)" : "");
+		if (st.fetched || st.skipped)
+			log_info("account %s: %ld fetched, %ld new, %ld "
+			    "already in, %ld left in the folder", a->name,
+			    st.fetched, st.ingested, st.duplicates, st.skipped);
+		rv = poll_exit(rv, ts);
+	}
+	ingest_free(ig);
+	return rv;
 }
 
 /* ---- ticket ---- */
@@ -1154,6 +1282,8 @@ main(int argc, char **argv)
 		rv = cmd_rules(&x, argc, argv);
 	else if (strcmp(argv[0], "tick") == 0)
 		rv = cmd_tick(&x, argc);
+	else if (strcmp(argv[0], "poll") == 0)
+		rv = cmd_poll(&x, argc, argv);
 	else if (strcmp(argv[0], "outbox") == 0)
 		rv = cmd_outbox(&x, argc, argv);
 	else if (strcmp(argv[0], "flush") == 0)

@@ -11,6 +11,8 @@
  *	conf_load() appends "file:line: message" lines to the caller's buffer
  *	and reports every error in the file, not just the first.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -286,6 +288,8 @@ account_add(struct tk_conf *c, const char *name)
 	memset(a, 0, sizeof(*a));
 	a->name = xstrdup(name);
 	a->folder = xstrdup("INBOX");
+	a->timeout = 60;
+	a->idle_interval = 300;
 	return a;
 }
 
@@ -300,6 +304,14 @@ account_set(struct conf_account *a, const char *key, const char *val)
 		if (str_to_ll(val, 1, 65535, &n) != TK_OK)
 			return "bad port (want 1 to 65535)";
 		a->port = (int)n;
+		return NULL;
+	}
+	if (strcmp(key, "timeout") == 0 || strcmp(key, "idle_interval") == 0) {
+		long long n;
+
+		if (str_to_ll(val, 1, 86400, &n) != TK_OK)
+			return "bad number of seconds (want 1 to 86400)";
+		*(key[0] == 't' ? &a->timeout : &a->idle_interval) = (int)n;
 		return NULL;
 	}
 	if (strcmp(key, "tls") == 0) {
@@ -701,13 +713,14 @@ conf_print(const struct tk_conf *c, FILE *fp)
 
 		fprintf(fp, "\n[account %s]\nhost = %s\nport = %d\ntls = %s\n"
 		    "allow_plaintext = %s\nuser = %s\npassword_file = %s\n"
-		    "folder = %s\nafter = %s%s\nca_file = %s\nmailbox = %s\n",
+		    "folder = %s\nafter = %s%s\nca_file = %s\nmailbox = %s\n"
+		    "timeout = %d\nidle_interval = %d\n",
 		    a->name, a->host, a->port ? a->port :
 		    a->tls == CONF_TLS_IMAPS ? 993 : 143, tls[a->tls],
 		    a->allow_plaintext ? "yes" : "no", a->user,
 		    a->password_file, a->folder, after[a->after],
 		    a->move_to ? a->move_to : "", a->ca_file ? a->ca_file : "",
-		    a->mailbox ? a->mailbox : "");
+		    a->mailbox ? a->mailbox : "", a->timeout, a->idle_interval);
 	}
 }
 
@@ -775,4 +788,40 @@ int
 conf_is_mailbox(const struct tk_conf *c, const char *addr)
 {
 	return conf_mailbox(c, addr) != NULL;
+}
+
+enum tk_status
+conf_read_secret(const char *what, const char *path, char **out, char *err,
+    size_t errlen)
+{
+	struct stat sb;
+	struct buf b;
+	int fd;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 ||
+	    fstat(fd, &sb) == -1) {
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return TK_EPERM;
+	}
+	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errlen, "%s %s is mode %03o: group or others may "
+		    "read it (chmod 600)", what, path,
+		    (unsigned)(sb.st_mode & 0777));
+		close(fd);
+		return TK_EPERM;
+	}
+	buf_init(&b, 4096);
+	if (buf_read_fd(&b, fd) != TK_OK || b.len == 0) {
+		snprintf(err, errlen, "%s %s: empty or unreadable", what, path);
+		close(fd);
+		buf_free(&b);
+		return TK_EPERM;
+	}
+	close(fd);
+	b.data[strcspn(b.data, "\r\n")] = '\0';
+	*out = buf_release(&b);
+	return TK_OK;
 }

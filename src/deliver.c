@@ -136,50 +136,6 @@ on_write(char *data, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;	/* a webhook's answer body is not kept */
 }
 
-/*
- * Reads smtp_password_file, refusing one that group or others may read:
- * the password would be anybody's on the machine.
- */
-static enum tk_status
-password_read(const struct tk_conf *c, char **out, char *err, size_t errlen)
-{
-	const char *path = c->smtp_password_file;
-	struct stat sb;
-	struct buf b;
-	int fd;
-
-	*out = NULL;
-	if (path == NULL)
-		return TK_OK;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 ||
-	    fstat(fd, &sb) == -1) {
-		snprintf(err, errlen, "smtp_password_file %s: %s", path,
-		    strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return TK_EPERM;
-	}
-	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(err, errlen, "smtp_password_file %s is mode %03o: "
-		    "group or others may read it (chmod 600)", path,
-		    (unsigned)(sb.st_mode & 0777));
-		close(fd);
-		return TK_EPERM;
-	}
-	buf_init(&b, 4096);
-	if (buf_read_fd(&b, fd) != TK_OK || b.len == 0) {
-		snprintf(err, errlen, "smtp_password_file %s: empty or "
-		    "unreadable", path);
-		close(fd);
-		buf_free(&b);
-		return TK_EPERM;
-	}
-	close(fd);
-	b.data[strcspn(b.data, "\r\n")] = '\0';
-	*out = buf_release(&b);
-	return TK_OK;
-}
-
 static void
 common_opts(struct sender *sn, CURL *h, long timeout)
 {
@@ -426,8 +382,9 @@ deliver_flush(const struct tk_conf *c, struct store *s, int force,
 		    "queued");
 		mail_ok = 0;
 		mailts = TK_EPERM;
-	} else if ((mailts = password_read(c, &sn.password, err, errlen)) !=
-	    TK_OK)
+	} else if (c->smtp_password_file && (mailts = conf_read_secret(
+	    "smtp_password_file", c->smtp_password_file, &sn.password, err,
+	    errlen)) != TK_OK)
 		mail_ok = 0;
 	if ((ts = store_outbox_recover(s, now - DELIVER_LEASE, now,
 	    &st->recovered, &failed)) != TK_OK)

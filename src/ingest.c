@@ -98,6 +98,14 @@ ingest_batch_commit(struct ingest *ig)
 	return ts;
 }
 
+void
+ingest_batch_rollback(struct ingest *ig)
+{
+	if (ig->in_batch)
+		store_rollback(ig->store);
+	ig->in_batch = 0;
+}
+
 /*
  * The dedupe key: Message-ID plus the hash of the body, so a relay that
  * adds Received: lines does not make a second copy while a different mail

@@ -23,7 +23,7 @@
 #include "tiketti/buf.h"
 #include "tiketti/store.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 static const char schema_v1[] =
 "CREATE TABLE tickets ("
@@ -140,6 +140,30 @@ static const char schema_v3[] =
 "  at INTEGER NOT NULL,"
 "  ticket_id INTEGER) WITHOUT ROWID;";
 
+/*
+ * The IMAP poller (issue 6): per account and folder the UIDVALIDITY, the
+ * highest UID ingested (advanced in the message's own transaction) and
+ * the highest UID whose `after` action (seen, move, delete) was done;
+ * and the messages it skipped (over the size limit, unfetchable).
+ */
+static const char schema_v4[] =
+"CREATE TABLE imap_state ("
+"  account TEXT NOT NULL,"
+"  folder TEXT NOT NULL,"
+"  uidvalidity INTEGER NOT NULL,"
+"  last_uid INTEGER NOT NULL,"
+"  acted_uid INTEGER NOT NULL,"
+"  PRIMARY KEY (account, folder)) WITHOUT ROWID;"
+"CREATE TABLE imap_skipped ("
+"  account TEXT NOT NULL,"
+"  folder TEXT NOT NULL,"
+"  uidvalidity INTEGER NOT NULL,"
+"  uid INTEGER NOT NULL,"
+"  size INTEGER NOT NULL,"
+"  reason TEXT NOT NULL,"
+"  at INTEGER NOT NULL,"
+"  PRIMARY KEY (account, folder, uidvalidity, uid)) WITHOUT ROWID;";
+
 enum stmt_id {
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
 	Q_MSG_FIND, Q_TICKET_BY_MID, Q_MSG_INSERT, Q_RAW_INSERT, Q_ATT_INSERT,
@@ -155,6 +179,7 @@ enum stmt_id {
 	Q_OUTBOX_STALE_FAIL, Q_OUTBOX_STALE_REQUEUE, Q_OUTBOX_RECENT,
 	Q_OUTBOX_FIND_ID, Q_OUTBOX_FIND_MID, Q_BOUNCE_ADD, Q_BOUNCE_LAST,
 	Q_LAST_IN_MID, Q_OUTBOX_LINK, Q_OUTBOX_PENDING,
+	Q_IMAP_GET, Q_IMAP_SET, Q_IMAP_SKIP, Q_IMAP_SKIPPED,
 	Q__COUNT
 };
 
@@ -298,6 +323,19 @@ static const char *const stmt_sql[Q__COUNT] = {
 	[Q_LAST_IN_MID] = "SELECT message_id FROM messages"
 	    " WHERE ticket_id = ?1 AND direction = 'in'"
 	    " AND message_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+	[Q_IMAP_GET] = "SELECT uidvalidity, last_uid, acted_uid FROM imap_state"
+	    " WHERE account = ?1 AND folder = ?2",
+	[Q_IMAP_SET] = "INSERT INTO imap_state (account, folder, uidvalidity,"
+	    " last_uid, acted_uid) VALUES (?1, ?2, ?3, ?4, ?5)"
+	    " ON CONFLICT (account, folder) DO UPDATE"
+	    " SET uidvalidity = excluded.uidvalidity,"
+	    " last_uid = excluded.last_uid, acted_uid = excluded.acted_uid",
+	[Q_IMAP_SKIP] = "INSERT OR REPLACE INTO imap_skipped (account, folder,"
+	    " uidvalidity, uid, size, reason, at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[Q_IMAP_SKIPPED] = "SELECT uid FROM imap_skipped WHERE account = ?1"
+	    " AND folder = ?2 AND uidvalidity = ?3 AND uid BETWEEN ?4 AND ?5"
+	    " ORDER BY uid",
 };
 
 struct store {
@@ -452,7 +490,9 @@ migrate(struct store *s)
 		goto fail;
 	if (version < 3 && (ts = exec_plain(s, schema_v3, "schema 3")) != TK_OK)
 		goto fail;
-	if ((ts = exec_plain(s, "PRAGMA user_version = 3", "user_version")) !=
+	if (version < 4 && (ts = exec_plain(s, schema_v4, "schema 4")) != TK_OK)
+		goto fail;
+	if ((ts = exec_plain(s, "PRAGMA user_version = 4", "user_version")) !=
 	    TK_OK)
 		goto fail;
 	return exec_plain(s, "COMMIT", "commit");
@@ -1341,6 +1381,89 @@ store_outbox_pending(struct store *s, int *yes)
 		*yes = sqlite3_column_int(st, 0);
 	else
 		seterr(s, "outbox pending");
+	done(st);
+	return status_of(rc);
+}
+
+enum tk_status
+store_imap_get(struct store *s, const char *account, const char *folder,
+    struct store_imap *state)
+{
+	sqlite3_stmt *st = stmt(s, Q_IMAP_GET);
+	int rc;
+
+	memset(state, 0, sizeof(*state));
+	if (st == NULL)
+		return TK_EIO;
+	bind_text(st, 1, account);
+	bind_text(st, 2, folder);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		state->uidvalidity = sqlite3_column_int64(st, 0);
+		state->last_uid = sqlite3_column_int64(st, 1);
+		state->acted_uid = sqlite3_column_int64(st, 2);
+	} else if (rc != SQLITE_DONE)
+		seterr(s, "imap state");
+	done(st);
+	return status_of(rc);
+}
+
+enum tk_status
+store_imap_set(struct store *s, const char *account, const char *folder,
+    const struct store_imap *state)
+{
+	sqlite3_stmt *st = stmt(s, Q_IMAP_SET);
+
+	if (st == NULL)
+		return TK_EIO;
+	bind_text(st, 1, account);
+	bind_text(st, 2, folder);
+	sqlite3_bind_int64(st, 3, state->uidvalidity);
+	sqlite3_bind_int64(st, 4, state->last_uid);
+	sqlite3_bind_int64(st, 5, state->acted_uid);
+	return run(s, st, "imap state");
+}
+
+enum tk_status
+store_imap_skip(struct store *s, const char *account, const char *folder,
+    int64_t uidvalidity, int64_t uid, int64_t size, const char *reason,
+    int64_t at)
+{
+	sqlite3_stmt *st = stmt(s, Q_IMAP_SKIP);
+
+	if (st == NULL)
+		return TK_EIO;
+	bind_text(st, 1, account);
+	bind_text(st, 2, folder);
+	sqlite3_bind_int64(st, 3, uidvalidity);
+	sqlite3_bind_int64(st, 4, uid);
+	sqlite3_bind_int64(st, 5, size);
+	bind_text(st, 6, reason);
+	sqlite3_bind_int64(st, 7, at);
+	return run(s, st, "imap skipped");
+}
+
+enum tk_status
+store_imap_skipped(struct store *s, const char *account, const char *folder,
+    int64_t uidvalidity, int64_t from, int64_t to,
+    int (*fn)(int64_t uid, void *arg), void *arg)
+{
+	sqlite3_stmt *st = stmt(s, Q_IMAP_SKIPPED);
+	int rc;
+
+	if (st == NULL)
+		return TK_EIO;
+	bind_text(st, 1, account);
+	bind_text(st, 2, folder);
+	sqlite3_bind_int64(st, 3, uidvalidity);
+	sqlite3_bind_int64(st, 4, from);
+	sqlite3_bind_int64(st, 5, to);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn(sqlite3_column_int64(st, 0), arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	if (rc != SQLITE_DONE)
+		seterr(s, "imap skipped");
 	done(st);
 	return status_of(rc);
 }

@@ -119,3 +119,115 @@ waitfiles() {
 	done
 	return 1
 }
+
+# dovecot_up IMAP-PORT [IMAPS-PORT]: a Dovecot in $DIR/dc (HARNESS.md)
+# with one user, support (password "secret"), whose Maildir is
+# $DIR/dc/mail/support/Maildir. With IMAPS-PORT it also serves imaps there
+# and STARTTLS on IMAP-PORT, with a certificate for "localhost" only,
+# signed by a throw-away CA in $DIR/dc/tls/ca.pem (dovecot_ca makes it).
+# Its pid is in $DOVECOT. Returns non-zero when it did not start.
+dovecot_up() {
+	_dc=$DIR/dc
+	mkdir -p "$_dc/run" "$_dc/state" "$_dc/mail/support/Maildir/new" \
+	    "$_dc/mail/support/Maildir/cur" "$_dc/mail/support/Maildir/tmp"
+	chown -R nobody:nogroup "$_dc/mail"
+	echo "support:{PLAIN}secret:$(id -u nobody):$(id -g nobody)::$_dc/mail/support" \
+	    >"$_dc/users"
+	_ssl="ssl = no"
+	if [ -n "${2:-}" ]; then
+		dovecot_ca
+		_ssl="ssl = yes
+ssl_cert = <$_dc/tls/server.pem
+ssl_key = <$_dc/tls/server.key"
+	fi
+	cat >"$_dc/dovecot.conf" <<EOC
+protocols = imap
+listen = 127.0.0.1
+base_dir = $_dc/run
+state_dir = $_dc/state
+log_path = $_dc/dovecot.log
+$_ssl
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:~/Maildir
+first_valid_uid = 1
+passdb {
+  driver = passwd-file
+  args = $_dc/users
+}
+userdb {
+  driver = passwd-file
+  args = $_dc/users
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $1
+  }
+  inet_listener imaps {
+    address = 127.0.0.1
+    port = ${2:-0}
+  }
+}
+EOC
+	dovecot -c "$_dc/dovecot.conf" || return 1
+	waitport "$1" || return 1
+	DOVECOT=$(cat "$_dc/run/master.pid")
+}
+
+# dovecot_down: stops it by its master's pid and waits until it is gone.
+dovecot_down() {
+	[ -n "${DOVECOT:-}" ] || return 0
+	kill "$DOVECOT" 2>/dev/null || :
+	for _ in $(seq 50); do
+		kill -0 "$DOVECOT" 2>/dev/null || break
+		sleep 0.1
+	done
+	DOVECOT=
+}
+
+# dovecot_ca: a CA and a server certificate for DNS:localhost (no address)
+# in $DIR/dc/tls, made once.
+dovecot_ca() {
+	_tls=$DIR/dc/tls
+	[ -f "$_tls/server.pem" ] && return 0
+	mkdir -p "$_tls"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+	    -keyout "$_tls/ca.key" -out "$_tls/ca.pem" -subj "/CN=tiketti test CA" \
+	    -addext "basicConstraints=critical,CA:TRUE" \
+	    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null &&
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+	    -keyout "$_tls/server.key" -out "$_tls/server.csr" 2>/dev/null &&
+	printf 'subjectAltName = DNS:localhost\nextendedKeyUsage = serverAuth\n' \
+	    >"$_tls/ext" &&
+	openssl x509 -req -days 2 -in "$_tls/server.csr" -CA "$_tls/ca.pem" \
+	    -CAkey "$_tls/ca.key" -CAcreateserial -extfile "$_tls/ext" \
+	    -out "$_tls/server.pem" 2>/dev/null
+}
+
+# dovecot_drop FIRST LAST [FOLDER]: delivers test mail FIRST..LAST straight
+# into the support Maildir (or its .FOLDER), as Dovecot's LDA would: each
+# from customer-N@asiakas.example with Message-ID <imap-N@asiakas.example>.
+dovecot_drop() {
+	python3 - "$DIR/dc/mail/support/Maildir" "$1" "$2" "${3:-}" <<'PY'
+import os, sys, time
+md, first, last, folder = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+if folder:
+    md = os.path.join(md, "." + folder)
+for sub in ("tmp", "new", "cur"):
+    os.makedirs(os.path.join(md, sub), exist_ok=True)
+now = int(time.time())
+for i in range(first, last + 1):
+    name = "%d.M%dP%d.test" % (now, i, os.getpid())
+    tmp = os.path.join(md, "tmp", name)
+    with open(tmp, "wb") as f:
+        f.write(b"From: Customer %d <customer-%d@asiakas.example>\n"
+                b"To: support@yritys.example\n"
+                b"Subject: Question number %d\n"
+                b"Message-ID: <imap-%d@asiakas.example>\n"
+                b"Date: Sun, 22 Nov 2026 10:00:00 +0200\n\n"
+                b"Hello, this is question %d.\n" % (i, i, i, i, i))
+    os.rename(tmp, os.path.join(md, "new", name))
+PY
+	chown -R nobody:nogroup "$DIR/dc/mail"
+}

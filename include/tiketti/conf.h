@@ -44,6 +44,8 @@ struct conf_account {
 	char			*move_to;	/* after = move:FOLDER */
 	char			*ca_file;	/* NULL: the system store */
 	char			*mailbox;	/* the shared address, or NULL */
+	int			 timeout;	/* seconds: connect, each command */
+	int			 idle_interval;	/* seconds between IDLEs (--idle) */
 };
 
 enum conf_tag_trust { CONF_TAG_PARTICIPANTS, CONF_TAG_ANY };
@@ -111,6 +113,13 @@ const struct conf_webhook *conf_webhook_by_name(const struct tk_conf *c,
     const char *name);
 const struct conf_account *conf_account_by_name(const struct tk_conf *c,
     const char *name);
+/*
+ * Reads the first line of a password file into *out (the caller frees
+ * it), refusing one that group or others may read. what names the
+ * setting in the message (TK_EPERM, with err filled).
+ */
+enum tk_status conf_read_secret(const char *what, const char *path,
+    char **out, char *err, size_t errlen);
 int conf_is_mailbox(const struct tk_conf *c, const char *addr);
 /* The configured shared address addr is (also as a plus-address), or NULL. */
 const char *conf_mailbox(const struct tk_conf *c, const char *addr);

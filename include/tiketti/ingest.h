@@ -85,5 +85,7 @@ void ingest_preview(const struct tk_conf *c, const struct tk_msg *m,
  */
 enum tk_status ingest_batch_begin(struct ingest *ig);
 enum tk_status ingest_batch_commit(struct ingest *ig);
+/* Drops the batch (after a failed commit there is nothing to drop). */
+void ingest_batch_rollback(struct ingest *ig);
 
 #endif

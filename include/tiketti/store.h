@@ -242,6 +242,25 @@ enum tk_status store_tickets_due(struct store *s, enum store_since since,
     const char *status, int64_t after, int64_t upto,
     int (*fn)(int64_t id, int64_t at, void *arg), void *arg);
 
+/* Where the IMAP poller is in an account's folder (all 0: never polled). */
+struct store_imap {
+	int64_t	 uidvalidity;
+	int64_t	 last_uid;	/* highest UID ingested or skipped */
+	int64_t	 acted_uid;	/* highest UID whose `after` action is done */
+};
+enum tk_status store_imap_get(struct store *s, const char *account,
+    const char *folder, struct store_imap *state);
+enum tk_status store_imap_set(struct store *s, const char *account,
+    const char *folder, const struct store_imap *state);
+/* Records a message the poller left in the folder, and why. */
+enum tk_status store_imap_skip(struct store *s, const char *account,
+    const char *folder, int64_t uidvalidity, int64_t uid, int64_t size,
+    const char *reason, int64_t at);
+/* The skipped UIDs in [from, to], in order; fn returns non-zero to stop. */
+enum tk_status store_imap_skipped(struct store *s, const char *account,
+    const char *folder, int64_t uidvalidity, int64_t from, int64_t to,
+    int (*fn)(int64_t uid, void *arg), void *arg);
+
 /* Counts for tests and progress: messages stored, flagged unparsed. */
 enum tk_status store_count_messages(struct store *s, int64_t *all,
     int64_t *flagged);
