@@ -7,7 +7,8 @@ pkgs="autoconf automake libtool pkg-config make gcc
       libmilter-dev"
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs libcmocka-dev faketime python3 sqlite3 valgrind
-	      clang libclang-rt-14-dev postfix miltertest swaks bc"
+	      clang libclang-rt-14-dev postfix miltertest swaks bc
+	      dovecot-imapd openssl isync"
 fi
 missing=
 for p in $pkgs; do
@@ -16,8 +17,9 @@ for p in $pkgs; do
 done
 [ -z "$missing" ] && exit 0
 echo "installing:$missing"
-# Postfix (for its smtp-sink and, later, the milter tests) must not ask
-# questions or start a mail system of its own.
+# Postfix (for its smtp-sink and the milter tests) must not ask questions
+# or start a mail system of its own; Dovecot is started by the tests, in
+# a scratch directory, on free ports.
 echo "postfix postfix/main_mailer_type select No configuration" |
     debconf-set-selections
 apt-get update -qq

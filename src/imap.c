@@ -490,7 +490,8 @@ list_new(struct poller *p, struct newmsg **out, size_t *n)
 		(*out)[(*n)++] = (struct newmsg){ .uid = uid, .size = size };
 	}
 	mailimap_fetch_list_free(list);
-	qsort(*out, *n, sizeof(**out), newmsg_cmp);
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), newmsg_cmp);
 	return TK_OK;
 }
 

@@ -6,8 +6,8 @@
 # to the customer is recorded; other mail passes untouched; a 20 MB message
 # is ticketed; with the milter stopped, or the database locked, Postfix
 # answers 4xx and keeps nothing, and the retried mail is ticketed once;
-# mail through Postfix, `ingest --maildir` and `tick` at the same time lose
-# nothing and report no "database is locked".
+# mail through Postfix, `ingest --maildir`, `poll` from a real Dovecot and
+# `tick` at the same time lose nothing and report no "database is locked".
 . "${SRCDIR:-.}/tests/lib.sh"
 . "$SRCDIR/tests/servers.sh"
 
@@ -25,17 +25,20 @@ if [ "$(id -u)" != 0 ]; then
 fi
 DIR=$WORK
 MPID=
-trap 'postfix_down; sink_down; [ -n "$MPID" ] && kill "$MPID" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'postfix_down; sink_down; dovecot_down; [ -n "$MPID" ] && kill "$MPID" 2>/dev/null; rm -rf "$WORK"' EXIT
 # Postfix, smtp-sink and the milter run as other users.
 chmod 711 "$WORK"
 SPORT=$(freeport)
 RPORT=$(freeport)
 MPORT=$(freeport)
+IPORT=$(freeport)
 mkdir -p "$WORK/rules" "$WORK/state"
+echo secret >"$WORK/pw"
+chmod 600 "$WORK/pw"
 chmod 777 "$WORK/state"
 cat >"$WORK/tiketti.conf" <<EOF
 database = $WORK/state/t.db
-mailboxes = tuki@yritys.example
+mailboxes = tuki@yritys.example, support@yritys.example
 ticket_prefix = Tuki
 rules_dir = $WORK/rules
 milter_socket = inet:$MPORT@127.0.0.1
@@ -45,6 +48,16 @@ busy_timeout = 2s
 
 [agent maria]
 address = maria@yritys.example
+
+[account support]
+host = 127.0.0.1
+port = $IPORT
+tls = none
+allow_plaintext = yes
+user = support
+password_file = $WORK/pw
+mailbox = support@yritys.example
+after = seen
 EOF
 sql() { sqlite3 "$WORK/state/t.db" "$1"; }
 
@@ -198,7 +211,9 @@ is "... and once it is free the retried mail is ticketed once" \
 is "Postfix delivered nothing twice and lost nothing" \
     "$(find "$WORK/sink" -type f | wc -l)" 8
 
-# ---- the milter, ingest --maildir and tick on one database at once ----
+# ---- the milter, ingest --maildir, poll and tick on one database at once ----
+check "dovecot starts" dovecot_up "$IPORT"
+dovecot_drop 1 200
 mkdir -p "$WORK/md/cur" "$WORK/md/new" "$WORK/md/tmp"
 for i in $(seq 200); do
 	printf 'From: m%d@asiakas.example\nTo: tuki@yritys.example\nSubject: Maildir %d\nMessage-ID: <md%d@asiakas.example>\n\nviesti %d\n' \
@@ -215,6 +230,8 @@ smtp-source -c -s 4 -m 200 -f load@asiakas.example -t tuki@yritys.example \
 SRC=$!
 tk ingest --maildir "$WORK/md" >"$WORK/ingest.out" 2>&1 &
 ING=$!
+tk poll >"$WORK/poll.out" 2>&1 &
+POLL=$!
 : >"$WORK/tick.out"
 for _ in 1 2 3 4 5 6 7 8; do
 	tk tick >>"$WORK/tick.out" 2>&1 ||
@@ -222,14 +239,18 @@ for _ in 1 2 3 4 5 6 7 8; do
 done
 wait "$ING"
 ist=$?
+wait "$POLL"
+pst=$?
 wait "$SRC"
 waitfiles "$WORK/sink" 208 60
 is "all 200 maildir messages and 200 SMTP messages are in" \
     "$ist/$(sql "select count(*) from messages where subject like 'Maildir %'")/$(sql "select count(*) from messages where subject = 'Load'")/$(find "$WORK/sink" -type f | wc -l)" "0/200/200/208"
+is "all 200 IMAP messages are in, once each" \
+    "$pst/$(sql "select count(*), count(distinct message_id) from messages where subject like 'Question number %'")" "0/200|200"
 is "... every message for the shared address was ticketed on its way" \
     "$(grep -l "^X-Tiketti-Ticket: " "$WORK"/sink/* | wc -l)" 207
 check "nobody reported \"database is locked\" or failed" \
-    sh -c "! grep -i 'locked\|tempfail\|failed' '$WORK/milter.log' '$WORK/ingest.out' '$WORK/tick.out'"
+    sh -c "! grep -i 'locked\|tempfail\|failed' '$WORK/milter.log' '$WORK/ingest.out' '$WORK/poll.out' '$WORK/tick.out'"
 for _ in 1 2; do	# a minute later every ticket is due
 	later 120 "$TIKETTI" -c "$WORK/tiketti.conf" tick >>"$WORK/tick.out" 2>&1
 done
