@@ -516,22 +516,12 @@ poll_lockfile(struct ctx *x, const char *account)
 	return path;
 }
 
-/* The exit code that says most: configuration, then I/O, then retry. */
+/* How much an exit code says: a refusal, then I/O, then "try again". */
 static int
-poll_exit(int worst, enum tk_status ts)
+poll_rank(int code)
 {
-	static const int rank[] = { EX_OK, EX_TEMPFAIL, EX_IOERR, EX_NOPERM };
-	int code = ts == TK_EPERM ? EX_NOPERM : ts == TK_ETEMP ?
-	    EX_TEMPFAIL : ts == TK_OK ? EX_OK : EX_IOERR;
-	size_t a = 0, b = 0;
-
-	for (size_t i = 0; i < sizeof(rank) / sizeof(rank[0]); i++) {
-		if (rank[i] == worst)
-			a = i;
-		if (rank[i] == code)
-			b = i;
-	}
-	return b > a ? code : worst;
+	return code == EX_NOPERM ? 3 : code == EX_IOERR ? 2 :
+	    code == EX_TEMPFAIL ? 1 : 0;
 }
 
 static int
@@ -603,7 +593,8 @@ cmd_poll(struct ctx *x, int argc, char **argv)
 			log_info("account %s: %ld fetched, %ld new, %ld "
 			    "already in, %ld left in the folder", a->name,
 			    st.fetched, st.ingested, st.duplicates, st.skipped);
-		rv = poll_exit(rv, ts);
+		if (poll_rank(tk_status_exit(ts)) > poll_rank(rv))
+			rv = tk_status_exit(ts);
 	}
 	ingest_free(ig);
 	return rv;

@@ -10,14 +10,7 @@
 . "${SRCDIR:-.}/tests/lib.sh"
 . "$SRCDIR/tests/servers.sh"
 
-for cmd in smtp-sink python3 faketime; do
-	if ! command -v "$cmd" >/dev/null 2>&1; then
-		# CI installs them (contrib/deps.sh --test): missing is a failure.
-		not_ok "$cmd not found (sh contrib/deps.sh --test installs it)"
-		done_testing
-		exit 1
-	fi
-done
+need smtp-sink python3 faketime
 PIDS=
 trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
 

@@ -11,13 +11,7 @@
 . "${SRCDIR:-.}/tests/lib.sh"
 . "$SRCDIR/tests/servers.sh"
 
-for cmd in dovecot doveadm openssl python3 sqlite3; do
-	if ! command -v "$cmd" >/dev/null 2>&1; then
-		not_ok "$cmd not found (sh contrib/deps.sh --test installs it)"
-		done_testing
-		exit 1
-	fi
-done
+need dovecot doveadm openssl python3 sqlite3
 if [ "$(id -u)" != 0 ]; then
 	# Dovecot's master starts as root to serve a user; CI runs as root.
 	echo "1..0 # SKIP Dovecot needs root"
@@ -273,6 +267,11 @@ is "two polls at once: both exit 0" "$ra,$?" "0,0"
 is "two polls at once: 300 in, once each" "$(q 'SELECT count(*) FROM messages')" $((n0 + 300))
 
 # ---- configuration ----
+# Last: Dovecot slows down logins from an address after a failed one.
+echo wrong >"$WORK/pw"
+is "wrong password: refused (77)" "$(exitcode tk poll --account main)" 77
+check "says the server refused the login" grep -q "account main: login as support: .*uthentication failed" "$WORK/err"
+echo secret >"$WORK/pw"
 sed 's/^allow_plaintext = yes$/allow_plaintext = no/' "$WORK/tiketti.conf" \
     >"$WORK/bad.conf"
 is "tls = none without allow_plaintext: config error (78)" \

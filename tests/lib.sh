@@ -75,6 +75,18 @@ json() {
 	python3 -c 'import json,sys; d=json.load(sys.stdin); r=eval(sys.argv[1]); print(json.dumps(r) if not isinstance(r,str) else r)' "$1"
 }
 
+# need CMD...: a missing command fails the test and ends it (CI installs
+# them all with contrib/deps.sh --test).
+need() {
+	for _c in "$@"; do
+		if ! command -v "$_c" >/dev/null 2>&1; then
+			not_ok "$_c not found (sh contrib/deps.sh --test installs it)"
+			done_testing
+			exit 1
+		fi
+	done
+}
+
 done_testing() {
 	echo "1..$TAP_N"
 	[ "$TAP_FAILED" -eq 0 ]

@@ -11,13 +11,7 @@
 . "${SRCDIR:-.}/tests/lib.sh"
 . "$SRCDIR/tests/servers.sh"
 
-for cmd in postfix smtp-sink swaks python3 sqlite3; do
-	if ! command -v "$cmd" >/dev/null 2>&1; then
-		not_ok "$cmd not found (sh contrib/deps.sh --test installs it)"
-		done_testing
-		exit 1
-	fi
-done
+need postfix smtp-sink swaks python3 sqlite3
 if [ "$(id -u)" != 0 ]; then
 	# Postfix's master must start as root; CI runs as root.
 	echo "1..0 # SKIP Postfix needs root"
