@@ -39,6 +39,7 @@
 #include "tiketti/log.h"
 #include "tiketti/milter.h"
 #include "tiketti/mime.h"
+#include "tiketti/report.h"
 #include "tiketti/rules.h"
 #include "tiketti/store.h"
 #include "tiketti/str.h"
@@ -97,6 +98,8 @@ usage(void)
 	    "  rules check [PATH...]\n"
 	    "  rules test [--event create|customer-reply|agent-reply] MAIL\n"
 	    "  poll [--account NAME] [--idle]\n"
+	    "  report [--since DATE] [--until DATE] [--mailbox ADDR]\n"
+	    "         [--format text|csv|json|html] [-o FILE]\n"
 	    "  tick\n"
 	    "  flush [-f]\n"
 	    "  milter [-d] [-p unix:PATH|inet:PORT@HOST]\n"
@@ -598,6 +601,134 @@ cmd_poll(struct ctx *x, int argc, char **argv)
 	}
 	ingest_free(ig);
 	return rv;
+}
+
+/* ---- report ---- */
+
+/*
+ * YYYY-MM-DD as local midnight, plus days; @SECONDS as it is. Returns
+ * -1 when it is neither.
+ */
+static int64_t
+report_date(const char *s, int days)
+{
+	struct tm tm = { 0 };
+	long long n;
+	char *end;
+
+	if (s[0] == '@')
+		return str_to_ll(s + 1, 0, INT64_MAX / 2, &n) == TK_OK ? n : -1;
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (end == NULL || *end != '\0')
+		return -1;
+	tm.tm_mday += days;
+	tm.tm_isdst = -1;
+	return (int64_t)mktime(&tm);
+}
+
+/* Writes FILE.tmp and renames it, so a reader never sees half a page. */
+static void
+write_out(const char *path, const struct buf *b)
+{
+	char *tmp;
+	FILE *fp;
+
+	if (path == NULL || strcmp(path, "-") == 0) {
+		fwrite(b->data ? b->data : "", 1, b->len, stdout);
+		return;
+	}
+	tmp = xasprintf("%s.tmp", path);
+	if ((fp = fopen(tmp, "w")) == NULL)
+		fatal(EX_CANTCREAT, "%s", tmp);
+	if (fwrite(b->data ? b->data : "", 1, b->len, fp) != b->len ||
+	    fclose(fp) == EOF) {
+		unlink(tmp);
+		fatal(EX_IOERR, "%s", tmp);
+	}
+	if (rename(tmp, path) == -1) {
+		unlink(tmp);
+		fatal(EX_CANTCREAT, "%s", path);
+	}
+	free(tmp);
+}
+
+static int
+cmd_report(struct ctx *x, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "mailbox", required_argument, NULL, 'm' },
+		{ "format", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const formats[] = { "text", "csv", "json", "html" };
+	struct report_opts o = { .now = (int64_t)time(NULL) };
+	const char *since = NULL, *until = NULL, *path = NULL;
+	struct buf out;
+	enum tk_status ts;
+	char err[512], today[16];
+	struct tm tm;
+	time_t now = (time_t)o.now;
+	int ch, found = 0;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			since = optarg;
+			break;
+		case 'u':
+			until = optarg;
+			break;
+		case 'm':
+			o.mailbox = str_lower(optarg);
+			break;
+		case 'f':
+			found = 0;
+			for (size_t i = 0; i < 4; i++)
+				if (strcmp(optarg, formats[i]) == 0) {
+					o.format = (enum report_format)i;
+					found = 1;
+				}
+			if (!found)
+				usage();
+			break;
+		case 'o':
+			path = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	/* Both dates are days included; by default the last 30 days. */
+	localtime_r(&now, &tm);
+	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+	o.until = report_date(until ? until : today, until && until[0] == '@' ?
+	    0 : 1);
+	if (o.until < 0)
+		fatalx(EX_USAGE, "--until %s: want YYYY-MM-DD or @SECONDS",
+		    until);
+	if (since)
+		o.since = report_date(since, 0);
+	else
+		o.since = report_date(until ? until : today, -29);
+	if (o.since < 0)
+		fatalx(EX_USAGE, "--since %s: want YYYY-MM-DD or @SECONDS",
+		    since);
+	if (o.since >= o.until)
+		fatalx(EX_USAGE, "the period is empty: --since is not before "
+		    "--until");
+	open_store(x, 1);
+	buf_init(&out, 0);
+	if ((ts = report_write(x->conf, x->store, &o, &out, err,
+	    sizeof(err))) != TK_OK)
+		fatalx(tk_status_exit(ts), "report: %s", err);
+	write_out(path, &out);
+	buf_free(&out);
+	return EX_OK;
 }
 
 /* ---- ticket ---- */
@@ -1275,6 +1406,8 @@ main(int argc, char **argv)
 		rv = cmd_tick(&x, argc);
 	else if (strcmp(argv[0], "poll") == 0)
 		rv = cmd_poll(&x, argc, argv);
+	else if (strcmp(argv[0], "report") == 0)
+		rv = cmd_report(&x, argc, argv);
 	else if (strcmp(argv[0], "outbox") == 0)
 		rv = cmd_outbox(&x, argc, argv);
 	else if (strcmp(argv[0], "flush") == 0)

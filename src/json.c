@@ -144,6 +144,23 @@ json_int(struct json *j, int64_t v)
 }
 
 void
+json_real(struct json *j, double v)
+{
+	char n[64];
+	size_t len;
+
+	/* Four decimals, without trailing zeros: 0.25, 4.5, 1. */
+	snprintf(n, sizeof(n), "%.4f", v);
+	len = strlen(n);
+	while (len > 1 && n[len - 1] == '0')
+		n[--len] = '\0';
+	if (len > 1 && n[len - 1] == '.')
+		n[--len] = '\0';
+	sep(j);
+	buf_addstr(j->out, n);
+}
+
+void
 json_null(struct json *j)
 {
 	sep(j);

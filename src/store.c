@@ -180,6 +180,8 @@ enum stmt_id {
 	Q_OUTBOX_FIND_ID, Q_OUTBOX_FIND_MID, Q_BOUNCE_ADD, Q_BOUNCE_LAST,
 	Q_LAST_IN_MID, Q_OUTBOX_LINK, Q_OUTBOX_PENDING,
 	Q_IMAP_GET, Q_IMAP_SET, Q_IMAP_SKIP, Q_IMAP_SKIPPED,
+	Q_REP_BACKLOG, Q_REP_OLDEST, Q_REP_CREATED, Q_REP_STATUS, Q_REP_TIMES,
+	Q_REP_FLOW, Q_REP_CSAT, Q_REP_AUTOREPLY,
 	Q__COUNT
 };
 
@@ -199,6 +201,13 @@ enum stmt_id {
 	" o.headers, o.body, o.rule, o.state, o.attempts, o.next_at," \
 	" o.last_error, o.created_at, coalesce(o.sent_at, 0)," \
 	" coalesce(o.out_message, 0)"
+
+#define REP_MAILBOX "(?3 IS NULL OR t.mailbox = ?3)"
+#define REP_DAY(col) "date(" col ", 'unixepoch', 'localtime')"
+#define REP_SOLVED "(e.new = 'solved' OR (e.new = 'closed' AND" \
+	" coalesce(e.old, '') NOT IN ('solved', 'closed')))"
+#define REP_REOPEN "(e.old IN ('solved', 'closed') AND" \
+	" e.new NOT IN ('solved', 'closed'))"
 
 static const char *const stmt_sql[Q__COUNT] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
@@ -323,6 +332,119 @@ static const char *const stmt_sql[Q__COUNT] = {
 	[Q_LAST_IN_MID] = "SELECT message_id FROM messages"
 	    " WHERE ticket_id = ?1 AND direction = 'in'"
 	    " AND message_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+	/*
+	 * Reports: ?1 since, ?2 until (a half-open period), ?3 the mailbox
+	 * (NULL: all); days in local time. Each is one indexed aggregate.
+	 */
+	[Q_REP_BACKLOG] = "SELECT status, priority, coalesce(assignee, ''),"
+	    " count(*) FROM tickets t WHERE status IN ('new', 'open', 'pending')"
+	    " AND " REP_MAILBOX " GROUP BY 1, 2, 3",
+	[Q_REP_OLDEST] = "SELECT id, created_at, subject FROM tickets t"
+	    " WHERE status IN ('new', 'open', 'pending') AND " REP_MAILBOX
+	    " ORDER BY created_at, id LIMIT 1",
+	[Q_REP_CREATED] = "SELECT " REP_DAY("created_at") ","
+	    " coalesce(mailbox, ''), coalesce(category, ''), count(*)"
+	    " FROM tickets t WHERE created_at >= ?1 AND created_at < ?2"
+	    " AND " REP_MAILBOX " GROUP BY 1, 2, 3",
+	/* Solved: into solved, or into closed from an unsolved status.
+	 * Reopened: out of solved or closed. */
+	[Q_REP_STATUS] = "SELECT " REP_DAY("e.at") ", coalesce(t.mailbox, ''),"
+	    " coalesce(t.category, ''), sum(" REP_SOLVED "), sum(" REP_REOPEN ")"
+	    " FROM events e JOIN tickets t ON t.id = e.ticket_id"
+	    " WHERE e.type = 'status' AND e.at >= ?1 AND e.at < ?2"
+	    " AND " REP_MAILBOX " GROUP BY 1, 2, 3",
+	/*
+	 * Per ticket created in the period: the first response (an agent's
+	 * mail, or a reply an agent queued; autoreplies are neither) and
+	 * the first solve, with who did them; then per metric, dimension
+	 * and key the count, nearest-rank median and p90, and max. The
+	 * 'histogram' dimension counts first responses per bucket.
+	 */
+	[Q_REP_TIMES] =
+	    "WITH base AS MATERIALIZED (SELECT t.id,"
+	    "  coalesce(t.mailbox, '') AS mb, coalesce(t.category, '') AS cat,"
+	    "  t.created_at AS c,"
+	    "  (SELECT e.id FROM events e WHERE e.ticket_id = t.id AND"
+	    "   ((e.type = 'message' AND e.new = 'agent' AND EXISTS (SELECT 1"
+	    "     FROM messages m WHERE m.id = e.message"
+	    "     AND m.direction = 'out')) OR"
+	    "    (e.type = 'queued' AND e.old = 'reply'))"
+	    "   ORDER BY e.id LIMIT 1) AS fr,"
+	    "  (SELECT e.id FROM events e WHERE e.ticket_id = t.id AND"
+	    "   e.type = 'status' AND e.new IN ('solved', 'closed')"
+	    "   ORDER BY e.id LIMIT 1) AS rs"
+	    " FROM tickets t WHERE t.created_at >= ?1 AND t.created_at < ?2"
+	    " AND " REP_MAILBOX "),"
+	    " v AS MATERIALIZED (SELECT b.mb, b.cat,"
+	    "  f.at - b.c AS frt, coalesce(f.actor, '') AS fa,"
+	    "  r.at - b.c AS res, coalesce(r.actor, '') AS ra"
+	    " FROM base b LEFT JOIN events f ON f.id = b.fr"
+	    " LEFT JOIN events r ON r.id = b.rs),"
+	    " g AS (SELECT 'first_response' AS m, 'all' AS d, '' AS k, frt AS x"
+	    "  FROM v WHERE frt IS NOT NULL"
+	    " UNION ALL SELECT 'first_response', 'mailbox', mb, frt FROM v"
+	    "  WHERE frt IS NOT NULL"
+	    " UNION ALL SELECT 'first_response', 'category', cat, frt FROM v"
+	    "  WHERE frt IS NOT NULL"
+	    " UNION ALL SELECT 'first_response', 'agent', fa, frt FROM v"
+	    "  WHERE frt IS NOT NULL"
+	    " UNION ALL SELECT 'first_response', 'histogram', CASE"
+	    "  WHEN frt < 3600 THEN '0' WHEN frt < 14400 THEN '1'"
+	    "  WHEN frt < 28800 THEN '2' WHEN frt < 86400 THEN '3'"
+	    "  WHEN frt < 259200 THEN '4' ELSE '5' END, frt FROM v"
+	    "  WHERE frt IS NOT NULL"
+	    " UNION ALL SELECT 'resolution', 'all', '', res FROM v"
+	    "  WHERE res IS NOT NULL"
+	    " UNION ALL SELECT 'resolution', 'mailbox', mb, res FROM v"
+	    "  WHERE res IS NOT NULL"
+	    " UNION ALL SELECT 'resolution', 'category', cat, res FROM v"
+	    "  WHERE res IS NOT NULL"
+	    " UNION ALL SELECT 'resolution', 'agent', ra, res FROM v"
+	    "  WHERE res IS NOT NULL),"
+	    " r AS (SELECT m, d, k, x, row_number() OVER (PARTITION BY m, d, k"
+	    "  ORDER BY x) AS rn, count(*) OVER (PARTITION BY m, d, k) AS n"
+	    "  FROM g)"
+	    " SELECT m, d, k, n, max(CASE WHEN rn = (n + 1) / 2 THEN x END),"
+	    "  max(CASE WHEN rn = (9 * n + 9) / 10 THEN x END), max(x)"
+	    " FROM r GROUP BY m, d, k ORDER BY m, d, k",
+	/* One row: tickets created, their customers and the customers with
+	 * more than one; tickets solved and reopened (distinct) and
+	 * follow-ups opened, in the period. */
+	[Q_REP_FLOW] = "SELECT"
+	    " (SELECT count(*) FROM tickets t WHERE created_at >= ?1"
+	    "  AND created_at < ?2 AND " REP_MAILBOX "),"
+	    " (SELECT count(DISTINCT requester) FROM tickets t"
+	    "  WHERE created_at >= ?1 AND created_at < ?2 AND " REP_MAILBOX "),"
+	    " (SELECT count(*) FROM (SELECT requester FROM tickets t"
+	    "  WHERE created_at >= ?1 AND created_at < ?2 AND " REP_MAILBOX
+	    "  AND requester IS NOT NULL GROUP BY requester"
+	    "  HAVING count(*) > 1)),"
+	    " (SELECT count(DISTINCT e.ticket_id) FROM events e"
+	    "  JOIN tickets t ON t.id = e.ticket_id WHERE e.type = 'status'"
+	    "  AND e.at >= ?1 AND e.at < ?2 AND " REP_SOLVED
+	    "  AND " REP_MAILBOX "),"
+	    " (SELECT count(DISTINCT e.ticket_id) FROM events e"
+	    "  JOIN tickets t ON t.id = e.ticket_id WHERE e.type = 'status'"
+	    "  AND e.at >= ?1 AND e.at < ?2 AND " REP_REOPEN
+	    "  AND " REP_MAILBOX "),"
+	    " (SELECT count(*) FROM events e JOIN tickets t ON t.id = e.ticket_id"
+	    "  WHERE e.type = 'followup' AND e.at >= ?1 AND e.at < ?2"
+	    "  AND e.new = CAST(e.ticket_id AS TEXT) AND " REP_MAILBOX ")",
+	[Q_REP_CSAT] = "SELECT 'sent', '', count(*) FROM outbox o"
+	    " JOIN tickets t ON t.id = o.ticket_id WHERE o.state = 'sent'"
+	    " AND o.kind = 'csat' AND o.sent_at >= ?1 AND o.sent_at < ?2"
+	    " AND " REP_MAILBOX
+	    " UNION ALL SELECT 'rating', e.new, count(*) FROM events e"
+	    " JOIN tickets t ON t.id = e.ticket_id WHERE e.type = 'csat'"
+	    " AND e.at >= ?1 AND e.at < ?2 AND " REP_MAILBOX " GROUP BY e.new",
+	[Q_REP_AUTOREPLY] = "SELECT 'sent', '', count(*) FROM outbox o"
+	    " JOIN tickets t ON t.id = o.ticket_id WHERE o.state = 'sent'"
+	    " AND o.kind = 'autoreply' AND o.sent_at >= ?1 AND o.sent_at < ?2"
+	    " AND " REP_MAILBOX
+	    " UNION ALL SELECT 'suppressed', e.new, count(*) FROM events e"
+	    " JOIN tickets t ON t.id = e.ticket_id"
+	    " WHERE e.type = 'autoreply_suppressed' AND e.old = 'autoreply'"
+	    " AND e.at >= ?1 AND e.at < ?2 AND " REP_MAILBOX " GROUP BY e.new",
 	[Q_IMAP_GET] = "SELECT uidvalidity, last_uid, acted_uid FROM imap_state"
 	    " WHERE account = ?1 AND folder = ?2",
 	[Q_IMAP_SET] = "INSERT INTO imap_state (account, folder, uidvalidity,"
@@ -1464,6 +1586,51 @@ store_imap_skipped(struct store *s, const char *account, const char *folder,
 		}
 	if (rc != SQLITE_DONE)
 		seterr(s, "imap skipped");
+	done(st);
+	return status_of(rc);
+}
+
+enum tk_status
+store_report(struct store *s, enum store_report_q q, int64_t since,
+    int64_t until, const char *mailbox,
+    int (*fn)(const struct store_row *row, void *arg), void *arg)
+{
+	static const enum stmt_id ids[] = {
+		[STORE_REP_BACKLOG] = Q_REP_BACKLOG,
+		[STORE_REP_OLDEST] = Q_REP_OLDEST,
+		[STORE_REP_CREATED] = Q_REP_CREATED,
+		[STORE_REP_STATUS] = Q_REP_STATUS,
+		[STORE_REP_TIMES] = Q_REP_TIMES,
+		[STORE_REP_FLOW] = Q_REP_FLOW,
+		[STORE_REP_CSAT] = Q_REP_CSAT,
+		[STORE_REP_AUTOREPLY] = Q_REP_AUTOREPLY,
+	};
+	sqlite3_stmt *st = stmt(s, ids[q]);
+	struct store_row row;
+	int rc;
+
+	if (st == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_int64(st, 2, until);
+	bind_text(st, 3, mailbox);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof(row));
+		row.n = sqlite3_column_count(st);
+		if (row.n > STORE_ROW_MAX)
+			row.n = STORE_ROW_MAX;
+		for (int i = 0; i < row.n; i++) {
+			row.null[i] = sqlite3_column_type(st, i) == SQLITE_NULL;
+			row.text[i] = row.null[i] ? "" : col(st, i);
+			row.num[i] = sqlite3_column_int64(st, i);
+		}
+		if (fn(&row, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		seterr(s, "report");
 	done(st);
 	return status_of(rc);
 }

@@ -27,6 +27,8 @@ void json_key(struct json *j, const char *key);
 /* A NULL string is written as null. Invalid UTF-8 becomes U+FFFD. */
 void json_str(struct json *j, const char *s);
 void json_int(struct json *j, int64_t v);
+/* A finite number, rounded to four decimals. */
+void json_real(struct json *j, double v);
 void json_null(struct json *j);
 void json_bool(struct json *j, int v);
 /* Escapes s as a JSON string (with quotes) into b. */

@@ -261,6 +261,32 @@ enum tk_status store_imap_skipped(struct store *s, const char *account,
     const char *folder, int64_t uidvalidity, int64_t from, int64_t to,
     int (*fn)(int64_t uid, void *arg), void *arg);
 
+/* The aggregates of `tiketti report` (the SQL in store.c says what each
+ * row holds); rows come in no promised order unless said. */
+enum store_report_q {
+	STORE_REP_BACKLOG,	/* status, priority, assignee, open tickets */
+	STORE_REP_OLDEST,	/* id, created_at, subject (0 or 1 row) */
+	STORE_REP_CREATED,	/* day, mailbox, category, created */
+	STORE_REP_STATUS,	/* day, mailbox, category, solved, reopened */
+	STORE_REP_TIMES,	/* metric, dimension, key, n, median, p90, max */
+	STORE_REP_FLOW,		/* created, customers, repeat customers,
+				 * solved, reopened, follow-ups (1 row) */
+	STORE_REP_CSAT,		/* 'sent'|'rating', rating, count */
+	STORE_REP_AUTOREPLY,	/* 'sent'|'suppressed', reason, count */
+};
+#define STORE_ROW_MAX 8
+struct store_row {
+	int		 n;
+	const char	*text[STORE_ROW_MAX];	/* "" for NULL */
+	int64_t		 num[STORE_ROW_MAX];
+	int		 null[STORE_ROW_MAX];
+};
+/* Runs one report aggregate over [since, until) and mailbox (NULL: all);
+ * fn returns non-zero to stop. */
+enum tk_status store_report(struct store *s, enum store_report_q q,
+    int64_t since, int64_t until, const char *mailbox,
+    int (*fn)(const struct store_row *row, void *arg), void *arg);
+
 /* Counts for tests and progress: messages stored, flagged unparsed. */
 enum tk_status store_count_messages(struct store *s, int64_t *all,
     int64_t *flagged);
