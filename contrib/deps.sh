@@ -8,7 +8,7 @@ pkgs="autoconf automake libtool pkg-config make gcc
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs libcmocka-dev faketime python3 sqlite3 valgrind
 	      clang libclang-rt-14-dev postfix miltertest swaks bc
-	      dovecot-imapd openssl isync"
+	      dovecot-imapd openssl isync chromium"
 fi
 missing=
 for p in $pkgs; do

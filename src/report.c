@@ -882,6 +882,7 @@ svg_bars(struct buf *out, const char *id, const char *title,
 		for (size_t i = 0; i < n; i++)
 			if (s[k].v[i] > max)
 				max = s[k].v[i];
+	max = (max + 3) / 4 * 4;	/* whole numbers on the four lines */
 	gw = n ? (double)(W - L - R) / (double)n : 0;
 	bw = gw * 0.8 / (double)(ns ? ns : 1);
 	every = n > 16 ? (n + 15) / 16 : 1;
@@ -898,7 +899,7 @@ svg_bars(struct buf *out, const char *id, const char *title,
 		buf_printf(out, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" "
 		    "y2=\"%.1f\" class=\"grid\"/><text x=\"%d\" y=\"%.1f\" "
 		    "class=\"ax\" text-anchor=\"end\">%lld</text>", L, W - R, y,
-		    y, L - 6, y + 4, (long long)((max * g + 3) / 4));
+		    y, L - 6, y + 4, (long long)(max / 4 * g));
 	}
 	for (size_t i = 0; i < n; i++) {
 		double x0 = L + gw * (double)i + gw * 0.1;
