@@ -23,7 +23,7 @@
 #include "tiketti/buf.h"
 #include "tiketti/store.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 static const char schema_v1[] =
 "CREATE TABLE tickets ("
@@ -164,6 +164,15 @@ static const char schema_v4[] =
 "  at INTEGER NOT NULL,"
 "  PRIMARY KEY (account, folder, uidvalidity, uid)) WITHOUT ROWID;";
 
+/*
+ * Reports (issue 7): the events of a type in a period with what the
+ * aggregates read, so a report over millions of events reads the index
+ * alone; it takes over from events(type, at).
+ */
+static const char schema_v5[] =
+"CREATE INDEX events_type_at_cover ON events(type, at, ticket_id, old, new);"
+"DROP INDEX events_type_at;";
+
 enum stmt_id {
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
 	Q_MSG_FIND, Q_TICKET_BY_MID, Q_MSG_INSERT, Q_RAW_INSERT, Q_ATT_INSERT,
@@ -180,7 +189,8 @@ enum stmt_id {
 	Q_OUTBOX_FIND_ID, Q_OUTBOX_FIND_MID, Q_BOUNCE_ADD, Q_BOUNCE_LAST,
 	Q_LAST_IN_MID, Q_OUTBOX_LINK, Q_OUTBOX_PENDING,
 	Q_IMAP_GET, Q_IMAP_SET, Q_IMAP_SKIP, Q_IMAP_SKIPPED,
-	Q_REP_BACKLOG, Q_REP_OLDEST, Q_REP_CREATED, Q_REP_STATUS, Q_REP_TIMES,
+	Q_REP_BACKLOG, Q_REP_OLDEST, Q_REP_CREATED, Q_REP_STATUS,
+	Q_REP_TIMES_FILL, Q_REP_TIMES_COUNT, Q_REP_FRT_ROWS, Q_REP_RES_ROWS,
 	Q_REP_FLOW, Q_REP_CSAT, Q_REP_AUTOREPLY,
 	Q__COUNT
 };
@@ -203,7 +213,10 @@ enum stmt_id {
 	" coalesce(o.out_message, 0)"
 
 #define REP_MAILBOX "(?3 IS NULL OR t.mailbox = ?3)"
-#define REP_DAY(col) "date(" col ", 'unixepoch', 'localtime')"
+/* Events of the mailbox's tickets, without a join when there is none. */
+#define REP_EV_MAILBOX "(?3 IS NULL OR e.ticket_id IN" \
+	" (SELECT id FROM tickets WHERE mailbox = ?3))"
+#define REP_DAY "date(q * 900, 'unixepoch', 'localtime')"
 #define REP_SOLVED "(e.new = 'solved' OR (e.new = 'closed' AND" \
 	" coalesce(e.old, '') NOT IN ('solved', 'closed')))"
 #define REP_REOPEN "(e.old IN ('solved', 'closed') AND" \
@@ -334,7 +347,9 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " AND message_id IS NOT NULL ORDER BY id DESC LIMIT 1",
 	/*
 	 * Reports: ?1 since, ?2 until (a half-open period), ?3 the mailbox
-	 * (NULL: all); days in local time. Each is one indexed aggregate.
+	 * (NULL: all). Each is one indexed aggregate; days are local, taken
+	 * from quarter-hour groups so that the time zone is worked out once
+	 * a group, not once a row.
 	 */
 	[Q_REP_BACKLOG] = "SELECT status, priority, coalesce(assignee, ''),"
 	    " count(*) FROM tickets t WHERE status IN ('new', 'open', 'pending')"
@@ -342,109 +357,85 @@ static const char *const stmt_sql[Q__COUNT] = {
 	[Q_REP_OLDEST] = "SELECT id, created_at, subject FROM tickets t"
 	    " WHERE status IN ('new', 'open', 'pending') AND " REP_MAILBOX
 	    " ORDER BY created_at, id LIMIT 1",
-	[Q_REP_CREATED] = "SELECT " REP_DAY("created_at") ","
-	    " coalesce(mailbox, ''), coalesce(category, ''), count(*)"
-	    " FROM tickets t WHERE created_at >= ?1 AND created_at < ?2"
-	    " AND " REP_MAILBOX " GROUP BY 1, 2, 3",
+	[Q_REP_CREATED] = "SELECT " REP_DAY ", mb, cat, sum(n) FROM"
+	    " (SELECT created_at / 900 AS q, coalesce(mailbox, '') AS mb,"
+	    "  coalesce(category, '') AS cat, count(*) AS n FROM tickets t"
+	    "  WHERE created_at >= ?1 AND created_at < ?2 AND " REP_MAILBOX
+	    "  GROUP BY 1, 2, 3) GROUP BY 1, 2, 3",
 	/* Solved: into solved, or into closed from an unsolved status.
 	 * Reopened: out of solved or closed. */
-	[Q_REP_STATUS] = "SELECT " REP_DAY("e.at") ", coalesce(t.mailbox, ''),"
-	    " coalesce(t.category, ''), sum(" REP_SOLVED "), sum(" REP_REOPEN ")"
-	    " FROM events e JOIN tickets t ON t.id = e.ticket_id"
-	    " WHERE e.type = 'status' AND e.at >= ?1 AND e.at < ?2"
-	    " AND " REP_MAILBOX " GROUP BY 1, 2, 3",
+	[Q_REP_STATUS] = "SELECT " REP_DAY ", mb, cat, sum(s), sum(r) FROM"
+	    " (SELECT e.at / 900 AS q, coalesce(t.mailbox, '') AS mb,"
+	    "  coalesce(t.category, '') AS cat, sum(" REP_SOLVED ") AS s,"
+	    "  sum(" REP_REOPEN ") AS r FROM events e"
+	    "  JOIN tickets t ON t.id = e.ticket_id WHERE e.type = 'status'"
+	    "  AND e.at >= ?1 AND e.at < ?2 AND " REP_MAILBOX
+	    "  GROUP BY 1, 2, 3) GROUP BY 1, 2, 3",
 	/*
-	 * Per ticket created in the period: the first response (an agent's
-	 * mail, or a reply an agent queued; autoreplies are neither) and
-	 * the first solve, with who did them; then per metric, dimension
-	 * and key the count, nearest-rank median and p90, and max. The
-	 * 'histogram' dimension counts first responses per bucket.
+	 * Response times, in three steps on a temporary table: per ticket
+	 * created in the period, the first response (an agent's mail out,
+	 * or a reply an agent queued; autoreplies are neither) and the
+	 * first solve, with who did them; how many there are per
+	 * dimension; then each metric's rows in order of time, which
+	 * report.c reads once to find every group's ranks.
 	 */
-	[Q_REP_TIMES] =
-	    "WITH base AS MATERIALIZED (SELECT t.id,"
-	    "  coalesce(t.mailbox, '') AS mb, coalesce(t.category, '') AS cat,"
-	    "  t.created_at AS c,"
-	    "  (SELECT e.id FROM events e WHERE e.ticket_id = t.id AND"
-	    "   ((e.type = 'message' AND e.new = 'agent' AND EXISTS (SELECT 1"
-	    "     FROM messages m WHERE m.id = e.message"
-	    "     AND m.direction = 'out')) OR"
-	    "    (e.type = 'queued' AND e.old = 'reply'))"
-	    "   ORDER BY e.id LIMIT 1) AS fr,"
+	[Q_REP_TIMES_FILL] = "INSERT INTO temp.rep_times"
+	    " SELECT f.at - b.c, coalesce(f.actor, ''), r.at - b.c,"
+	    "  coalesce(r.actor, ''), b.mb, b.cat FROM"
+	    " (SELECT t.created_at AS c, coalesce(t.mailbox, '') AS mb,"
+	    "  coalesce(t.category, '') AS cat,"
+	    "  (SELECT min(id) FROM (SELECT e.id FROM events e"
+	    "   WHERE e.ticket_id = t.id AND e.type = 'message'"
+	    "   AND e.new = 'agent' AND EXISTS (SELECT 1 FROM messages m"
+	    "    WHERE m.id = e.message AND m.direction = 'out')"
+	    "   UNION ALL SELECT e.id FROM events e WHERE e.ticket_id = t.id"
+	    "   AND e.type = 'queued' AND e.old = 'reply')) AS fr,"
 	    "  (SELECT e.id FROM events e WHERE e.ticket_id = t.id AND"
 	    "   e.type = 'status' AND e.new IN ('solved', 'closed')"
 	    "   ORDER BY e.id LIMIT 1) AS rs"
 	    " FROM tickets t WHERE t.created_at >= ?1 AND t.created_at < ?2"
-	    " AND " REP_MAILBOX "),"
-	    " v AS MATERIALIZED (SELECT b.mb, b.cat,"
-	    "  f.at - b.c AS frt, coalesce(f.actor, '') AS fa,"
-	    "  r.at - b.c AS res, coalesce(r.actor, '') AS ra"
-	    " FROM base b LEFT JOIN events f ON f.id = b.fr"
-	    " LEFT JOIN events r ON r.id = b.rs),"
-	    " g AS (SELECT 'first_response' AS m, 'all' AS d, '' AS k, frt AS x"
-	    "  FROM v WHERE frt IS NOT NULL"
-	    " UNION ALL SELECT 'first_response', 'mailbox', mb, frt FROM v"
-	    "  WHERE frt IS NOT NULL"
-	    " UNION ALL SELECT 'first_response', 'category', cat, frt FROM v"
-	    "  WHERE frt IS NOT NULL"
-	    " UNION ALL SELECT 'first_response', 'agent', fa, frt FROM v"
-	    "  WHERE frt IS NOT NULL"
-	    " UNION ALL SELECT 'first_response', 'histogram', CASE"
-	    "  WHEN frt < 3600 THEN '0' WHEN frt < 14400 THEN '1'"
-	    "  WHEN frt < 28800 THEN '2' WHEN frt < 86400 THEN '3'"
-	    "  WHEN frt < 259200 THEN '4' ELSE '5' END, frt FROM v"
-	    "  WHERE frt IS NOT NULL"
-	    " UNION ALL SELECT 'resolution', 'all', '', res FROM v"
-	    "  WHERE res IS NOT NULL"
-	    " UNION ALL SELECT 'resolution', 'mailbox', mb, res FROM v"
-	    "  WHERE res IS NOT NULL"
-	    " UNION ALL SELECT 'resolution', 'category', cat, res FROM v"
-	    "  WHERE res IS NOT NULL"
-	    " UNION ALL SELECT 'resolution', 'agent', ra, res FROM v"
-	    "  WHERE res IS NOT NULL),"
-	    " r AS (SELECT m, d, k, x, row_number() OVER (PARTITION BY m, d, k"
-	    "  ORDER BY x) AS rn, count(*) OVER (PARTITION BY m, d, k) AS n"
-	    "  FROM g)"
-	    " SELECT m, d, k, n, max(CASE WHEN rn = (n + 1) / 2 THEN x END),"
-	    "  max(CASE WHEN rn = (9 * n + 9) / 10 THEN x END), max(x)"
-	    " FROM r GROUP BY m, d, k ORDER BY m, d, k",
+	    " AND " REP_MAILBOX ") b"
+	    " LEFT JOIN events f ON f.id = b.fr LEFT JOIN events r ON r.id = b.rs"
+	    " WHERE f.id IS NOT NULL OR r.id IS NOT NULL",
+	/* The finest groups, in one sort; report.c adds them up. */
+	[Q_REP_TIMES_COUNT] = "SELECT frt IS NOT NULL, res IS NOT NULL, mb,"
+	    " cat, fa, ra, count(*) FROM temp.rep_times GROUP BY 1, 2, 3, 4, 5, 6",
+	[Q_REP_FRT_ROWS] = "SELECT frt, mb, cat, fa FROM temp.rep_times"
+	    " WHERE frt IS NOT NULL ORDER BY frt",
+	[Q_REP_RES_ROWS] = "SELECT res, mb, cat, ra FROM temp.rep_times"
+	    " WHERE res IS NOT NULL ORDER BY res",
 	/* One row: tickets created, their customers and the customers with
 	 * more than one; tickets solved and reopened (distinct) and
 	 * follow-ups opened, in the period. */
-	[Q_REP_FLOW] = "SELECT"
-	    " (SELECT count(*) FROM tickets t WHERE created_at >= ?1"
-	    "  AND created_at < ?2 AND " REP_MAILBOX "),"
-	    " (SELECT count(DISTINCT requester) FROM tickets t"
-	    "  WHERE created_at >= ?1 AND created_at < ?2 AND " REP_MAILBOX "),"
-	    " (SELECT count(*) FROM (SELECT requester FROM tickets t"
+	[Q_REP_FLOW] = "SELECT c.n, c.customers, c.repeat, s.solved,"
+	    " s.reopened, f.n FROM"
+	    " (SELECT sum(n) AS n, count(requester) AS customers,"
+	    "  coalesce(sum(n > 1 AND requester IS NOT NULL), 0) AS repeat"
+	    "  FROM (SELECT requester, count(*) AS n FROM tickets t"
 	    "  WHERE created_at >= ?1 AND created_at < ?2 AND " REP_MAILBOX
-	    "  AND requester IS NOT NULL GROUP BY requester"
-	    "  HAVING count(*) > 1)),"
-	    " (SELECT count(DISTINCT e.ticket_id) FROM events e"
-	    "  JOIN tickets t ON t.id = e.ticket_id WHERE e.type = 'status'"
-	    "  AND e.at >= ?1 AND e.at < ?2 AND " REP_SOLVED
-	    "  AND " REP_MAILBOX "),"
-	    " (SELECT count(DISTINCT e.ticket_id) FROM events e"
-	    "  JOIN tickets t ON t.id = e.ticket_id WHERE e.type = 'status'"
-	    "  AND e.at >= ?1 AND e.at < ?2 AND " REP_REOPEN
-	    "  AND " REP_MAILBOX "),"
-	    " (SELECT count(*) FROM events e JOIN tickets t ON t.id = e.ticket_id"
-	    "  WHERE e.type = 'followup' AND e.at >= ?1 AND e.at < ?2"
-	    "  AND e.new = CAST(e.ticket_id AS TEXT) AND " REP_MAILBOX ")",
+	    "  GROUP BY requester)) c,"
+	    " (SELECT count(DISTINCT CASE WHEN " REP_SOLVED " THEN e.ticket_id"
+	    "  END) AS solved, count(DISTINCT CASE WHEN " REP_REOPEN
+	    "  THEN e.ticket_id END) AS reopened FROM events e"
+	    "  WHERE e.type = 'status' AND e.at >= ?1 AND e.at < ?2"
+	    "  AND " REP_EV_MAILBOX ") s,"
+	    " (SELECT count(*) AS n FROM events e WHERE e.type = 'followup'"
+	    "  AND e.at >= ?1 AND e.at < ?2"
+	    "  AND e.new = CAST(e.ticket_id AS TEXT) AND " REP_EV_MAILBOX ") f",
 	[Q_REP_CSAT] = "SELECT 'sent', '', count(*) FROM outbox o"
 	    " JOIN tickets t ON t.id = o.ticket_id WHERE o.state = 'sent'"
 	    " AND o.kind = 'csat' AND o.sent_at >= ?1 AND o.sent_at < ?2"
 	    " AND " REP_MAILBOX
 	    " UNION ALL SELECT 'rating', e.new, count(*) FROM events e"
-	    " JOIN tickets t ON t.id = e.ticket_id WHERE e.type = 'csat'"
-	    " AND e.at >= ?1 AND e.at < ?2 AND " REP_MAILBOX " GROUP BY e.new",
+	    " WHERE e.type = 'csat' AND e.at >= ?1 AND e.at < ?2"
+	    " AND " REP_EV_MAILBOX " GROUP BY e.new",
 	[Q_REP_AUTOREPLY] = "SELECT 'sent', '', count(*) FROM outbox o"
 	    " JOIN tickets t ON t.id = o.ticket_id WHERE o.state = 'sent'"
 	    " AND o.kind = 'autoreply' AND o.sent_at >= ?1 AND o.sent_at < ?2"
 	    " AND " REP_MAILBOX
 	    " UNION ALL SELECT 'suppressed', e.new, count(*) FROM events e"
-	    " JOIN tickets t ON t.id = e.ticket_id"
 	    " WHERE e.type = 'autoreply_suppressed' AND e.old = 'autoreply'"
-	    " AND e.at >= ?1 AND e.at < ?2 AND " REP_MAILBOX " GROUP BY e.new",
+	    " AND e.at >= ?1 AND e.at < ?2 AND " REP_EV_MAILBOX " GROUP BY e.new",
 	[Q_IMAP_GET] = "SELECT uidvalidity, last_uid, acted_uid FROM imap_state"
 	    " WHERE account = ?1 AND folder = ?2",
 	[Q_IMAP_SET] = "INSERT INTO imap_state (account, folder, uidvalidity,"
@@ -614,7 +605,9 @@ migrate(struct store *s)
 		goto fail;
 	if (version < 4 && (ts = exec_plain(s, schema_v4, "schema 4")) != TK_OK)
 		goto fail;
-	if ((ts = exec_plain(s, "PRAGMA user_version = 4", "user_version")) !=
+	if (version < 5 && (ts = exec_plain(s, schema_v5, "schema 5")) != TK_OK)
+		goto fail;
+	if ((ts = exec_plain(s, "PRAGMA user_version = 5", "user_version")) !=
 	    TK_OK)
 		goto fail;
 	return exec_plain(s, "COMMIT", "commit");
@@ -661,6 +654,14 @@ store_close(struct store *s)
 	sqlite3_close(s->db);
 	free(s->errmsg);
 	free(s);
+}
+
+const char *
+store_path(const struct store *s)
+{
+	const char *p = s->db ? sqlite3_db_filename(s->db, "main") : NULL;
+
+	return p ? p : "";
 }
 
 const char *
@@ -1600,16 +1601,26 @@ store_report(struct store *s, enum store_report_q q, int64_t since,
 		[STORE_REP_OLDEST] = Q_REP_OLDEST,
 		[STORE_REP_CREATED] = Q_REP_CREATED,
 		[STORE_REP_STATUS] = Q_REP_STATUS,
-		[STORE_REP_TIMES] = Q_REP_TIMES,
+		[STORE_REP_TIMES_FILL] = Q_REP_TIMES_FILL,
+		[STORE_REP_TIMES_COUNT] = Q_REP_TIMES_COUNT,
+		[STORE_REP_FRT_ROWS] = Q_REP_FRT_ROWS,
+		[STORE_REP_RES_ROWS] = Q_REP_RES_ROWS,
 		[STORE_REP_FLOW] = Q_REP_FLOW,
 		[STORE_REP_CSAT] = Q_REP_CSAT,
 		[STORE_REP_AUTOREPLY] = Q_REP_AUTOREPLY,
 	};
-	sqlite3_stmt *st = stmt(s, ids[q]);
+	sqlite3_stmt *st;
 	struct store_row row;
+	enum tk_status ts;
 	int rc;
 
-	if (st == NULL)
+	/* The times' table lives as long as the connection, emptied first. */
+	if (q == STORE_REP_TIMES_FILL && (ts = exec_plain(s, "CREATE TEMP TABLE"
+	    " IF NOT EXISTS rep_times (frt INTEGER, fa TEXT, res INTEGER,"
+	    " ra TEXT, mb TEXT, cat TEXT); DELETE FROM temp.rep_times",
+	    "report")) != TK_OK)
+		return ts;
+	if ((st = stmt(s, ids[q])) == NULL)
 		return TK_EIO;
 	sqlite3_bind_int64(st, 1, since);
 	sqlite3_bind_int64(st, 2, until);
@@ -1624,7 +1635,7 @@ store_report(struct store *s, enum store_report_q q, int64_t since,
 			row.text[i] = row.null[i] ? "" : col(st, i);
 			row.num[i] = sqlite3_column_int64(st, i);
 		}
-		if (fn(&row, arg) != 0) {
+		if (fn && fn(&row, arg) != 0) {
 			rc = SQLITE_DONE;
 			break;
 		}

@@ -118,6 +118,8 @@ enum store_open_flags {
 enum tk_status store_open(const char *path, long long busy_timeout, int flags,
     struct store **out);
 void store_close(struct store *s);
+/* The database file of the handle; borrowed. */
+const char *store_path(const struct store *s);
 /* The text of the last error on this handle; borrowed. */
 const char *store_errmsg(const struct store *s);
 
@@ -268,7 +270,13 @@ enum store_report_q {
 	STORE_REP_OLDEST,	/* id, created_at, subject (0 or 1 row) */
 	STORE_REP_CREATED,	/* day, mailbox, category, created */
 	STORE_REP_STATUS,	/* day, mailbox, category, solved, reopened */
-	STORE_REP_TIMES,	/* metric, dimension, key, n, median, p90, max */
+	STORE_REP_TIMES_FILL,	/* no rows: per ticket created, the first
+				 * response and solve (the next three) */
+	STORE_REP_TIMES_COUNT,	/* has a first response, has a solve,
+				 * mailbox, category, who responded, who
+				 * solved, n */
+	STORE_REP_FRT_ROWS,	/* seconds, mailbox, category, who: in order */
+	STORE_REP_RES_ROWS,	/* the same for resolution */
 	STORE_REP_FLOW,		/* created, customers, repeat customers,
 				 * solved, reopened, follow-ups (1 row) */
 	STORE_REP_CSAT,		/* 'sent'|'rating', rating, count */
