@@ -467,13 +467,6 @@ agent_address(const struct tk_conf *c, const char *name)
 	return ag && ag->naddresses ? ag->addresses[0] : NULL;
 }
 
-static void
-json_key_str(struct json *j, const char *key, const char *value)
-{
-	json_key(j, key);
-	json_str(j, value);
-}
-
 /*
  * The webhook's JSON body (documented in tiketti.8): the event, the rule,
  * and the ticket with what another queue needs to route it.
@@ -490,12 +483,10 @@ webhook_body(const struct apply *ap, const struct rules_origin *o,
 	json_obj_open(&j);
 	json_key_str(&j, "event", ap->event);
 	json_key_str(&j, "rule", o->name);
-	json_key(&j, "at");
-	json_int(&j, ap->now);
+	json_key_int(&j, "at", ap->now);
 	json_key(&j, "ticket");
 	json_obj_open(&j);
-	json_key(&j, "id");
-	json_int(&j, t->id);
+	json_key_int(&j, "id", t->id);
 	tag = xasprintf("[%s #%lld]", ap->a->conf->ticket_prefix,
 	    (long long)t->id);
 	json_key_str(&j, "tag", tag);
@@ -520,8 +511,7 @@ webhook_body(const struct apply *ap, const struct rules_origin *o,
 		p += n + (p[n] == ',');
 	}
 	json_arr_close(&j);
-	json_key(&j, "created_at");
-	json_int(&j, t->created_at);
+	json_key_int(&j, "created_at", t->created_at);
 	json_obj_close(&j);
 	json_obj_close(&j);
 }

@@ -762,24 +762,15 @@ format_arg(int *argc, char **argv, const char *opt, const char **status)
 static void
 ticket_json_fields(struct json *j, const struct store_ticket *t)
 {
-	json_key(j, "id");
-	json_int(j, t->id);
-	json_key(j, "subject");
-	json_str(j, t->subject);
-	json_key(j, "status");
-	json_str(j, t->status);
-	json_key(j, "priority");
-	json_str(j, t->priority);
-	json_key(j, "category");
-	json_str(j, t->category);
-	json_key(j, "requester");
-	json_str(j, t->requester);
-	json_key(j, "assignee");
-	json_str(j, t->assignee);
-	json_key(j, "mailbox");
-	json_str(j, t->mailbox);
-	json_key(j, "skill");
-	json_str(j, t->skill);
+	json_key_int(j, "id", t->id);
+	json_key_str(j, "subject", t->subject);
+	json_key_str(j, "status", t->status);
+	json_key_str(j, "priority", t->priority);
+	json_key_str(j, "category", t->category);
+	json_key_str(j, "requester", t->requester);
+	json_key_str(j, "assignee", t->assignee);
+	json_key_str(j, "mailbox", t->mailbox);
+	json_key_str(j, "skill", t->skill);
 	json_key(j, "csat");
 	if (t->csat)
 		json_int(j, t->csat);
@@ -1299,26 +1290,16 @@ outbox_row(const struct store_outbox *o, void *arg)
 		return 0;
 	}
 	json_obj_open(j);
-	json_key(j, "id");
-	json_int(j, o->id);
-	json_key(j, "ticket");
-	json_int(j, o->ticket);
-	json_key(j, "kind");
-	json_str(j, o->kind);
-	json_key(j, "to");
-	json_str(j, o->to);
-	json_key(j, "subject");
-	json_str(j, o->subject);
-	json_key(j, "state");
-	json_str(j, o->state);
-	json_key(j, "attempts");
-	json_int(j, o->attempts);
-	json_key(j, "last_error");
-	json_str(j, o->last_error);
-	json_key(j, "rule");
-	json_str(j, o->rule);
-	json_key(j, "created_at");
-	json_int(j, o->created_at);
+	json_key_int(j, "id", o->id);
+	json_key_int(j, "ticket", o->ticket);
+	json_key_str(j, "kind", o->kind);
+	json_key_str(j, "to", o->to);
+	json_key_str(j, "subject", o->subject);
+	json_key_str(j, "state", o->state);
+	json_key_int(j, "attempts", o->attempts);
+	json_key_str(j, "last_error", o->last_error);
+	json_key_str(j, "rule", o->rule);
+	json_key_int(j, "created_at", o->created_at);
 	json_obj_close(j);
 	return 0;
 }

@@ -173,3 +173,17 @@ json_bool(struct json *j, int v)
 	sep(j);
 	buf_addstr(j->out, v ? "true" : "false");
 }
+
+void
+json_key_str(struct json *j, const char *key, const char *value)
+{
+	json_key(j, key);
+	json_str(j, value);
+}
+
+void
+json_key_int(struct json *j, const char *key, int64_t value)
+{
+	json_key(j, key);
+	json_int(j, value);
+}

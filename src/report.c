@@ -460,8 +460,7 @@ json_counts(struct json *j, const char *name, const struct counts *c)
 	json_key(j, name);
 	json_obj_open(j);
 	for (size_t i = 0; i < c->n; i++) {
-		json_key(j, c->v[i].key);
-		json_int(j, c->v[i].n);
+		json_key_int(j, c->v[i].key, c->v[i].n);
 	}
 	json_obj_close(j);
 }
@@ -480,14 +479,10 @@ static void
 json_stats(struct json *j, const struct timing *t)
 {
 	json_obj_open(j);
-	json_key(j, "n");
-	json_int(j, t->n);
-	json_key(j, "median");
-	json_int(j, t->median);
-	json_key(j, "p90");
-	json_int(j, t->p90);
-	json_key(j, "max");
-	json_int(j, t->max);
+	json_key_int(j, "n", t->n);
+	json_key_int(j, "median", t->median);
+	json_key_int(j, "p90", t->p90);
+	json_key_int(j, "max", t->max);
 	json_obj_close(j);
 }
 
@@ -525,10 +520,8 @@ json_times(struct json *j, const struct report *rp, int metric)
 		json_arr_open(j);
 		for (int b = 0; b < NBUCKETS; b++) {
 			json_obj_open(j);
-			json_key(j, "bucket");
-			json_str(j, bucket_label[b]);
-			json_key(j, "count");
-			json_int(j, rp->hist[b]);
+			json_key_str(j, "bucket", bucket_label[b]);
+			json_key_int(j, "count", rp->hist[b]);
 			json_obj_close(j);
 		}
 		json_arr_close(j);
@@ -547,37 +540,29 @@ write_json(const struct report *rp, struct buf *out)
 	json_obj_open(&j);
 	json_key(&j, "period");
 	json_obj_open(&j);
-	json_key(&j, "since");
-	json_int(&j, o->since);
-	json_key(&j, "until");
-	json_int(&j, o->until);
+	json_key_int(&j, "since", o->since);
+	json_key_int(&j, "until", o->until);
 	json_key(&j, "mailbox");
 	if (o->mailbox)
 		json_str(&j, o->mailbox);
 	else
 		json_null(&j);
 	json_obj_close(&j);
-	json_key(&j, "generated_at");
-	json_int(&j, o->now);
+	json_key_int(&j, "generated_at", o->now);
 
 	json_key(&j, "backlog");
 	json_obj_open(&j);
-	json_key(&j, "open");
-	json_int(&j, rp->open_total);
+	json_key_int(&j, "open", rp->open_total);
 	json_counts(&j, "by_status", &rp->by_status);
 	json_counts(&j, "by_priority", &rp->by_priority);
 	json_counts(&j, "by_assignee", &rp->by_assignee);
 	json_key(&j, "oldest");
 	if (rp->oldest_id) {
 		json_obj_open(&j);
-		json_key(&j, "id");
-		json_int(&j, rp->oldest_id);
-		json_key(&j, "created_at");
-		json_int(&j, rp->oldest_at);
-		json_key(&j, "age");
-		json_int(&j, o->now - rp->oldest_at);
-		json_key(&j, "subject");
-		json_str(&j, rp->oldest_subject);
+		json_key_int(&j, "id", rp->oldest_id);
+		json_key_int(&j, "created_at", rp->oldest_at);
+		json_key_int(&j, "age", o->now - rp->oldest_at);
+		json_key_str(&j, "subject", rp->oldest_subject);
 		json_obj_close(&j);
 	} else
 		json_null(&j);
@@ -590,14 +575,10 @@ write_json(const struct report *rp, struct buf *out)
 
 		day_totals(rp, rp->days[i], t);
 		json_obj_open(&j);
-		json_key(&j, "day");
-		json_str(&j, rp->days[i]);
-		json_key(&j, "created");
-		json_int(&j, t[0]);
-		json_key(&j, "solved");
-		json_int(&j, t[1]);
-		json_key(&j, "reopened");
-		json_int(&j, t[2]);
+		json_key_str(&j, "day", rp->days[i]);
+		json_key_int(&j, "created", t[0]);
+		json_key_int(&j, "solved", t[1]);
+		json_key_int(&j, "reopened", t[2]);
 		json_obj_close(&j);
 	}
 	json_arr_close(&j);
@@ -607,18 +588,12 @@ write_json(const struct report *rp, struct buf *out)
 		const struct vol *v = &rp->vol[i];
 
 		json_obj_open(&j);
-		json_key(&j, "day");
-		json_str(&j, v->day);
-		json_key(&j, "mailbox");
-		json_str(&j, v->mailbox);
-		json_key(&j, "category");
-		json_str(&j, v->category);
-		json_key(&j, "created");
-		json_int(&j, v->created);
-		json_key(&j, "solved");
-		json_int(&j, v->solved);
-		json_key(&j, "reopened");
-		json_int(&j, v->reopened);
+		json_key_str(&j, "day", v->day);
+		json_key_str(&j, "mailbox", v->mailbox);
+		json_key_str(&j, "category", v->category);
+		json_key_int(&j, "created", v->created);
+		json_key_int(&j, "solved", v->solved);
+		json_key_int(&j, "reopened", v->reopened);
 		json_obj_close(&j);
 	}
 	json_arr_close(&j);
@@ -628,51 +603,40 @@ write_json(const struct report *rp, struct buf *out)
 
 	json_key(&j, "reopens");
 	json_obj_open(&j);
-	json_key(&j, "solved");
-	json_int(&j, rp->solved);
-	json_key(&j, "reopened");
-	json_int(&j, rp->reopened);
+	json_key_int(&j, "solved", rp->solved);
+	json_key_int(&j, "reopened", rp->reopened);
 	json_ratio(&j, "rate", ratio(rp->reopened, rp->solved));
-	json_key(&j, "followups");
-	json_int(&j, rp->followups);
+	json_key_int(&j, "followups", rp->followups);
 	json_obj_close(&j);
 
 	json_key(&j, "customers");
 	json_obj_open(&j);
-	json_key(&j, "tickets");
-	json_int(&j, rp->created);
-	json_key(&j, "customers");
-	json_int(&j, rp->customers);
-	json_key(&j, "repeat_customers");
-	json_int(&j, rp->repeat);
+	json_key_int(&j, "tickets", rp->created);
+	json_key_int(&j, "customers", rp->customers);
+	json_key_int(&j, "repeat_customers", rp->repeat);
 	json_ratio(&j, "tickets_per_customer", ratio(rp->created,
 	    rp->customers));
 	json_obj_close(&j);
 
 	json_key(&j, "csat");
 	json_obj_open(&j);
-	json_key(&j, "sent");
-	json_int(&j, rp->csat_sent);
-	json_key(&j, "answers");
-	json_int(&j, rp->csat_n);
+	json_key_int(&j, "sent", rp->csat_sent);
+	json_key_int(&j, "answers", rp->csat_n);
 	json_ratio(&j, "response_rate", ratio(rp->csat_n, rp->csat_sent));
 	json_ratio(&j, "average", ratio(rp->csat_sum, rp->csat_n));
 	json_key(&j, "distribution");
 	json_obj_open(&j);
 	for (int i = 0; i < 5; i++) {
 		snprintf(d, sizeof(d), "%d", i + 1);
-		json_key(&j, d);
-		json_int(&j, rp->csat_dist[i]);
+		json_key_int(&j, d, rp->csat_dist[i]);
 	}
 	json_obj_close(&j);
 	json_obj_close(&j);
 
 	json_key(&j, "autoreplies");
 	json_obj_open(&j);
-	json_key(&j, "sent");
-	json_int(&j, rp->auto_sent);
-	json_key(&j, "suppressed");
-	json_int(&j, counts_total(&rp->suppressed));
+	json_key_int(&j, "sent", rp->auto_sent);
+	json_key_int(&j, "suppressed", counts_total(&rp->suppressed));
 	json_counts(&j, "suppressed_by_reason", &rp->suppressed);
 	json_obj_close(&j);
 	json_obj_close(&j);

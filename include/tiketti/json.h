@@ -31,6 +31,9 @@ void json_int(struct json *j, int64_t v);
 void json_real(struct json *j, double v);
 void json_null(struct json *j);
 void json_bool(struct json *j, int v);
+/* A key and its value in one call. */
+void json_key_str(struct json *j, const char *key, const char *value);
+void json_key_int(struct json *j, const char *key, int64_t value);
 /* Escapes s as a JSON string (with quotes) into b. */
 void json_escape(struct buf *b, const char *s);
 
