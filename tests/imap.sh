@@ -250,6 +250,11 @@ sleep 2	# past idle_interval: IDLE was issued again
 n0=$(q 'SELECT count(*) FROM messages')
 dovecot_drop 301 301 Idle
 check "--idle takes new mail as it arrives" waitcount "$n0"
+kill -9 $(imap_children) 2>/dev/null
+n0=$(q 'SELECT count(*) FROM messages')
+dovecot_drop 302 302 Idle
+check "--idle connects again after the server dropped it, and takes the mail" waitcount "$n0"
+check "... saying so" grep -q "account idle: .*connecting again in 1 s" "$WORK/idle.err"
 kill -TERM "$IDLE"
 wait "$IDLE"
 is "--idle: SIGTERM ends it with exit 0" "$?" 0
