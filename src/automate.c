@@ -193,6 +193,18 @@ suppress_reason(const struct apply *ap, const char *kind, const char *to,
 		*why = "bounce-block";
 		return TK_OK;
 	}
+	/* No survey for a ticket its requester never wrote to in person
+	 * (an order robot's mail, say). */
+	if (strcmp(kind, "csat") == 0 && ap->ticket) {
+		int wrote;
+
+		if ((ts = store_fail(ap->a, store_customer_wrote(ap->a->store,
+		    ap->ticket, to, &wrote))) != TK_OK)
+			return ts;
+		if (!wrote)
+			*why = "no-customer-mail";
+		return TK_OK;
+	}
 	if (strcmp(kind, "autoreply") != 0)
 		return TK_OK;
 	if ((ts = store_fail(ap->a, store_outbox_recent(ap->a->store, to, kind,

@@ -188,7 +188,7 @@ enum stmt_id {
 	Q_OUTBOX_STALE_FAIL, Q_OUTBOX_STALE_REQUEUE, Q_OUTBOX_RECENT,
 	Q_OUTBOX_FIND_ID, Q_OUTBOX_FIND_MID, Q_BOUNCE_ADD, Q_BOUNCE_LAST,
 	Q_LAST_IN_MID, Q_OUTBOX_LINK, Q_OUTBOX_PENDING,
-	Q_IMAP_GET, Q_IMAP_SET, Q_IMAP_SKIP, Q_IMAP_SKIPPED,
+	Q_CUSTOMER_WROTE, Q_IMAP_GET, Q_IMAP_SET, Q_IMAP_SKIP, Q_IMAP_SKIPPED,
 	Q_REP_BACKLOG, Q_REP_OLDEST, Q_REP_CREATED, Q_REP_STATUS,
 	Q_REP_TIMES_FILL, Q_REP_TIMES_COUNT, Q_REP_FRT_ROWS, Q_REP_RES_ROWS,
 	Q_REP_FLOW, Q_REP_CSAT, Q_REP_AUTOREPLY,
@@ -436,6 +436,9 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " UNION ALL SELECT 'suppressed', e.new, count(*) FROM events e"
 	    " WHERE e.type = 'autoreply_suppressed' AND e.old = 'autoreply'"
 	    " AND e.at >= ?1 AND e.at < ?2 AND " REP_EV_MAILBOX " GROUP BY e.new",
+	[Q_CUSTOMER_WROTE] = "SELECT EXISTS (SELECT 1 FROM messages"
+	    " WHERE ticket_id = ?1 AND direction = 'in' AND kind = 'customer'"
+	    " AND from_addr = ?2 COLLATE NOCASE)",
 	[Q_IMAP_GET] = "SELECT uidvalidity, last_uid, acted_uid FROM imap_state"
 	    " WHERE account = ?1 AND folder = ?2",
 	[Q_IMAP_SET] = "INSERT INTO imap_state (account, folder, uidvalidity,"
@@ -1489,6 +1492,26 @@ store_outbox_link(struct store *s, int64_t id, int64_t msgrow)
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, msgrow);
 	return run(s, st, "link outbox mail");
+}
+
+enum tk_status
+store_customer_wrote(struct store *s, int64_t ticket, const char *addr,
+    int *yes)
+{
+	sqlite3_stmt *st = stmt(s, Q_CUSTOMER_WROTE);
+	int rc;
+
+	*yes = 0;
+	if (st == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, ticket);
+	bind_text(st, 2, addr);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*yes = sqlite3_column_int(st, 0);
+	else
+		seterr(s, "customer mail");
+	done(st);
+	return status_of(rc);
 }
 
 enum tk_status

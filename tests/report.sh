@@ -18,7 +18,8 @@
 #   t3 11-02 16:00 S anna     (autoreply suppressed: rate-limit) stays new
 #   t4 11-03 08:00 M cecilia  "Invoice" -> category billing; jussi answers
 #                              08:30 (30 min); stays open
-#   t5 11-05 10:00 S a robot  (autoreply and survey suppressed); jussi
+#   t5 11-05 10:00 S a shop's automatic mail (autoreply suppressed, and
+#                              no survey: nobody wrote in person); jussi
 #                              solves 11:00 (1h) without an answer
 #   t6 11-06 09:00 S anna     a reply to closed t1: a follow-up ticket
 . "${SRCDIR:-.}/tests/lib.sh"
@@ -131,7 +132,7 @@ send_at '2026-11-04 09:00' 'From: Bertta <bertta@asiakas.example>
 To: support@yritys.example
 Subject: Re: Delivery [Tuki #2]' 'Still nothing.'
 agent_cmd maria '2026-11-04 10:00' 2 solve
-send_at '2026-11-05 10:00' 'From: Shop <noreply@shop.example>
+send_at '2026-11-05 10:00' 'From: Shop <orders@shop.example>
 To: support@yritys.example
 Auto-Submitted: auto-generated
 Subject: Order confirmation' 'Your order is confirmed.'
@@ -196,7 +197,9 @@ is "reopens: solved, reopened, rate, follow-ups" \
 is "customers: tickets, customers, repeat, per customer" \
     "$(j '[d["customers"][k] for k in ("tickets", "customers", "repeat_customers", "tickets_per_customer")]')" "[6, 4, 1, 1.5]"
 
-# ---- CSAT: two surveys (t5's robot got none), answered 5 and 3 ----
+# ---- CSAT: two surveys (t5's shop got none), answered 5 and 3 ----
+is "no survey to automatic mail's sender" \
+    "$(sql "select new from events where type = 'autoreply_suppressed' and old = 'csat' and ticket_id = 5")" no-customer-mail
 is "csat: sent, answers, response rate, average" \
     "$(j '[d["csat"][k] for k in ("sent", "answers", "response_rate", "average")]')" "[2, 2, 1, 4]"
 is "csat distribution" "$(j 'd["csat"]["distribution"]')" '{"1": 0, "2": 0, "3": 1, "4": 0, "5": 1}'

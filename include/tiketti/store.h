@@ -220,6 +220,9 @@ enum tk_status store_bounce_add(struct store *s, const char *addr, int64_t at,
     int64_t ticket);
 enum tk_status store_bounce_last(struct store *s, const char *addr,
     int64_t *at);
+/* Whether addr sent the ticket mail a person wrote (not automatic). */
+enum tk_status store_customer_wrote(struct store *s, int64_t ticket,
+    const char *addr, int *yes);
 /* The Message-ID of the ticket's newest incoming mail, or NULL; freed by
  * the caller. */
 enum tk_status store_ticket_last_mid(struct store *s, int64_t ticket,
