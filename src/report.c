@@ -706,7 +706,7 @@ csv_counts(struct buf *out, const char *section, const char *dim,
 static void
 write_csv(const struct report *rp, struct buf *out)
 {
-	char k[8];
+	char k[16];
 
 	buf_addstr(out, "section,dimension,key,day,metric,value\r\n");
 	csv_int(out, "backlog", "", "", "", "open", rp->open_total);
