@@ -1,48 +1,109 @@
 #!/bin/sh
-# Fuzzes the rule parser (tests/fuzz/fuzz_rules.c) with clang's libFuzzer
-# and AddressSanitizer for FUZZ_SECONDS (default 30), seeded with the
-# shipped and the broken rule files. Any crash, leak or sanitizer report
-# fails the test; the input that did it is kept in $FUZZ_ARTIFACTS (default
-# the build directory) to become a regression test.
+# Fuzzes with clang's libFuzzer under AddressSanitizer (leaks included) and
+# UndefinedBehaviorSanitizer, FUZZ_SECONDS (default 5; `make fuzz` and CI:
+# 60) per target:
+#   ingest    the whole pipeline on an in-memory database, seeded with
+#             tests/corpus (a message must be stored or refused as too big)
+#   rules     the rule parser and evaluator, seeded with the rule files
+#   template  the template renderer, seeded with rules/templates (no CR or
+#             LF may reach a header)
+#   conf      the configuration parser, seeded with the shipped configs
+# FUZZ_TARGETS picks some. Every input in tests/fuzz/regress/TARGET/ (a
+# crash found once) is run first. Any crash, leak or sanitizer report
+# fails; the input is kept in $FUZZ_ARTIFACTS (default the build
+# directory), to be added to tests/fuzz/regress/TARGET/.
 . "${SRCDIR:-.}/tests/lib.sh"
 
-: "${FUZZ_SECONDS:=30}"
+: "${FUZZ_SECONDS:=5}"
 : "${FUZZ_ARTIFACTS:=$(pwd)}"
+: "${FUZZ_TARGETS:=ingest rules template conf}"
+mkdir -p "$FUZZ_ARTIFACTS"
 CC_FUZZ=${CC_FUZZ:-clang}
-if ! command -v "$CC_FUZZ" >/dev/null 2>&1; then
-	# CI installs clang (contrib/deps.sh --test): missing is a failure.
-	not_ok "fuzz: $CC_FUZZ not found (sh contrib/deps.sh --test installs it)"
-	done_testing
-	exit 1
-fi
-S="$SRCDIR/src"
-# shellcheck disable=SC2046
-if "$CC_FUZZ" -g -O1 -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=undefined -I"$SRCDIR/include" \
-    -DSYSCONFDIR='"/etc"' $(pkg-config --cflags gmime-3.0 sqlite3) \
-    "$SRCDIR/tests/fuzz/fuzz_rules.c" "$S/rules_lex.c" "$S/rules_parse.c" \
-    "$S/rules.c" "$S/str.c" "$S/buf.c" "$S/log.c" "$S/conf.c" "$S/ticket.c" \
-    "$S/store.c" "$S/mime.c" $(pkg-config --libs gmime-3.0 sqlite3) \
-    -lpthread -o "$WORK/fuzz_rules" >"$WORK/cc.out" 2>&1; then
-	ok "fuzz: the rule parser target builds with $CC_FUZZ"
-else
-	not_ok "fuzz: the rule parser target builds with $CC_FUZZ"
-	sed 's/^/# /' "$WORK/cc.out"
-	done_testing
-	exit 1
-fi
-mkdir -p "$WORK/corpus"
-cp "$SRCDIR"/rules/*.rules "$SRCDIR"/tests/rules/bad/*.rules "$WORK/corpus/"
-if ASAN_OPTIONS=detect_leaks=1 "$WORK/fuzz_rules" -max_total_time="$FUZZ_SECONDS" \
-    -max_len=4096 -timeout=10 -rss_limit_mb=1024 \
-    -dict="$SRCDIR/tests/fuzz/rules.dict" -artifact_prefix="$FUZZ_ARTIFACTS/" \
-    -print_final_stats=1 "$WORK/corpus" >"$WORK/fuzz.out" 2>&1; then
-	ok "fuzz: rule parser, ${FUZZ_SECONDS}s, no crash, leak or sanitizer report"
-	grep -E "stat::number_of_executed_units|cov:" "$WORK/fuzz.out" | tail -2 |
-	    sed 's/^/# /'
-else
-	not_ok "fuzz: rule parser found a crash, leak or sanitizer report"
-	grep -v "^#[0-9]* *\(NEW\|REDUCE\|pulse\|INITED\)" "$WORK/fuzz.out" |
-	    tail -40 | sed 's/^/# /'
-fi
+need "$CC_FUZZ" pkg-config
+S=$SRCDIR/src
+F=$SRCDIR/tests/fuzz
+PKGS="gmime-3.0 sqlite3 libcurl libetpan gnutls milter"
+flags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined
+    -fno-sanitize-recover=undefined -D_GNU_SOURCE -I$SRCDIR/include
+    -DSYSCONFDIR=\"/etc\""
+
+# The library's sources once (everything but main()), then each target.
+mkdir -p "$WORK/obj"
+for c in "$S"/*.c; do
+	[ "$(basename "$c")" = cli.c ] && continue
+	# shellcheck disable=SC2046,SC2086
+	{ $CC_FUZZ $flags $(pkg-config --cflags $PKGS) -c "$c" \
+	    -o "$WORK/obj/$(basename "$c" .c).o" >>"$WORK/cc.out" 2>&1 ||
+	    touch "$WORK/cc.failed"; } &
+done
+wait
+built=1
+[ -f "$WORK/cc.failed" ] && built=0
+for t in $FUZZ_TARGETS; do
+	# shellcheck disable=SC2046,SC2086
+	[ "$built" = 1 ] && $CC_FUZZ $flags -fsanitize=fuzzer \
+	    $(pkg-config --cflags $PKGS) "$F/fuzz_$t.c" "$WORK"/obj/*.o \
+	    $(pkg-config --libs $PKGS) -lpthread -o "$WORK/fuzz_$t" \
+	    >>"$WORK/cc.out" 2>&1
+	if [ -x "$WORK/fuzz_$t" ]; then
+		ok "fuzz: the $t target builds with $CC_FUZZ"
+	else
+		not_ok "fuzz: the $t target builds with $CC_FUZZ"
+		sed 's/^/# /' "$WORK/cc.out" | tail -30
+	fi
+done
+
+# seeds TARGET DIR: copies the target's seeds into DIR.
+seeds() {
+	mkdir -p "$2"
+	case $1 in
+	ingest)
+		find "$SRCDIR/tests/corpus" -type f -size -64k |
+		    while read -r f; do
+			cp "$f" "$2/$(echo "$f" | cksum | cut -d' ' -f1)"
+		    done
+		cp "$SRCDIR"/tests/scenarios/*/*.eml "$2/" 2>/dev/null || :
+		;;
+	rules)
+		cp "$SRCDIR"/rules/*.rules "$SRCDIR"/tests/rules/bad/*.rules "$2/"
+		;;
+	template)
+		cp "$SRCDIR"/rules/templates/* "$2/"
+		;;
+	conf)
+		cp "$SRCDIR/contrib/tiketti.conf" "$2/contrib.conf"
+		cp "$SRCDIR/sample/tiketti.conf" "$2/sample.conf"
+		;;
+	esac
+}
+
+for t in $FUZZ_TARGETS; do
+	[ -x "$WORK/fuzz_$t" ] || continue
+	opts="-max_len=65536 -timeout=20 -rss_limit_mb=2048"
+	[ "$t" = rules ] && opts="-max_len=4096 -timeout=10 -rss_limit_mb=1024 -dict=$F/rules.dict"
+	if [ -d "$F/regress/$t" ]; then
+		# shellcheck disable=SC2086
+		if ASAN_OPTIONS=detect_leaks=1 TMPDIR=$WORK "$WORK/fuzz_$t" \
+		    $opts "$F/regress/$t"/* >"$WORK/regress.out" 2>&1; then
+			ok "fuzz: $t: every input of tests/fuzz/regress/$t passes"
+		else
+			not_ok "fuzz: $t: an input of tests/fuzz/regress/$t fails"
+			tail -30 "$WORK/regress.out" | sed 's/^/# /'
+		fi
+	fi
+	seeds "$t" "$WORK/corpus-$t"
+	# shellcheck disable=SC2086
+	if ASAN_OPTIONS=detect_leaks=1 TMPDIR=$WORK "$WORK/fuzz_$t" \
+	    -max_total_time="$FUZZ_SECONDS" $opts \
+	    -artifact_prefix="$FUZZ_ARTIFACTS/$t-" -print_final_stats=1 \
+	    "$WORK/corpus-$t" >"$WORK/fuzz-$t.out" 2>&1; then
+		ok "fuzz: $t, ${FUZZ_SECONDS}s, no crash, leak or sanitizer report"
+		grep -E "stat::number_of_executed_units|cov:" \
+		    "$WORK/fuzz-$t.out" | tail -2 | sed 's/^/# /'
+	else
+		not_ok "fuzz: $t found a crash, leak or sanitizer report"
+		grep -v "^#[0-9]* *\(NEW\|REDUCE\|pulse\|INITED\)" \
+		    "$WORK/fuzz-$t.out" | tail -40 | sed 's/^/# /'
+	fi
+done
 done_testing

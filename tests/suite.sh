@@ -3,7 +3,8 @@
 #
 # Builds out of tree twice: with -Werror, and with AddressSanitizer and
 # UndefinedBehaviorSanitizer; runs `make check` in both (every check is a
-# TAP line), the corpus once more under valgrind, and `make distcheck`.
+# TAP line), every libFuzzer target for a minute (`make fuzz`), the corpus
+# once more under valgrind, and `make distcheck`.
 # Ends with the line "N passed, N failed".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,6 +64,18 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poin
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     build sanitize --enable-werror CFLAGS="$san" LDFLAGS="-fsanitize=address,undefined"
+
+# Every fuzz target for a minute (make check gave each 5 seconds).
+if [ -f _build/werror/Makefile ]; then
+	out=$(cd _build/werror && FUZZ_SECONDS=60 make -s fuzz 2>&1)
+	p=$(printf '%s\n' "$out" | grep -c '^ok')
+	f=$(printf '%s\n' "$out" | grep -c '^not ok')
+	[ "$p" -gt 0 ] || f=$((f + 1))
+	passed=$((passed + p))
+	failed=$((failed + f))
+	say "fuzz (60 s a target): $p passed, $f failed"
+	[ "$f" -eq 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -80
+fi
 
 # The corpus under valgrind: no leaks, no invalid reads.
 if [ -x _build/werror/tiketti ] && command -v valgrind >/dev/null; then
