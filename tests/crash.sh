@@ -1,0 +1,147 @@
+#!/bin/sh
+# Crash consistency: `tiketti ingest --maildir`, `tiketti poll` (from a
+# real Dovecot) and `tiketti tick` killed with SIGKILL at random moments,
+# CRASH_TRIALS (default 50) times each, with new mail arriving between
+# trials; then one run to the end. Every message must be in exactly once,
+# every autoreply row exist once, every time rule have fired once, and
+# PRAGMA integrity_check say ok. The delays come from CRASH_SEED (printed),
+# so a failure can be replayed.
+. "${SRCDIR:-.}/tests/lib.sh"
+. "$SRCDIR/tests/servers.sh"
+
+need python3 sqlite3 faketime
+: "${CRASH_TRIALS:=50}"
+: "${CRASH_SEED:=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}"
+echo "# CRASH_SEED=$CRASH_SEED CRASH_TRIALS=$CRASH_TRIALS"
+DIR=$WORK
+trap 'dovecot_down; rm -rf "$WORK"' EXIT
+chmod 711 "$WORK"
+mkdir -p "$WORK/rules" "$WORK/tmpl" "$WORK/md/new" "$WORK/md/cur" "$WORK/md/tmp"
+echo secret >"$WORK/pw"
+chmod 600 "$WORK/pw"
+IPORT=$(freeport)
+cat >"$WORK/tiketti.conf" <<EOF
+database = $WORK/t.db
+mailboxes = support@yritys.example
+rules_dir = $WORK/rules
+templates_dir = $WORK/tmpl
+autoreply_limit = 1000
+
+[account crash]
+host = 127.0.0.1
+port = $IPORT
+tls = none
+allow_plaintext = yes
+user = support
+password_file = $WORK/pw
+mailbox = support@yritys.example
+timeout = 5
+EOF
+cat >"$WORK/rules/10.rules" <<'EOF'
+rule "ack" { on create then autoreply "ack"; }
+rule "stale" { on after 1m since created in new then tag "stale"; }
+EOF
+printf 'Subject: Thanks\n\nYour case is {{ticket.tag}}.\n' >"$WORK/tmpl/ack.txt"
+python3 -c "
+import random
+random.seed($CRASH_SEED)
+for top in (0.15, 0.2, 0.06):	# ingest, poll, tick
+    for _ in range($CRASH_TRIALS):
+        print('%.3f' % random.uniform(0, top))
+" >"$WORK/delays"
+sql() { sqlite3 "$WORK/t.db" "$1"; }
+
+# delay N: the Nth random delay.
+delay() {
+	sed -n "${1}p" "$WORK/delays"
+}
+
+# killrun N COMMAND...: runs it, SIGKILLs it after the Nth delay.
+killrun() {
+	_d=$(delay "$1")
+	shift
+	"$@" >/dev/null 2>&1 &
+	_p=$!
+	sleep "$_d"
+	kill -9 "$_p" 2>/dev/null && KILLED=$((KILLED + 1))
+	wait "$_p" 2>/dev/null
+}
+
+# killed WHAT: at least a fifth of the runs were killed while running.
+killed() {
+	check "$1: $KILLED of $T runs killed while running" \
+	    test "$KILLED" -ge $((T / 5))
+	KILLED=0
+}
+KILLED=0
+
+# maildrop FIRST LAST: new messages in the maildir for ingest --maildir.
+maildrop() {
+	for i in $(seq "$1" "$2"); do
+		printf 'From: Customer %d <c%d@asiakas.example>\nTo: support@yritys.example\nSubject: Maildir %d\nMessage-ID: <md-%d@asiakas.example>\n\nHello %d\n' \
+		    "$i" "$i" "$i" "$i" "$i" >"$WORK/md/new/$i.eml"
+	done
+}
+
+T=$CRASH_TRIALS
+# ---- ingest --maildir ----
+n=0
+for k in $(seq "$T"); do
+	maildrop $((n + 1)) $((n + 40))
+	n=$((n + 40))
+	killrun "$k" "$TIKETTI" -c "$WORK/tiketti.conf" ingest --maildir "$WORK/md"
+done
+killed "ingest --maildir"
+is "ingest --maildir after $T kills: the last run exits 0" \
+    "$(exitcode "$TIKETTI" -c "$WORK/tiketti.conf" ingest --maildir "$WORK/md")" 0
+is "every maildir message in exactly once" \
+    "$(sql "select count(*), count(distinct message_id) from messages where message_id like 'md-%'")" "$n|$n"
+
+# ---- poll ----
+if [ "$(id -u)" = 0 ]; then
+	check "dovecot starts" dovecot_up "$IPORT"
+	m=0
+	for k in $(seq "$T"); do
+		dovecot_drop $((m + 1)) $((m + 40))
+		m=$((m + 40))
+		killrun $((T + k)) "$TIKETTI" -c "$WORK/tiketti.conf" poll
+	done
+	killed poll
+	is "poll after $T kills: the last run exits 0" \
+	    "$(exitcode "$TIKETTI" -c "$WORK/tiketti.conf" poll)" 0
+	is "every IMAP message in exactly once" \
+	    "$(sql "select count(*), count(distinct message_id) from messages where message_id like 'imap-%'")" "$m|$m"
+	is "the poll's mark is the last UID" \
+	    "$(sql "select last_uid from imap_state where account = 'crash'")" "$m"
+else
+	ok "poll # SKIP Dovecot needs root (CI runs as root)"
+fi
+
+# ---- tick ----
+# libfaketime itself: the faketime command forks, and the kill must hit
+# tiketti.
+FAKE=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
+# Each trial has tickets of its own come due: 10 new ones, a minute old.
+for k in $(seq "$T"); do
+	maildrop $((n + 1)) $((n + 10))
+	n=$((n + 10))
+	"$TIKETTI" -c "$WORK/tiketti.conf" ingest --maildir "$WORK/md" \
+	    >/dev/null 2>&1
+	killrun $((2 * T + k)) env LD_PRELOAD="$FAKE" FAKETIME="+$((120 + k))s" \
+	    "$TIKETTI" -c "$WORK/tiketti.conf" tick
+done
+killed tick
+tickets=$(sql "select count(*) from tickets")
+is "tick after $T kills: the last run exits 0" \
+    "$(exitcode faketime -f "+300s" "$TIKETTI" -c "$WORK/tiketti.conf" tick)" 0
+is "the time rule fired once on every ticket" \
+    "$(sql "select count(*), count(distinct ticket_id) from rule_fired where rule = 'stale'")" "$tickets|$tickets"
+is "... and tagged each once" \
+    "$(sql "select count(*) from events where type = 'tag' and new = 'stale'")" "$tickets"
+is "one autoreply row a ticket" \
+    "$(sql "select count(*), count(distinct ticket_id) from outbox where kind = 'autoreply'")" "$tickets|$tickets"
+is "every ticket has its mail" \
+    "$(sql "select count(*) from tickets t where not exists (select 1 from messages m where m.ticket_id = t.id)")" 0
+is "PRAGMA integrity_check" "$(sql "PRAGMA integrity_check")" ok
+is "PRAGMA foreign_key_check" "$(sql "PRAGMA foreign_key_check")" ""
+done_testing
