@@ -225,6 +225,7 @@ ingest_one(const char *raw, size_t len, const char *name, struct ingest_run *r)
 static int
 ingest_file(const char *path, struct ingest_run *r)
 {
+	struct stat st;
 	struct buf b;
 	int fd, rv;
 	enum tk_status ts;
@@ -238,7 +239,12 @@ ingest_file(const char *path, struct ingest_run *r)
 		return errno == ENOENT ? 0 : 1;
 	}
 	buf_init(&b, (size_t)r->x->conf->message_size_limit + 1);
-	ts = buf_read_fd(&b, fd);
+	/* A file says its size: one over the limit is not read at all. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size > r->x->conf->message_size_limit)
+		ts = TK_ELIMIT;
+	else
+		ts = buf_read_fd(&b, fd);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	if (ts == TK_ELIMIT) {

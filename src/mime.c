@@ -493,6 +493,51 @@ message_fill(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts)
 		m->flags |= MIME_NOHEADERS;
 }
 
+/* Where the header field starting at i ends (after its last line). */
+static size_t
+field_end(const char *raw, size_t i, size_t hlen)
+{
+	const char *nl;
+
+	for (;;) {
+		if ((nl = memchr(raw + i, '\n', hlen - i)) == NULL)
+			return hlen;
+		i = (size_t)(nl - raw) + 1;
+		if (i >= hlen || (raw[i] != ' ' && raw[i] != '\t'))
+			return i;
+	}
+}
+
+/*
+ * A copy of raw with every header field longer than MIME_MAX_FIELD cut
+ * there, or NULL when none is: GMime need not read a 50 MB header to keep
+ * its first MIME_MAX_VALUE bytes (the stored raw message stays whole).
+ */
+static char *
+clip_fields(const char *raw, size_t hlen, size_t len, size_t *outlen)
+{
+	struct buf b;
+	size_t i, e;
+
+	for (i = 0; i < hlen && field_end(raw, i, hlen) - i <= MIME_MAX_FIELD;
+	    i = field_end(raw, i, hlen))
+		;
+	if (i >= hlen)
+		return NULL;
+	buf_init(&b, 0);
+	for (i = 0; i < hlen; i = e) {
+		e = field_end(raw, i, hlen);
+		if (e - i > MIME_MAX_FIELD) {
+			buf_add(&b, raw + i, MIME_MAX_FIELD);
+			buf_addc(&b, '\n');
+		} else
+			buf_add(&b, raw + i, e - i);
+	}
+	buf_add(&b, raw + hlen, len - hlen);
+	*outlen = b.len;
+	return buf_release(&b);
+}
+
 struct tk_msg *
 mime_parse(const char *raw, size_t len, const char *const *fallback_charsets)
 {
@@ -503,6 +548,8 @@ mime_parse(const char *raw, size_t len, const char *const *fallback_charsets)
 	GMimeStream *stream;
 	GByteArray *shell;
 	const char *body;
+	char *clipped;
+	size_t clen;
 
 	pthread_once(&mime_once, mime_init_once);
 	m->subject = xstrdup("");
@@ -518,6 +565,12 @@ mime_parse(const char *raw, size_t len, const char *const *fallback_charsets)
 		}
 	}
 	mime_sha256(body, len - (size_t)(body - raw), m->body_sha256);
+	if ((clipped = clip_fields(raw, body == raw ? len : (size_t)(body - raw),
+	    len, &clen)) != NULL) {
+		m->flags |= MIME_TRUNCATED;
+		raw = clipped;
+		len = clen;
+	}
 
 	opts = g_mime_parser_options_new();
 	g_mime_parser_options_set_rfc2047_compliance_mode(opts,
@@ -543,6 +596,7 @@ mime_parse(const char *raw, size_t len, const char *const *fallback_charsets)
 	g_object_unref(parser);
 	stream_free(stream, shell);
 	g_mime_parser_options_free(opts);
+	free(clipped);
 	return m;
 }
 

@@ -12,6 +12,7 @@
 
 #define MIME_MAX_HEADERS	1000	/* headers kept for rules; the rest stay in raw */
 #define MIME_MAX_VALUE		16384	/* bytes of one decoded header kept */
+#define MIME_MAX_FIELD		(256 << 10)	/* bytes of one header GMime sees */
 #define MIME_MAX_BODY		(1 << 20)	/* bytes of body text kept */
 #define MIME_MAX_PARTS		10000	/* MIME parts walked */
 
