@@ -103,9 +103,14 @@ html_escape(struct buf *out, const char *s, size_t n)
 		}
 }
 
+/* An RFC 5322 field name (printable ASCII, no space or colon) we let
+ * templates set. */
 static int
 header_allowed(const char *name)
 {
+	for (const char *q = name; *q; q++)
+		if ((unsigned char)*q < 33 || (unsigned char)*q > 126)
+			return 0;
 	return strcasecmp(name, "Subject") == 0 ||
 	    strcasecmp(name, "Content-Language") == 0 ||
 	    strncasecmp(name, "X-", 2) == 0;
@@ -252,8 +257,8 @@ render_file(const char *path, const char *text, size_t len,
 			vs++;
 		if (!header_allowed(name)) {
 			err_at(err, path, line, 1, "header not allowed in a "
-			    "template (Subject, Content-Language and X-* are)",
-			    name);
+			    "template (Subject, Content-Language and X-* are, "
+			    "in printable ASCII)", name);
 			nerr++;
 		}
 		buf_reset(&val);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Fuzzes with clang's libFuzzer under AddressSanitizer (leaks included) and
-# UndefinedBehaviorSanitizer, FUZZ_SECONDS (default 5; `make fuzz` and CI:
-# 60) per target:
+# UndefinedBehaviorSanitizer, FUZZ_SECONDS (default 5; `make fuzz` and so
+# CI: 60) per target:
 #   ingest    the whole pipeline on an in-memory database, seeded with
 #             tests/corpus (a message must be stored or refused as too big)
 #   rules     the rule parser and evaluator, seeded with the rule files

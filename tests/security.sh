@@ -70,6 +70,13 @@ is "no Bcc, no X-Injected" \
 check "the subject carries the text, on one line" \
     sh -c "python3 '$SRCDIR/tests/sink/mailcheck.py' '$M' 'm[\"Subject\"]' | grep -q 'Bcc: v2@x.example X-Injected: 1'"
 
+printf 'X-Bad\rName: x\n\nbody\n' >"$WORK/tmpl/bad.txt"
+printf 'rule "bad" { on create then autoreply "bad"; }\n' >"$WORK/bad.rules"
+is "a template header name with a control character is refused" \
+    "$(exitcode "$TIKETTI" -c "$WORK/tiketti.conf" rules check "$WORK/bad.rules")" 1
+check "... with file:line:col" grep -q "bad.txt:1:1: header not allowed in a template" "$WORK/out" "$WORK/err"
+rm "$WORK/tmpl/bad.txt"
+
 # ---- a stranger's tagged mail ----
 cat >"$WORK/stranger.eml" <<'EOF'
 From: Mallory <mallory@muu.example>
