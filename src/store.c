@@ -1218,20 +1218,13 @@ store_outbox_list(struct store *s, const char *state,
 }
 
 /* One integer from a query bound to one text value. */
+/* Steps a bound statement for one integer (its first column), resets it. */
 static enum tk_status
-int_by_text(struct store *s, enum stmt_id q, const char *v, int64_t *out,
-    int *found, const char *what)
+step_int(struct store *s, sqlite3_stmt *st, int64_t *out, int *found,
+    const char *what)
 {
-	sqlite3_stmt *st = stmt(s, q);
-	int rc;
+	int rc = sqlite3_step(st);
 
-	*out = 0;
-	if (found)
-		*found = 0;
-	if (st == NULL)
-		return TK_EIO;
-	bind_text(st, 1, v);
-	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*out = sqlite3_column_int64(st, 0);
 		if (found)
@@ -1240,6 +1233,21 @@ int_by_text(struct store *s, enum stmt_id q, const char *v, int64_t *out,
 		seterr(s, what);
 	done(st);
 	return status_of(rc);
+}
+
+static enum tk_status
+int_by_text(struct store *s, enum stmt_id q, const char *v, int64_t *out,
+    int *found, const char *what)
+{
+	sqlite3_stmt *st = stmt(s, q);
+
+	*out = 0;
+	if (found)
+		*found = 0;
+	if (st == NULL)
+		return TK_EIO;
+	bind_text(st, 1, v);
+	return step_int(s, st, out, found, what);
 }
 
 enum tk_status
@@ -1499,36 +1507,32 @@ store_customer_wrote(struct store *s, int64_t ticket, const char *addr,
     int *yes)
 {
 	sqlite3_stmt *st = stmt(s, Q_CUSTOMER_WROTE);
-	int rc;
+	int64_t v = 0;
+	enum tk_status ts;
 
 	*yes = 0;
 	if (st == NULL)
 		return TK_EIO;
 	sqlite3_bind_int64(st, 1, ticket);
 	bind_text(st, 2, addr);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*yes = sqlite3_column_int(st, 0);
-	else
-		seterr(s, "customer mail");
-	done(st);
-	return status_of(rc);
+	ts = step_int(s, st, &v, NULL, "customer mail");
+	*yes = v != 0;
+	return ts;
 }
 
 enum tk_status
 store_outbox_pending(struct store *s, int *yes)
 {
 	sqlite3_stmt *st = stmt(s, Q_OUTBOX_PENDING);
-	int rc;
+	int64_t v = 0;
+	enum tk_status ts;
 
 	*yes = 0;
 	if (st == NULL)
 		return TK_EIO;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*yes = sqlite3_column_int(st, 0);
-	else
-		seterr(s, "outbox pending");
-	done(st);
-	return status_of(rc);
+	ts = step_int(s, st, &v, NULL, "outbox pending");
+	*yes = v != 0;
+	return ts;
 }
 
 enum tk_status
