@@ -257,8 +257,8 @@ render_file(const char *path, const char *text, size_t len,
 			vs++;
 		if (!header_allowed(name)) {
 			err_at(err, path, line, 1, "header not allowed in a "
-			    "template (Subject, Content-Language and X-* are, "
-			    "in printable ASCII)", name);
+			    "template (Subject, Content-Language and X-* are)",
+			    name);
 			nerr++;
 		}
 		buf_reset(&val);
