@@ -67,6 +67,8 @@ struct poller {
 	mailimap			*imap;
 	char				*password;
 	struct store_imap		 state;
+	int				 dropped;	/* a body FETCH lost the
+							 * connection */
 	char				*err;
 	size_t				 errlen;
 };
@@ -451,12 +453,13 @@ newmsg_cmp(const void *x, const void *y)
 }
 
 /*
- * UID and size of every message above the mark, in UID order. "n:*"
+ * UID and size (0: not asked) of every message above the mark, in UID
+ * order. "n:*"
  * also names the last message when none is above n: such UIDs at or
  * below the mark are dropped, as are any a server sends unasked.
  */
 static enum tk_status
-list_new(struct poller *p, struct newmsg **out, size_t *n)
+list_new(struct poller *p, struct newmsg **out, size_t *n, int sizes)
 {
 	struct mailimap_fetch_type *ft;
 	struct mailimap_set *set;
@@ -470,13 +473,17 @@ list_new(struct poller *p, struct newmsg **out, size_t *n)
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_uid());
-	mailimap_fetch_type_new_fetch_att_list_add(ft,
-	    mailimap_fetch_att_new_rfc822_size());
+	if (sizes)
+		mailimap_fetch_type_new_fetch_att_list_add(ft,
+		    mailimap_fetch_att_new_rfc822_size());
 	r = mailimap_uid_fetch(p->imap, set, ft, &list);
 	mailimap_fetch_type_free(ft);
 	mailimap_set_free(set);
-	if (r != MAILIMAP_NO_ERROR)
-		return check(p, "UID FETCH (UID RFC822.SIZE)", r);
+	if (r != MAILIMAP_NO_ERROR) {
+		p->dropped = transient(r);
+		return check(p, sizes ? "UID FETCH (UID RFC822.SIZE)" :
+		    "UID FETCH (UID)", r);
+	}
 	for (clistiter *it = clist_begin(list); it; it = clist_next(it)) {
 		uint32_t uid = 0, size = 0;
 
@@ -578,8 +585,10 @@ batch_fetch(struct poller *p, struct batch *b)
 	}
 	if (!any)
 		return TK_OK;
-	if (transient(r))
+	if (transient(r)) {
+		p->dropped = 1;
 		return check(p, "UID FETCH BODY.PEEK[]", r);
+	}
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->m[i].size > limit)
 			continue;
@@ -588,8 +597,10 @@ batch_fetch(struct poller *p, struct batch *b)
 		mailimap_set_free(set);
 		if (r == MAILIMAP_NO_ERROR)
 			batch_take(b, list);
-		else if (transient(r))
+		else if (transient(r)) {
+			p->dropped = 1;
 			return check(p, "UID FETCH BODY.PEEK[]", r);
+		}
 		else
 			b->why[i] = xasprintf("the server refused to hand it "
 			    "over: %s", p->imap->imap_response ?
@@ -686,6 +697,79 @@ out:
 	return ts;
 }
 
+/* Connects again after the server dropped us, to the same folder. */
+static enum tk_status
+reconnect(struct poller *p)
+{
+	enum tk_status ts;
+
+	session_close(p, 0);
+	p->dropped = 0;
+	if ((ts = session_open(p)) != TK_OK)
+		return ts;
+	if (p->imap->imap_selection_info->sel_uidvalidity !=
+	    (uint32_t)p->state.uidvalidity) {
+		snprintf(p->err, p->errlen, "account %s: UIDVALIDITY of %s "
+		    "changed while polling", p->acct->name, p->acct->folder);
+		return TK_ETEMP;
+	}
+	return TK_OK;
+}
+
+/* A message the server drops the connection over: recorded, passed. */
+static enum tk_status
+poisoned(struct poller *p, const struct newmsg *m)
+{
+	enum tk_status ts;
+
+	if ((ts = store_begin(p->store)) != TK_OK)
+		goto fail;
+	if ((ts = skip(p, m, "the server dropped the connection when asked "
+	    "for it, twice")) != TK_OK)
+		goto fail;
+	p->state.last_uid = m->uid;
+	if (p->acct->after == CONF_AFTER_KEEP)
+		p->state.acted_uid = m->uid;
+	if ((ts = store_imap_set(p->store, p->acct->name, p->acct->folder,
+	    &p->state)) != TK_OK || (ts = store_commit(p->store)) != TK_OK)
+		goto fail;
+	return TK_OK;
+fail:
+	snprintf(p->err, p->errlen, "account %s: %s", p->acct->name,
+	    store_errmsg(p->store));
+	store_rollback(p->store);
+	return ts;
+}
+
+/*
+ * A batch whose FETCH lost the connection, again one message at a time
+ * on a new connection: a message that loses it twice (Dovecot hangs up
+ * on a file it cannot read) is left behind so it cannot block the
+ * folder; a server that is really gone fails the reconnect instead.
+ */
+static enum tk_status
+one_by_one(struct poller *p, const struct newmsg *m, size_t n)
+{
+	enum tk_status ts = TK_OK;
+
+	for (size_t i = 0; i < n && !stopped(p); i++) {
+		for (int tries = 0; ; tries++) {
+			if (p->dropped && (ts = reconnect(p)) != TK_OK)
+				return ts;
+			if (tries == 2) {
+				ts = poisoned(p, &m[i]);
+				break;
+			}
+			if ((ts = batch_run(p, &m[i], 1)) != TK_ETEMP ||
+			    !p->dropped)
+				break;
+		}
+		if (ts != TK_OK)
+			return ts;
+	}
+	return ts;
+}
+
 /* Everything above the mark, batch by batch. */
 static enum tk_status
 pass(struct poller *p)
@@ -694,7 +778,15 @@ pass(struct poller *p)
 	enum tk_status ts;
 	size_t n, i, k;
 
-	if ((ts = list_new(p, &m, &n)) != TK_OK)
+	/* A server that hangs up over a size it cannot read lists the
+	 * UIDs alone; the messages then go one by one. */
+	p->dropped = 0;
+	if ((ts = list_new(p, &m, &n, 1)) == TK_ETEMP && p->dropped) {
+		log_warnx("%s; listing the UIDs alone", p->err);
+		if ((ts = reconnect(p)) == TK_OK)
+			ts = list_new(p, &m, &n, 0);
+	}
+	if (ts != TK_OK)
 		return ts;
 	for (i = 0; i < n && ts == TK_OK && !stopped(p); i += k) {
 		long long bytes = 0;
@@ -703,7 +795,13 @@ pass(struct poller *p)
 		    k++)
 			if (m[i + k].size <= p->conf->message_size_limit)
 				bytes += m[i + k].size;
+		p->dropped = 0;
 		ts = batch_run(p, m + i, k);
+		if (ts == TK_ETEMP && p->dropped) {
+			log_warnx("%s; trying the batch one message at a time",
+			    p->err);
+			ts = one_by_one(p, m + i, k);
+		}
 	}
 	free(m);
 	return ts;

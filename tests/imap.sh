@@ -5,8 +5,10 @@
 # 500 messages at once; a second poll takes nothing; new mail between
 # polls; after = keep, seen, move and delete seen through IMAP; a message
 # over message_size_limit left in place and never a bare EXPUNGE; kill -9
-# of the poller, and of the server, mid-run, then a rerun takes every
-# message once; a server that stops answering (timeout) or is down (75);
+# of the poller mid-run, then a rerun takes every message once; the
+# server's process killed mid-run (the poller connects again and goes on);
+# a message the server hangs up over (left behind, not blocking); a server
+# that stops answering (timeout) or is down (75);
 # a UIDVALIDITY reset; two polls at once; --idle.
 . "${SRCDIR:-.}/tests/lib.sh"
 . "$SRCDIR/tests/servers.sh"
@@ -66,6 +68,7 @@ EOF
 	echo "after = delete"
 	account idle Idle
 	echo "idle_interval = 1"
+	account poison Poison
 } >"$WORK/tiketti.conf"
 
 q() {
@@ -173,25 +176,26 @@ pid=$!
 waitcount "$n0"
 kill -9 $(imap_children) 2>/dev/null
 wait "$pid"
-is "imap process killed mid-run: exit 75" "$?" 75
-check "says the connection was lost" grep -q "account main: UID FETCH.*: connection lost.* (try again later)" "$WORK/kill.err"
-dovecot_drop 5001 5100
+is "imap process killed mid-run: it connects again and finishes (exit 0)" "$?" 0
+check "says the connection was lost and what it did" grep -q "account main: UID FETCH.*: connection lost.*; trying the batch one message at a time" "$WORK/kill.err"
+dovecot_drop 5001 6000
 n1=$(q 'SELECT count(*) FROM messages')
 "$TIKETTI" -c "$WORK/tiketti.conf" poll --account main 2>"$WORK/stop.err" &
 pid=$!
 waitcount "$n1"
-kill -STOP $(imap_children) 2>/dev/null
+# The whole server: a new connection would get no greeting either.
+kill -STOP $(imap_children) $(pgrep -P "$DOVECOT") "$DOVECOT" 2>/dev/null
 wait "$pid"
 rc=$?
-kill -CONT $(imap_children) 2>/dev/null
+kill -CONT "$DOVECOT" $(pgrep -P "$DOVECOT") 2>/dev/null
 is "server stops answering: timeout, exit 75" "$rc" 75
 dovecot_down
 is "server down: exit 75" "$(exitcode tk poll --account main)" 75
-check "says it cannot connect" grep -q "connect to 127.0.0.1 port $IPORT: cannot connect (try again later)" "$WORK/err"
+check "says it cannot connect" grep -q "connect to 127.0.0.1 port $IPORT: .* (try again later)" "$WORK/err"
 check "dovecot starts again" dovecot_up "$IPORT" "$SPORT"
 is "rerun after the server came back: exit 0" "$(exitcode tk poll --account main)" 0
 check "rerun took nothing twice" grep -q "0 already in" "$WORK/err"
-is "every message in once" "$(q "SELECT count(*), count(DISTINCT message_id) FROM messages WHERE message_id LIKE 'imap-4___@asiakas.example' OR message_id LIKE 'imap-50__@asiakas.example' OR message_id LIKE 'imap-5100@asiakas.example'")" "1100|1100"
+is "every message in once" "$(q "SELECT count(*), count(DISTINCT message_id) FROM messages WHERE message_id LIKE 'imap-4___@asiakas.example' OR message_id LIKE 'imap-5___@asiakas.example' OR message_id = 'imap-6000@asiakas.example'")" "2000|2000"
 
 # ---- UIDVALIDITY reset ----
 total=$(q 'SELECT count(*) FROM messages')
@@ -234,6 +238,17 @@ is "after = delete: ours expunged, someone's \\Deleted kept" \
 is "the two small ones are in" "$(q "SELECT count(*) FROM messages WHERE message_id IN ('imap-221@asiakas.example', 'imap-222@asiakas.example')")" 2
 is "again: exit 0, nothing retried" "$(exitcode tk -v poll --account delete)" 0
 check "the big one is not fetched again" sh -c "! grep -q 'left in the folder' '$WORK/err'"
+
+# ---- a message the server hangs up over ----
+dovecot_drop 401 403 Poison
+f=$(ls "$DIR"/dc/mail/support/Maildir/.Poison/new/* | sed -n 2p)
+chown root:root "$f"
+chmod 000 "$f"	# Dovecot, as nobody, cannot read it and drops the session
+is "a message the server hangs up over: exit 0" "$(exitcode tk poll --account poison)" 0
+check "it is logged and left" grep -q "account poison: UID 2 of Poison (.* bytes) left in the folder: the server dropped the connection when asked for it, twice" "$WORK/err"
+is "... recorded" "$(q "SELECT uid FROM imap_skipped WHERE account = 'poison'")" 2
+is "the others are in" "$(q "SELECT count(*) FROM messages WHERE message_id IN ('imap-401@asiakas.example', 'imap-403@asiakas.example')")" 2
+is "the next poll passes it by" "$(exitcode tk poll --account poison)" 0
 
 # ---- two at once; --idle ----
 dovecot_drop 1 0 Idle
