@@ -9,7 +9,7 @@
 . "${SRCDIR:-.}/tests/lib.sh"
 . "$SRCDIR/tests/servers.sh"
 
-need python3 sqlite3 faketime
+need python3 sqlite3 faketime pgrep
 : "${CRASH_TRIALS:=50}"
 : "${CRASH_SEED:=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}"
 echo "# CRASH_SEED=$CRASH_SEED CRASH_TRIALS=$CRASH_TRIALS"
@@ -118,22 +118,30 @@ else
 fi
 
 # ---- tick ----
-# libfaketime itself: the faketime command forks, and the kill must hit
-# tiketti.
-FAKE=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
-# Each trial has tickets of its own come due: 10 new ones, a minute old.
+# Each trial has tickets of its own come due: 10 new ones, written
+# 200 s further on each trial, and a tick two minutes after them (the
+# clock only goes forward, as a time rule expects). The faketime wrapper
+# forks: the kill goes to tiketti, its child, so that the wrapper still
+# cleans up its shared memory (left behind, a later faketime with the
+# same pid would fail).
 for k in $(seq "$T"); do
 	maildrop $((n + 1)) $((n + 10))
 	n=$((n + 10))
-	"$TIKETTI" -c "$WORK/tiketti.conf" ingest --maildir "$WORK/md" \
-	    >/dev/null 2>&1
-	killrun $((2 * T + k)) env LD_PRELOAD="$FAKE" FAKETIME="+$((120 + k))s" \
-	    "$TIKETTI" -c "$WORK/tiketti.conf" tick
+	faketime -f "+$((200 * k))s" "$TIKETTI" -c "$WORK/tiketti.conf" \
+	    ingest --maildir "$WORK/md" >/dev/null 2>&1
+	faketime -f "+$((200 * k + 120))s" "$TIKETTI" -c "$WORK/tiketti.conf" \
+	    tick >/dev/null 2>&1 &
+	w=$!
+	sleep "$(delay $((2 * T + k)))"
+	c=$(pgrep -P "$w")
+	[ -n "$c" ] && kill -9 $c 2>/dev/null && KILLED=$((KILLED + 1))
+	wait "$w" 2>/dev/null
 done
 killed tick
 tickets=$(sql "select count(*) from tickets")
+# The last run after all of them, so that every ticket is due.
 is "tick after $T kills: the last run exits 0" \
-    "$(exitcode faketime -f "+300s" "$TIKETTI" -c "$WORK/tiketti.conf" tick)" 0
+    "$(exitcode faketime -f "+$((200 * T + 300))s" "$TIKETTI" -c "$WORK/tiketti.conf" tick)" 0
 is "the time rule fired once on every ticket" \
     "$(sql "select count(*), count(distinct ticket_id) from rule_fired where rule = 'stale'")" "$tickets|$tickets"
 is "... and tagged each once" \
