@@ -30,16 +30,8 @@ cat >"$DIR/tiketti.conf" <<EOF
 database = $DIR/t.db
 mailboxes = support@yritys.example
 rules_dir = $DIR/rules
-
-[account support]
-host = 127.0.0.1
-port = $IPORT
-tls = none
-allow_plaintext = yes
-user = support
-password_file = $DIR/pw
-mailbox = support@yritys.example
 EOF
+dovecot_account support "$IPORT" "$DIR/pw" >>"$DIR/tiketti.conf"
 cat >"$DIR/mbsyncrc" <<EOF
 IMAPAccount bench
 Host 127.0.0.1

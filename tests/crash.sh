@@ -26,17 +26,11 @@ mailboxes = support@yritys.example
 rules_dir = $WORK/rules
 templates_dir = $WORK/tmpl
 autoreply_limit = 1000
-
-[account crash]
-host = 127.0.0.1
-port = $IPORT
-tls = none
-allow_plaintext = yes
-user = support
-password_file = $WORK/pw
-mailbox = support@yritys.example
-timeout = 5
 EOF
+{
+	dovecot_account crash "$IPORT" "$WORK/pw"
+	echo "timeout = 5"
+} >>"$WORK/tiketti.conf"
 cat >"$WORK/rules/10.rules" <<'EOF'
 rule "ack" { on create then autoreply "ack"; }
 rule "stale" { on after 1m since created in new then tag "stale"; }

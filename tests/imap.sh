@@ -29,20 +29,10 @@ mkdir -p "$WORK/rules"
 echo secret >"$WORK/pw"
 chmod 600 "$WORK/pw"
 
+# account NAME FOLDER [HOST]: plain IMAP; the TLS ones set tls after it.
 account() {
-	cat <<EOF
-
-[account $1]
-host = ${3:-127.0.0.1}
-port = $IPORT
-tls = none
-allow_plaintext = yes
-user = support
-password_file = $WORK/pw
-mailbox = support@yritys.example
-timeout = 3
-folder = $2
-EOF
+	dovecot_account "$1" "$IPORT" "$WORK/pw" "${3:-127.0.0.1}"
+	printf 'timeout = 3\nfolder = %s\n' "$2"
 }
 {
 	cat <<EOF

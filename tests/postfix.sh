@@ -42,17 +42,11 @@ busy_timeout = 2s
 
 [agent maria]
 address = maria@yritys.example
-
-[account support]
-host = 127.0.0.1
-port = $IPORT
-tls = none
-allow_plaintext = yes
-user = support
-password_file = $WORK/pw
-mailbox = support@yritys.example
-after = seen
 EOF
+{
+	dovecot_account support "$IPORT" "$WORK/pw"
+	echo "after = seen"
+} >>"$WORK/tiketti.conf"
 sql() { sqlite3 "$WORK/state/t.db" "$1"; }
 
 milter_up() {

@@ -175,6 +175,23 @@ EOC
 	DOVECOT=$(cat "$_dc/run/master.pid")
 }
 
+# dovecot_account NAME PORT PASSWORD-FILE [HOST]: an [account NAME] section
+# of tiketti.conf for the support user over plain IMAP (more keys may
+# follow it).
+dovecot_account() {
+	cat <<EOA
+
+[account $1]
+host = ${4:-127.0.0.1}
+port = $2
+tls = none
+allow_plaintext = yes
+user = support
+password_file = $3
+mailbox = support@yritys.example
+EOA
+}
+
 # dovecot_down: stops it by its master's pid and waits until it is gone.
 dovecot_down() {
 	[ -n "${DOVECOT:-}" ] || return 0
