@@ -639,9 +639,13 @@ store_open(const char *path, long long busy_timeout, int flags,
 	sqlite3_busy_timeout(s->db, (int)(busy_timeout * 1000));
 	if (flags & STORE_READONLY)
 		return exec_plain(s, "PRAGMA foreign_keys = ON", "pragma");
+	/* temp_store: a batch's savepoint journals (a message's pages,
+	 * some hundred KiB) in memory, not a temporary file made and
+	 * unlinked for each message. The read-only connections (reports,
+	 * with their big sorts) keep temporary files. */
 	if ((ts = exec_plain(s, "PRAGMA journal_mode = WAL;"
-	    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-	    "pragma")) != TK_OK)
+	    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+	    "PRAGMA temp_store = MEMORY;", "pragma")) != TK_OK)
 		return ts;
 	return migrate(s);
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The milter (tiketti milter -d) driven by miltertest (Debian package
 # miltertest): a shared address ticketed with X-Tiketti-* headers and a
-# tagged Subject, other mail accepted at end-of-header, abort mid-message,
+# tagged Subject, other mail accepted at DATA, abort mid-message,
 # several messages and 201 recipients on one connection, a 64 KiB body
 # chunk, a re-sent message (idempotent), a message over the size limit
 # refused with 552, SIGHUP with broken rules keeping the old ones, and a
@@ -60,13 +60,12 @@ rm "$WORK/rules/bad.rules"
 # A locked database: tempfail, and nothing is lost once it is free.
 cat >"$WORK/lock.lua" <<'EOF'
 local conn = mt.connect(os.getenv("SOCK"))
-mt.conninfo(conn, "client.example", "127.0.0.1")
 mt.macro(conn, SMFIC_MAIL, "i", "QL")
 mt.mailfrom(conn, "<e@asiakas.example>")
 mt.rcptto(conn, "<tuki@yritys.example>")
+mt.data(conn)
 mt.header(conn, "Subject", "Locked")
 mt.header(conn, "Message-ID", "<e1@asiakas.example>")
-mt.eoh(conn)
 mt.bodystring(conn, "x\r\n")
 mt.eom(conn)
 print(mt.getreply(conn) == SMFIR_TEMPFAIL and "tempfail" or
