@@ -596,9 +596,12 @@ eom_ingest(SMFICTX *ctx, struct mctx *c, const struct tk_conf *conf,
 			log_warnx("%s: could not tag the Subject", c->qid);
 		free(subj);
 	}
+	/* The sender is woken once, not for every message of a busy second. */
 	pthread_mutex_lock(&send_lock);
-	send_wanted = 1;
-	pthread_cond_signal(&send_cond);
+	if (!send_wanted) {
+		send_wanted = 1;
+		pthread_cond_signal(&send_cond);
+	}
 	pthread_mutex_unlock(&send_lock);
 	/* The time Postfix waited for us at end of message (bench/milter.sh). */
 	clock_gettime(CLOCK_MONOTONIC, &t1);
