@@ -291,6 +291,20 @@ mctx_get(SMFICTX *ctx)
 }
 
 /*
+ * The state of the message under way. Its generation is taken at MAIL
+ * FROM; a client that skips MAIL FROM (not Postfix) gets one here.
+ */
+static struct mctx *
+message_get(SMFICTX *ctx)
+{
+	struct mctx *c = mctx_get(ctx);
+
+	if (c->gen == NULL)
+		c->gen = gen_get();
+	return c;
+}
+
+/*
  * Round trips are most of a milter's cost, on both sides. Ask Postfix to
  * skip what we do not look at (connect, HELO, unknown commands), to wait
  * for no answer to MAIL, RCPT and each header and body chunk (we never
@@ -344,7 +358,7 @@ on_envfrom(SMFICTX *ctx, char **argv)
 static sfsistat
 on_envrcpt(SMFICTX *ctx, char **argv)
 {
-	struct mctx *c = smfi_getpriv(ctx);
+	struct mctx *c = message_get(ctx);
 	char *r = addr_arg(argv[0] ? argv[0] : "");
 
 	if (conf_is_mailbox(c->gen->conf, r))
@@ -400,7 +414,7 @@ keep_chunk(struct mctx *c, const void *p, size_t n, unsigned long stage)
 static sfsistat
 on_header(SMFICTX *ctx, char *name, char *value)
 {
-	struct mctx *c = smfi_getpriv(ctx);
+	struct mctx *c = message_get(ctx);
 	char *line;
 	sfsistat rv;
 
@@ -420,7 +434,7 @@ on_header(SMFICTX *ctx, char *name, char *value)
 static sfsistat
 on_data(SMFICTX *ctx)
 {
-	struct mctx *c = smfi_getpriv(ctx);
+	struct mctx *c = message_get(ctx);
 
 	return c->ours || c->agent ? SMFIS_CONTINUE : SMFIS_ACCEPT;
 }
@@ -438,7 +452,7 @@ end_of_header(struct mctx *c)
 static sfsistat
 on_eoh(SMFICTX *ctx)
 {
-	struct mctx *c = smfi_getpriv(ctx);
+	struct mctx *c = message_get(ctx);
 
 	if (!c->ours && !c->agent)
 		return SMFIS_ACCEPT;
@@ -449,7 +463,7 @@ on_eoh(SMFICTX *ctx)
 static sfsistat
 on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-	struct mctx *c = smfi_getpriv(ctx);
+	struct mctx *c = message_get(ctx);
 
 	end_of_header(c);
 	return keep_chunk(c, chunk, len, SMFIP_NR_BODY);
@@ -617,7 +631,7 @@ eom_ingest(SMFICTX *ctx, struct mctx *c, const struct tk_conf *conf,
 static sfsistat
 on_eom(SMFICTX *ctx)
 {
-	struct mctx *c = smfi_getpriv(ctx);
+	struct mctx *c = message_get(ctx);
 	struct timespec t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
