@@ -858,9 +858,12 @@ session(struct poller *p)
 	/* A run that died between a commit and its action. */
 	if ((ts = act_pending(p)) != TK_OK)
 		return ts;
-	if (p->opts->idle)
+	if (p->opts->idle && mailimap_has_idle(p->imap))
 		log_info("account %s: watching %s on %s", a->name, a->folder,
 		    a->host);
+	else if (p->opts->idle)
+		log_info("account %s: watching %s on %s (no IDLE: NOOP every "
+		    "%d s)", a->name, a->folder, a->host, a->idle_interval);
 	for (;;) {
 		before = p->st->ingested;
 		ts = pass(p);

@@ -170,7 +170,9 @@ is "imap process killed mid-run: it connects again and finishes (exit 0)" "$?" 0
 check "says the connection was lost and what it did" grep -q "account main: UID FETCH.*: connection lost.*; trying the batch one message at a time" "$WORK/kill.err"
 dovecot_drop 5001 6000
 n1=$(q 'SELECT count(*) FROM messages')
-"$TIKETTI" -c "$WORK/tiketti.conf" poll --account main 2>"$WORK/stop.err" &
+# Niced, so that on a busy machine it is still mid-run when stopped.
+nice -n 19 "$TIKETTI" -c "$WORK/tiketti.conf" poll --account main \
+    2>"$WORK/stop.err" &
 pid=$!
 waitcount "$n1"
 # The whole server: a new connection would get no greeting either.
@@ -275,6 +277,30 @@ ra=$?
 wait "$b"
 is "two polls at once: both exit 0" "$ra,$?" "0,0"
 is "two polls at once: 300 in, once each" "$(q 'SELECT count(*) FROM messages')" $((n0 + 300))
+
+# ---- a server without IDLE: --idle polls with NOOP ----
+dovecot_down
+DOVECOT_CONF="imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+ UIDPLUS MOVE"
+check "dovecot starts again, without IDLE" dovecot_up "$IPORT" "$SPORT"
+DOVECOT_CONF=
+"$TIKETTI" -c "$WORK/tiketti.conf" poll --account idle --idle \
+    2>"$WORK/idle.err" &
+IDLE=$!
+for _ in $(seq 100); do
+	grep -q "watching Idle" "$WORK/idle.err" && break
+	sleep 0.05
+done
+check "--idle without IDLE: it says it will poll with NOOP" \
+    grep -q "account idle: watching Idle on 127.0.0.1 (no IDLE: NOOP every 1 s)" "$WORK/idle.err"
+sleep 1.5
+n0=$(q 'SELECT count(*) FROM messages')
+dovecot_drop 303 303 Idle
+check "... and takes new mail" waitcount "$n0"
+check "no IDLE command reached the server" test "$(grep -c "IDLE" "$DIR/dc/dovecot.log")" = 0
+kill -TERM "$IDLE"
+wait "$IDLE"
+is "... SIGTERM ends it with exit 0" "$?" 0
+IDLE=
 
 # ---- configuration ----
 # Last: Dovecot slows down logins from an address after a failed one.

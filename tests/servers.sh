@@ -125,7 +125,8 @@ waitfiles() {
 # $DIR/dc/mail/support/Maildir. With IMAPS-PORT it also serves imaps there
 # and STARTTLS on IMAP-PORT, with a certificate for "localhost" only,
 # signed by a throw-away CA in $DIR/dc/tls/ca.pem (dovecot_ca makes it).
-# Its pid is in $DOVECOT. Returns non-zero when it did not start.
+# Its pid is in $DOVECOT. Lines in $DOVECOT_CONF are added to its
+# configuration. Returns non-zero when it did not start.
 dovecot_up() {
 	_dc=$DIR/dc
 	mkdir -p "$_dc/run" "$_dc/state" "$_dc/mail/support/Maildir/new" \
@@ -169,6 +170,7 @@ service imap-login {
     port = ${2:-0}
   }
 }
+${DOVECOT_CONF:-}
 EOC
 	dovecot -c "$_dc/dovecot.conf" || return 1
 	waitport "$1" || return 1
