@@ -651,7 +651,9 @@ batch_run(struct poller *p, const struct newmsg *m, size_t n)
 			snprintf(why, sizeof(why), "over message_size_limit "
 			    "(%lld)", p->conf->message_size_limit);
 			ts = skip(p, &m[i], why);
-		} else if (b.body[i] == NULL)
+		} else if (b.body[i] == NULL)	/* libetpan takes a FETCH
+						 * answered NO for a success
+						 * when some data came back */
 			ts = skip(p, &m[i], b.why[i] ? b.why[i] :
 			    "the server sent no body");
 		else {

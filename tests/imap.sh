@@ -9,7 +9,9 @@
 # server's process killed mid-run (the poller connects again and goes on);
 # a message the server hangs up over (left behind, not blocking); a server
 # that stops answering (timeout) or is down (75);
-# a UIDVALIDITY reset; two polls at once; --idle.
+# a UIDVALIDITY reset; two polls at once; --idle; a Dovecot that answers
+# NO to a FETCH it cannot serve and does not offer IDLE (--idle then
+# polls with NOOP).
 . "${SRCDIR:-.}/tests/lib.sh"
 . "$SRCDIR/tests/servers.sh"
 
@@ -59,6 +61,7 @@ EOF
 	account idle Idle
 	echo "idle_interval = 1"
 	account poison Poison
+	account refused Refused
 } >"$WORK/tiketti.conf"
 
 q() {
@@ -278,11 +281,25 @@ wait "$b"
 is "two polls at once: both exit 0" "$ra,$?" "0,0"
 is "two polls at once: 300 in, once each" "$(q 'SELECT count(*) FROM messages')" $((n0 + 300))
 
-# ---- a server without IDLE: --idle polls with NOOP ----
+# ---- a server that says NO to a FETCH; one without IDLE ----
 dovecot_down
-DOVECOT_CONF="imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+ UIDPLUS MOVE"
-check "dovecot starts again, without IDLE" dovecot_up "$IPORT" "$SPORT"
+DOVECOT_CONF="imap_fetch_failure = no-after
+imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+ UIDPLUS MOVE"
+check "dovecot starts again, answering NO to a FETCH it cannot serve, without IDLE" \
+    dovecot_up "$IPORT" "$SPORT"
 DOVECOT_CONF=
+dovecot_drop 404 406 Refused
+f=$(ls "$DIR"/dc/mail/support/Maildir/.Refused/new/* | sed -n 2p)
+chown root:root "$f"
+chmod 000 "$f"
+# Dovecot lists it without a size and ends the listing with NO, then hangs
+# up over its body.
+is "a message the server answers NO for: exit 0" "$(exitcode tk poll --account refused)" 0
+check "it is logged and left" grep -q "account refused: UID 2 of Refused (0 bytes) left in the folder: the server sent no body" "$WORK/err"
+is "... recorded" "$(q "SELECT uid FROM imap_skipped WHERE account = 'refused'")" 2
+is "the others are in" "$(q "SELECT count(*) FROM messages WHERE message_id IN ('imap-404@asiakas.example', 'imap-406@asiakas.example')")" 2
+is "the next poll passes it by" "$(exitcode tk poll --account refused)" 0
+
 "$TIKETTI" -c "$WORK/tiketti.conf" poll --account idle --idle \
     2>"$WORK/idle.err" &
 IDLE=$!
