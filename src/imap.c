@@ -646,14 +646,14 @@ batch_run(struct poller *p, const struct newmsg *m, size_t n)
 		    ingest_errmsg(p->ig));
 		goto out;
 	}
+	/* No body: refused, or a FETCH answered NO that libetpan takes for
+	 * a success because some data came back. */
 	for (size_t i = 0; i < n && ts == TK_OK; i++) {
 		if (m[i].size > p->conf->message_size_limit) {
 			snprintf(why, sizeof(why), "over message_size_limit "
 			    "(%lld)", p->conf->message_size_limit);
 			ts = skip(p, &m[i], why);
-		} else if (b.body[i] == NULL)	/* libetpan takes a FETCH
-						 * answered NO for a success
-						 * when some data came back */
+		} else if (b.body[i] == NULL)
 			ts = skip(p, &m[i], b.why[i] ? b.why[i] :
 			    "the server sent no body");
 		else {
