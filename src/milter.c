@@ -20,18 +20,21 @@
  *	after a timeout changes nothing the second time. The commit is
  *	durable (synchronous = FULL) before the answer.
  *
- *	Threads: libmilter runs a thread per connection. Each parses its
- *	message itself, then queues it for the group commit: whichever
- *	thread finds no leader writes everything queued, on the one writer
- *	connection, in one transaction with a savepoint per message, and
- *	wakes the others once the commit is on disk. The configuration and
- *	rules are shared read-only and swapped under a lock on SIGHUP (the
- *	old ones stay when the new ones do not load). A sender thread runs
- *	deliver_flush() after messages and every 30 seconds, with its own
- *	store handle. Postfix is asked to skip the stages we do not use
- *	and not to wait for a reply to MAIL, RCPT and each header and body
- *	chunk: three round trips a message (negotiation, DATA, end of
- *	message), not a dozen.
+ *	Threads: libmilter calls back on its worker threads (Debian
+ *	builds it with its worker pool: a connection's commands may each
+ *	run on a different thread, so everything about a connection is
+ *	in its private data). The thread at end of message parses it,
+ *	then queues it for the group commit: whichever thread finds no
+ *	leader writes everything queued, on the one writer connection,
+ *	in one transaction with a savepoint per message, and wakes the
+ *	others once the commit is on disk. The configuration and rules
+ *	are shared read-only and swapped under a lock on SIGHUP (the old
+ *	ones stay when the new ones do not load). A sender thread runs
+ *	deliver_flush() after messages and every 30 seconds, with its
+ *	own store handle. Postfix is asked to skip the stages we do not
+ *	use and not to wait for a reply to MAIL, RCPT and each header
+ *	and body chunk: three round trips a message (negotiation, DATA,
+ *	end of message), not a dozen.
  * DIAGNOSTICS
  *	Logs to syslog (LOG_MAIL) with the Postfix queue id on every line,
  *	or to stderr with -d.
@@ -69,7 +72,7 @@ struct generation {
 	int		 refs;
 };
 
-/* Per worker thread. */
+/* A generation's database handles: the group commit's writer. */
 struct worker {
 	struct generation	*gen;
 	struct store		*store;
