@@ -646,8 +646,9 @@ batch_run(struct poller *p, const struct newmsg *m, size_t n)
 		    ingest_errmsg(p->ig));
 		goto out;
 	}
-	/* No body: refused, or a FETCH answered NO that libetpan takes for
-	 * a success because some data came back. */
+	/* b.body[i] is NULL when the server refused the message, or when
+	 * it answered the FETCH with NO, which libetpan takes for a
+	 * success as long as some data came back. */
 	for (size_t i = 0; i < n && ts == TK_OK; i++) {
 		if (m[i].size > p->conf->message_size_limit) {
 			snprintf(why, sizeof(why), "over message_size_limit "

@@ -88,6 +88,15 @@ logins() {
 
 # waitcount N: waits (up to 20 s) until the database holds more than N
 # messages.
+waitcount() {
+	for _ in $(seq 1000); do
+		[ "$(q 'SELECT count(*) FROM messages' 2>/dev/null || echo 0)" \
+		    -gt "$1" ] && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
 # idle_start: `poll --account idle --idle` in the background ($IDLE),
 # once it watches the folder.
 idle_start() {
@@ -98,15 +107,6 @@ idle_start() {
 		grep -q "watching Idle" "$WORK/idle.err" && break
 		sleep 0.05
 	done
-}
-
-waitcount() {
-	for _ in $(seq 1000); do
-		[ "$(q 'SELECT count(*) FROM messages' 2>/dev/null || echo 0)" \
-		    -gt "$1" ] && return 0
-		sleep 0.02
-	done
-	return 1
 }
 
 # imap_children: the pids of Dovecot's imap processes (one a session).
