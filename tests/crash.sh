@@ -4,8 +4,9 @@
 # CRASH_TRIALS (default 50) times each, with new mail arriving between
 # trials; then one run to the end. Every message must be in exactly once,
 # every autoreply row exist once, every time rule have fired once, and
-# PRAGMA integrity_check say ok. The delays come from CRASH_SEED (printed),
-# so a failure can be replayed.
+# PRAGMA integrity_check say ok. The delays come from CRASH_SEED
+# (printed), so a failure can be replayed. Last, a disk that fills up (a
+# file size limit) under ingest: a tempfail, and nothing half-written.
 . "${SRCDIR:-.}/tests/lib.sh"
 . "$SRCDIR/tests/servers.sh"
 
@@ -144,6 +145,27 @@ is "one autoreply row a ticket" \
     "$(sql "select count(*), count(distinct ticket_id) from outbox where kind = 'autoreply'")" "$tickets|$tickets"
 is "every ticket has its mail" \
     "$(sql "select count(*) from tickets t where not exists (select 1 from messages m where m.ticket_id = t.id)")" 0
+
+# ---- a disk that fills up ----
+# As the process sees it: a file size limit (RLIMIT_FSIZE, SIGXFSZ
+# ignored) that the WAL index fits under and a new ticket's commit does
+# not. ingest tempfails and writes nothing; with room, the mail goes in.
+fsize() {
+	python3 -c 'import os, resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+n = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (n, n))
+os.execvp(sys.argv[2], sys.argv[2:])' "$@"
+}
+printf 'From: c@asiakas.example\nTo: support@yritys.example\nSubject: Full\nMessage-ID: <full@asiakas.example>\n\nHello\n' >"$WORK/full.eml"
+before=$(sql "select count(*) from messages")
+is "disk full: ingest tempfails (75)" \
+    "$(exitcode fsize 40000 "$TIKETTI" -c "$WORK/tiketti.conf" ingest "$WORK/full.eml")" 75
+check "... saying why" grep -q "commit: disk I/O error" "$WORK/err"
+is "... and stores nothing" "$(sql "select count(*) from messages")" "$before"
+is "with room again, the mail goes in" \
+    "$(exitcode "$TIKETTI" -c "$WORK/tiketti.conf" ingest "$WORK/full.eml")" 0
+is "... once" "$(sql "select count(*) from messages where message_id = 'full@asiakas.example'")" 1
 is "PRAGMA integrity_check" "$(sql "PRAGMA integrity_check")" ok
 is "PRAGMA foreign_key_check" "$(sql "PRAGMA foreign_key_check")" ""
 done_testing
