@@ -57,6 +57,9 @@ run() {
 		cat "$DIR/pf/start.log" "$DIR/pf/maillog" 2>/dev/null
 		exit 1
 	}
+	# The previous pass's files (spooled mail, the sink's copies) go to
+	# disk now, not during this pass.
+	sync
 	c0=$(cpu)
 	t0=$(now)
 	smtp-source -s "$sessions" -m "$n" -l 2048 -f kunde@asiakas.example \
