@@ -633,7 +633,11 @@ fail:
  * connection that writes), and SQLite makes a commit visible to other
  * connections only after that sync, so no reader sees a frame still in
  * the buffer. A write error comes back from the sync instead, and fails
- * the commit. Other files are the default VFS's own.
+ * the commit. A transaction too big for the page cache writes frames
+ * before its commit; when it is rolled back instead, what of them is
+ * still in the buffer is dropped (wal_forget, the connection's rollback
+ * hook, and at close): written later, it would land over frames another
+ * connection has committed since. Other files are the default VFS's own.
  */
 #define WAL_BUF	(124 * 1024)	/* the unix VFS writes < 128 KiB a call */
 
@@ -689,12 +693,12 @@ wal_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
 	return SQLITE_OK;
 }
 
+/* A commit leaves the buffer empty: what is left at close was rolled back. */
 static int
 wal_close(sqlite3_file *f)
 {
 	sqlite3_file *r = wal_real(f);
 
-	(void)wal_flush(f);
 	free(((struct walfile *)f)->buf);
 	return r->pMethods->xClose(r);
 }
@@ -800,6 +804,17 @@ wal_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f,
 	return rc;
 }
 
+/* The rollback hook: the rolled-back transaction's frames, dropped. */
+static void
+wal_forget(void *db)
+{
+	sqlite3_file *f = NULL;
+
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+	    &f) == SQLITE_OK && f != NULL && f->pMethods == &wal_io)
+		((struct walfile *)f)->len = 0;
+}
+
 /* The default VFS with xOpen wrapped; its other methods are its own. */
 static void
 vfs_register(void)
@@ -832,6 +847,7 @@ store_open(const char *path, long long busy_timeout, int flags,
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, (int)(busy_timeout * 1000));
+	sqlite3_rollback_hook(s->db, wal_forget, s->db);
 	if (flags & STORE_READONLY)
 		return exec_plain(s, "PRAGMA foreign_keys = ON", "pragma");
 	/* temp_store: a batch's savepoint journals (a message's pages,

@@ -15,13 +15,26 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 say() { printf '%s\n' "$*"; }
 
+# What failed, and the first words of why, is said again just above the
+# last line: a CI page that shows only the end of the output still shows it.
+whatfailed=$(mktemp)
+trap 'rm -f "$whatfailed"' EXIT
+# remember STAGE LOG: the FAIL/ERROR lines of an Automake test-suite.log,
+# and each "not ok" with the diagnostics that follow it.
+remember() {
+	{
+		grep -E '^(FAIL|ERROR|XPASS):' "$2" | sed "s|^|$1: |"
+		grep -A3 '^not ok' "$2" | grep -v '^--$'
+	} >>"$whatfailed"
+}
+
 count_log() {
 	p=$(sed -n 's/^# PASS: *//p' "$1" | head -1)
 	f=$(sed -n 's/^# \(FAIL\|ERROR\|XPASS\): *//p' "$1" | awk '{s+=$1} END {print s+0}')
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0}))
 	say "$2: ${p:-0} passed, ${f:-0} failed"
-	[ "${f:-0}" -eq 0 ] || grep -E '^(FAIL|ERROR|XPASS):' "$1" | head -50
+	[ "${f:-0}" -eq 0 ] || remember "$2" "$1"
 }
 
 # build NAME CONFIGURE-ARGS...: configure, make and make check in _build/NAME.
@@ -75,6 +88,7 @@ if [ -f _build/werror/Makefile ]; then
 	failed=$((failed + f))
 	say "fuzz (60 s a target): $p passed, $f failed"
 	[ "$f" -eq 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -80
+	printf '%s\n' "$out" | grep -A3 '^not ok' | grep -v '^--$' >>"$whatfailed"
 fi
 
 # The corpus under valgrind: no leaks, no invalid reads.
@@ -87,6 +101,7 @@ if [ -x _build/werror/tiketti ] && command -v valgrind >/dev/null; then
 	failed=$((failed + f))
 	say "valgrind corpus: $p passed, $f failed"
 	[ "$f" -eq 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -80
+	printf '%s\n' "$out" | grep -A3 '^not ok' | grep -v '^--$' >>"$whatfailed"
 else
 	say "valgrind corpus: FAILED (no build or no valgrind)"
 	failed=$((failed + 1))
@@ -101,7 +116,16 @@ else
 	failed=$((failed + 1))
 	say "distcheck: FAILED"
 	tail -40 _build/werror/distcheck.log 2>/dev/null
+	# When it was a test that failed there, its own words.
+	for log in _build/werror/tiketti-*/_build/sub/test-suite.log; do
+		[ -f "$log" ] && grep -A30 '^FAIL:\|^ERROR:' "$log" | head -120 &&
+		    remember distcheck "$log"
+	done
 fi
 
+if [ -s "$whatfailed" ]; then
+	say "--- what failed (the first lines) ---"
+	head -24 "$whatfailed"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

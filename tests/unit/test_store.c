@@ -1,5 +1,7 @@
 /* Unit tests for store.c and ticket.c on an in-memory database. */
 #include "tk_test.h"
+#include <stdio.h>
+#include <unistd.h>
 #include "tiketti/store.h"
 #include "tiketti/ticket.h"
 
@@ -87,6 +89,102 @@ t_open_fails(void **state)
 	store_close(NULL);
 }
 
+/*
+ * A transaction too big for the page cache (SQLite's default, 2000 KiB)
+ * writes WAL frames before its commit; rolled back, it leaves them.
+ * Another connection then commits over the same place in the WAL, and
+ * the first one writes again: what the rolled-back transaction had
+ * written must not land over that commit. The message's size sets how
+ * far into the WAL the rolled-back frames reach; the kept tickets' pages
+ * reach further.
+ */
+#define NKEPT	3000
+
+static void
+rollback_then_commit(size_t big)
+{
+	char dir[] = "/tmp/tk_store_XXXXXX", path[64], subject[256];
+	static const char *const files[] = { "", "-wal", "-shm" };
+	struct store *a, *b, *c;
+	struct store_ticket t = { .subject = (char *)"lost", .created_at = 1 };
+	struct store_ticket kept = { .created_at = 2 };
+	struct store_ticket after = { .subject = (char *)"after",
+	    .created_at = 3 };
+	struct store_message m = { .dedupe_key = "big", .message_id = "big@x",
+	    .direction = "in", .kind = "customer", .received_at = 5,
+	    .sha256 = "00", .rawlen = big };
+	char *raw = malloc(big);
+	int64_t row, all, flagged, first = 0;
+	int found;
+
+	assert_non_null(raw);
+	for (size_t i = 0; i < big; i++)
+		raw[i] = (char)('a' + (i * 7919) % 26);
+	m.raw = raw;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	/* Made and closed: no WAL, every page in the database file. */
+	assert_int_equal(store_open(path, 5, 0, &a), TK_OK);
+	store_close(a);
+	assert_int_equal(store_open(path, 5, 0, &a), TK_OK);
+	assert_int_equal(store_open(path, 5, 0, &b), TK_OK);
+
+	assert_int_equal(store_begin(a), TK_OK);
+	assert_int_equal(store_ticket_insert(a, &t), TK_OK);
+	m.ticket = t.id;
+	assert_int_equal(store_message_insert(a, &m, &row), TK_OK);
+	store_rollback(a);
+
+	assert_int_equal(store_begin(b), TK_OK);
+	for (int i = 0; i < NKEPT; i++) {
+		snprintf(subject, sizeof(subject), "kept %d %0200d", i, i);
+		kept.subject = subject;
+		assert_int_equal(store_ticket_insert(b, &kept), TK_OK);
+		if (i == 0)
+			first = kept.id;
+	}
+	assert_int_equal(store_commit(b), TK_OK);
+
+	assert_int_equal(store_begin(a), TK_OK);
+	assert_int_equal(store_ticket_insert(a, &after), TK_OK);
+	assert_int_equal(store_commit(a), TK_OK);
+	store_close(a);
+	store_close(b);
+
+	assert_int_equal(store_open(path, 5, STORE_READONLY, &c), TK_OK);
+	for (int i = 0; i < NKEPT; i++) {
+		snprintf(subject, sizeof(subject), "kept %d %0200d", i, i);
+		assert_int_equal(store_ticket_get(c, first + i, &t, &found),
+		    TK_OK);
+		assert_true(found);
+		assert_string_equal(t.subject, subject);
+		store_ticket_clear(&t);
+	}
+	assert_int_equal(store_ticket_get(c, after.id, &t, &found), TK_OK);
+	assert_true(found);
+	assert_string_equal(t.subject, "after");
+	store_ticket_clear(&t);
+	assert_int_equal(store_count_messages(c, &all, &flagged), TK_OK);
+	assert_int_equal(all, 0);
+	store_close(c);
+
+	free(raw);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/t.db%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+static void
+t_rollback_wal(void **state)
+{
+	(void)state;
+	rollback_then_commit(2100 * 1000);
+	rollback_then_commit(2200 * 1000);
+	rollback_then_commit(2400 * 1000);
+}
+
 int
 main(void)
 {
@@ -94,6 +192,7 @@ main(void)
 		cmocka_unit_test(t_tickets),
 		cmocka_unit_test(t_messages),
 		cmocka_unit_test(t_open_fails),
+		cmocka_unit_test(t_rollback_wal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
