@@ -387,39 +387,65 @@ struct re_weight {
 	size_t	nw;	/* of which may match the empty string */
 };
 
-/* Adds k copies of atom to acc; 0 past the limits. */
+/* A group being read: its alternatives so far, and the one being read. */
+struct re_group {
+	struct re_weight acc;	/* all its alternatives */
+	size_t	hard;		/* atoms of this alternative that cannot match
+				 * the empty string */
+	int	empty;		/* an earlier alternative can */
+};
+
+/* Appends an atom to the group's current alternative. */
+static void
+re_atom(struct re_group *g, struct re_weight *last, size_t w, size_t nw)
+{
+	last->w = w;
+	last->nw = nw;
+	g->acc.w += w;
+	g->acc.nw += nw;
+	if (nw < w)
+		g->hard++;
+}
+
+/* Adds k copies of atom to the group; 0 past the limits. */
 static int
-re_copies(struct re_weight *acc, struct re_weight *atom, size_t k)
+re_copies(struct re_group *g, struct re_weight *atom, size_t k)
 {
 	if (k > REGEX_MAX_WEIGHT || (atom->w && k > REGEX_MAX_WEIGHT / atom->w))
 		return 0;
-	acc->w += atom->w * k;
-	acc->nw += atom->nw * k;
+	g->acc.w += atom->w * k;
+	g->acc.nw += atom->nw * k;
 	atom->w += atom->w * k;
 	atom->nw += atom->nw * k;
-	return acc->w <= REGEX_MAX_WEIGHT && acc->nw <= REGEX_MAX_NULLABLE;
+	return g->acc.w <= REGEX_MAX_WEIGHT && g->acc.nw <= REGEX_MAX_NULLABLE;
 }
 
 /* The atom may now match nothing (after *, ? or {0,…}). */
 static void
-re_nullable(struct re_weight *acc, struct re_weight *atom)
+re_nullable(struct re_group *g, struct re_weight *atom)
 {
-	acc->nw += atom->w - atom->nw;
+	if (atom->nw < atom->w)
+		g->hard--;
+	g->acc.nw += atom->w - atom->nw;
 	atom->nw = atom->w;
 }
 
 /*
- * Whether glibc's regcomp can compile re in bounded memory. It copies an
- * atom for every + and bound, copies the copies when bounds nest, and
- * its epsilon closures grow with the square of the nodes that may match
- * nothing: "a+++…" or "((a?){99}){99}" take gigabytes. This estimates
- * both counts, an atom weighing 1, a group its contents, a quantifier
- * multiplying the atom before it.
+ * Whether glibc's regcomp can compile re in bounded memory and time. It
+ * copies an atom for every + and bound, copies the copies when bounds
+ * nest, and its epsilon closures grow with the square of the nodes that
+ * may match nothing: "a+++…", "((a?){99}){99}", "((a|){99}){99}" or
+ * "((\b){99}){99}" take gigabytes or minutes. This estimates both counts,
+ * an atom weighing 1, a group its contents and a node for each |, a
+ * quantifier multiplying the atom before it. What may match nothing:
+ * anchors (^, $, \b, \<, …) and back-references; an atom under *, ? or
+ * {0,…}; a group with an alternative made only of such (or empty).
  */
 static int
 regex_ok(const char *re)
 {
-	struct re_weight stack[64], acc = { 0, 0 }, last = { 0, 0 };
+	struct re_group stack[64], g = { { 0, 0 }, 0, 0 };
+	struct re_weight last = { 0, 0 };
 	size_t depth = 0;
 	const char *p = re;
 
@@ -430,32 +456,40 @@ regex_ok(const char *re)
 		case '(':
 			if (depth == sizeof(stack) / sizeof(stack[0]))
 				return 0;
-			stack[depth++] = acc;
-			acc.w = acc.nw = 0;
-			last = acc;
+			stack[depth++] = g;
+			memset(&g, 0, sizeof(g));
+			last.w = last.nw = 0;
 			p++;
 			continue;
-		case ')':
-			last = acc;
-			if (last.w == 0)	/* "()" matches nothing */
-				last.w = last.nw = 1;
-			acc = depth ? stack[--depth] : acc;
-			acc.w += last.w;
-			acc.nw += last.nw;
+		case ')': {
+			struct re_weight grp = g.acc;
+
+			if (grp.w == 0)		/* "()" */
+				grp.w = 1;
+			if (g.empty || g.hard == 0)
+				grp.nw = grp.w;
+			if (depth)
+				g = stack[--depth];
+			re_atom(&g, &last, grp.w, grp.nw);
 			p++;
 			break;
+		}
 		case '|':
+			g.empty |= g.hard == 0;
+			g.hard = 0;
+			g.acc.w++;
+			g.acc.nw++;
 			last.w = last.nw = 0;
 			p++;
 			continue;
 		case '*':
 		case '?':
-			re_nullable(&acc, &last);
+			re_nullable(&g, &last);
 			p++;
 			break;
 		case '+':
 			p++;
-			if (!re_copies(&acc, &last, 1))
+			if (!re_copies(&g, &last, 1))
 				return 0;
 			break;
 		case '{':
@@ -472,8 +506,8 @@ regex_ok(const char *re)
 			if (*p == '}')
 				p++;
 			if (lo == 0)
-				re_nullable(&acc, &last);
-			if (hi > 1 && !re_copies(&acc, &last, (size_t)hi - 1))
+				re_nullable(&g, &last);
+			if (hi > 1 && !re_copies(&g, &last, (size_t)hi - 1))
 				return 0;
 			break;
 		case '[':
@@ -493,24 +527,24 @@ regex_ok(const char *re)
 			}
 			if (*p)
 				p++;
-			last.w = 1;
-			last.nw = 0;
-			acc.w++;
+			re_atom(&g, &last, 1, 0);
+			break;
+		case '^':
+		case '$':
+			p++;
+			re_atom(&g, &last, 1, 1);
 			break;
 		case '\\':
+			re_atom(&g, &last, 1,
+			    p[1] && strchr("bB<>`'123456789", p[1]) ? 1 : 0);
 			p += p[1] ? 2 : 1;
-			last.w = 1;
-			last.nw = 0;
-			acc.w++;
 			break;
 		default:
 			p++;
-			last.w = 1;
-			last.nw = 0;
-			acc.w++;
+			re_atom(&g, &last, 1, 0);
 			break;
 		}
-		if (acc.w > REGEX_MAX_WEIGHT || acc.nw > REGEX_MAX_NULLABLE)
+		if (g.acc.w > REGEX_MAX_WEIGHT || g.acc.nw > REGEX_MAX_NULLABLE)
 			return 0;
 	}
 	return 1;
