@@ -392,7 +392,7 @@ struct re_group {
 	struct re_weight acc;	/* all its alternatives */
 	size_t	hard;		/* atoms of this alternative that cannot match
 				 * the empty string */
-	int	empty;		/* an earlier alternative can */
+	int	empty;		/* an earlier alternative may match nothing */
 };
 
 /* Appends an atom to the group's current alternative. */
@@ -405,6 +405,14 @@ re_atom(struct re_group *g, struct re_weight *last, size_t w, size_t nw)
 	g->acc.nw += nw;
 	if (nw < w)
 		g->hard++;
+}
+
+/* Ends the group's current alternative (at | or at its end). */
+static void
+re_alternative(struct re_group *g)
+{
+	g->empty |= g->hard == 0;
+	g->hard = 0;
 }
 
 /* Adds k copies of atom to the group; 0 past the limits. */
@@ -439,7 +447,10 @@ re_nullable(struct re_group *g, struct re_weight *atom)
  * an atom weighing 1, a group its contents and a node for each |, a
  * quantifier multiplying the atom before it. What may match nothing:
  * anchors (^, $, \b, \<, …) and back-references; an atom under *, ? or
- * {0,…}; a group with an alternative made only of such (or empty).
+ * {0,…}; a group with an alternative made only of such (or empty). A
+ * loop (*, +, {n,}) around something that may match nothing, as in
+ * "(a?)*" or "((\b|a)*){20}", is refused outright: its closures grow
+ * exponentially with the copies, and "a*" says the same as "(a?)*".
  */
 static int
 regex_ok(const char *re)
@@ -451,6 +462,8 @@ regex_ok(const char *re)
 
 	while (*p) {
 		long lo = 0, hi;
+		int loop = 0;	/* a quantifier without bound, on last */
+		int empty = last.w > 0 && last.nw == last.w;
 
 		switch (*p) {
 		case '(':
@@ -458,15 +471,16 @@ regex_ok(const char *re)
 				return 0;
 			stack[depth++] = g;
 			memset(&g, 0, sizeof(g));
-			last.w = last.nw = 0;
+			memset(&last, 0, sizeof(last));
 			p++;
 			continue;
 		case ')': {
 			struct re_weight grp = g.acc;
 
+			re_alternative(&g);
 			if (grp.w == 0)		/* "()" */
 				grp.w = 1;
-			if (g.empty || g.hard == 0)
+			if (g.empty)
 				grp.nw = grp.w;
 			if (depth)
 				g = stack[--depth];
@@ -475,19 +489,23 @@ regex_ok(const char *re)
 			break;
 		}
 		case '|':
-			g.empty |= g.hard == 0;
-			g.hard = 0;
+			re_alternative(&g);
 			g.acc.w++;
 			g.acc.nw++;
-			last.w = last.nw = 0;
+			memset(&last, 0, sizeof(last));
 			p++;
 			continue;
-		case '*':
 		case '?':
 			re_nullable(&g, &last);
 			p++;
 			break;
+		case '*':
+			loop = 1;
+			re_nullable(&g, &last);
+			p++;
+			break;
 		case '+':
+			loop = 1;
 			p++;
 			if (!re_copies(&g, &last, 1))
 				return 0;
@@ -499,7 +517,8 @@ regex_ok(const char *re)
 			hi = lo;
 			if (*p == ',') {
 				p++;
-				hi = *p == '}' ? lo + 1 : 0;
+				loop = *p == '}';
+				hi = loop ? lo + 1 : 0;
 				while (*p >= '0' && *p <= '9' && hi < 100000)
 					hi = hi * 10 + (*p++ - '0');
 			}
@@ -534,16 +553,20 @@ regex_ok(const char *re)
 			p++;
 			re_atom(&g, &last, 1, 1);
 			break;
-		case '\\':
-			re_atom(&g, &last, 1,
-			    p[1] && strchr("bB<>`'123456789", p[1]) ? 1 : 0);
+		case '\\': {
+			int a = p[1] && strchr("bB<>`'123456789", p[1]) != NULL;
+
+			re_atom(&g, &last, 1, a);
 			p += p[1] ? 2 : 1;
 			break;
+		}
 		default:
 			p++;
 			re_atom(&g, &last, 1, 0);
 			break;
 		}
+		if (loop && empty)
+			return 0;
 		if (g.acc.w > REGEX_MAX_WEIGHT || g.acc.nw > REGEX_MAX_NULLABLE)
 			return 0;
 	}
@@ -634,7 +657,8 @@ test_finish(struct parser *p, struct test *t, struct list *pos, size_t npos,
 			if (!regex_ok(t->values[t->nre]))
 				return error_at(p, pos[npos - 1].line,
 				    pos[npos - 1].col, "regex \"%s\" is too "
-				    "complex (nested or stacked repetitions)",
+				    "complex (nested or stacked repetitions, "
+				    "or one of what may match nothing)",
 				    t->values[t->nre]);
 			rc = regcomp(&t->re[t->nre], t->values[t->nre],
 			    REG_EXTENDED | REG_NOSUB);
