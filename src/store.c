@@ -637,7 +637,10 @@ fail:
  * before its commit; when it is rolled back instead, what of them is
  * still in the buffer is dropped (wal_forget, the connection's rollback
  * hook, and at close): written later, it would land over frames another
- * connection has committed since. Other files are the default VFS's own.
+ * connection has committed since. (Rolled back to a savepoint and then
+ * committed, the transaction writes page 1 at least, which sends the
+ * buffer ahead of it while the write lock is still held.) Other files
+ * are the default VFS's own.
  */
 #define WAL_BUF	(124 * 1024)	/* the unix VFS writes < 128 KiB a call */
 
