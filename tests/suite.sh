@@ -19,12 +19,14 @@ say() { printf '%s\n' "$*"; }
 # last line: a CI page that shows only the end of the output still shows it.
 whatfailed=$(mktemp)
 trap 'rm -f "$whatfailed"' EXIT
+# notok: each "not ok" of a TAP stream, with the diagnostics after it.
+notok() { grep -A3 '^not ok' | grep -v '^--$'; }
 # remember STAGE LOG: the FAIL/ERROR lines of an Automake test-suite.log,
-# and each "not ok" with the diagnostics that follow it.
+# and its "not ok"s.
 remember() {
 	{
 		grep -E '^(FAIL|ERROR|XPASS):' "$2" | sed "s|^|$1: |"
-		grep -A3 '^not ok' "$2" | grep -v '^--$'
+		notok <"$2"
 	} >>"$whatfailed"
 }
 
@@ -88,7 +90,7 @@ if [ -f _build/werror/Makefile ]; then
 	failed=$((failed + f))
 	say "fuzz (60 s a target): $p passed, $f failed"
 	[ "$f" -eq 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -80
-	printf '%s\n' "$out" | grep -A3 '^not ok' | grep -v '^--$' >>"$whatfailed"
+	printf '%s\n' "$out" | notok >>"$whatfailed"
 fi
 
 # The corpus under valgrind: no leaks, no invalid reads.
@@ -101,7 +103,7 @@ if [ -x _build/werror/tiketti ] && command -v valgrind >/dev/null; then
 	failed=$((failed + f))
 	say "valgrind corpus: $p passed, $f failed"
 	[ "$f" -eq 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -80
-	printf '%s\n' "$out" | grep -A3 '^not ok' | grep -v '^--$' >>"$whatfailed"
+	printf '%s\n' "$out" | notok >>"$whatfailed"
 else
 	say "valgrind corpus: FAILED (no build or no valgrind)"
 	failed=$((failed + 1))

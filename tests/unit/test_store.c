@@ -1,4 +1,5 @@
-/* Unit tests for store.c and ticket.c on an in-memory database. */
+/* Unit tests for store.c and ticket.c, on an in-memory database (and on
+ * a file where the WAL is what is tested). */
 #include "tk_test.h"
 #include <stdio.h>
 #include <unistd.h>
