@@ -6,11 +6,15 @@
 # every one becomes a ticket), in one run. A third pass sends to an
 # address that is not shared, which the milter accepts at DATA
 # untouched: what the milter protocol alone (libmilter, Postfix's round
-# trips) costs, apart from tiketti's work. The three passes run in turn
-# ROUNDS times (default 3). Prints the medians of messages/second
-# accepted and delivered and of the whole machine's CPU time per message
-# for each, the ratios, each round's figures, and the milter's added
-# latency at end-of-message (median and p99, from the "in N ms" of its
+# trips) costs, apart from tiketti's work. A fourth pass sends mail
+# from an agent's address to a customer, with no ticket tag and no
+# thread: the milter receives the whole message (every header and the
+# body, over libmilter), parses it and looks it up, and lets it pass
+# untouched, writing nothing: what seeing the message costs before any
+# ticket is written. The four passes run in turn ROUNDS times (default
+# 3). Prints the medians of messages/second accepted and delivered and
+# of the whole machine's CPU time per message for each, the ratios,
+# each round's figures, and the milter's added latency at end-of-message (median and p99, from the "in N ms" of its
 # own log). Target: with the milter, at least 80% of the throughput.
 # Needs root (Postfix's master) and Postfix; see tests/servers.sh.
 set -eu
@@ -39,6 +43,9 @@ rules_dir = $DIR/rules
 milter_socket = unix:$DIR/state/milter.sock
 milter_user = nobody
 milter_pid_file = $DIR/state/milter.pid
+
+[agent anna]
+address = anna@yritys.example
 EOF
 mkdir -p "$DIR/rules"
 
@@ -47,12 +54,12 @@ now() { date +%s.%N; }
 # clock ticks: under load, the cost of a message for everything on it.
 cpu() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
 
-# run OUT RCPT [MILTER]: one pass; appends "accepted/s delivered/s
+# run OUT FROM RCPT [MILTER]: one pass; appends "accepted/s delivered/s
 # CPU-ms/message" to OUT.
 run() {
 	rm -rf "$DIR/pf" "$DIR/sink"
 	sink_up "$RPORT" "$DIR/sink"
-	postfix_up "$SPORT" "$RPORT" "${3:-}" || {
+	postfix_up "$SPORT" "$RPORT" "${4:-}" || {
 		echo "bench: Postfix did not start"
 		cat "$DIR/pf/start.log" "$DIR/pf/maillog" 2>/dev/null
 		exit 1
@@ -62,8 +69,8 @@ run() {
 	sync
 	c0=$(cpu)
 	t0=$(now)
-	smtp-source -s "$sessions" -m "$n" -l 2048 -f kunde@asiakas.example \
-	    -t "$2" -S "Benchmark" "127.0.0.1:$SPORT"
+	smtp-source -s "$sessions" -m "$n" -l 2048 -f "$2" -t "$3" \
+	    -S "Benchmark" "127.0.0.1:$SPORT"
 	t1=$(now)
 	waitfiles "$DIR/sink" "$n" 600 || echo "bench: not all mail arrived"
 	t2=$(now)
@@ -78,12 +85,16 @@ run() {
 MPID=$!
 for _ in $(seq 50); do [ -S "$DIR/state/milter.sock" ] && break; sleep 0.1; done
 chmod 666 "$DIR/state/milter.sock"
-# Rounds of the three passes in turn, so that a slow moment of the
+# Rounds of the four passes in turn, so that a slow moment of the
 # machine falls on all of them alike; medians are compared.
 for _ in $(seq "$rounds"); do
-	run "$DIR/without" tuki@yritys.example
-	run "$DIR/with" tuki@yritys.example "unix:$DIR/state/milter.sock"
-	run "$DIR/null" other@muu.example "unix:$DIR/state/milter.sock"
+	run "$DIR/without" kunde@asiakas.example tuki@yritys.example
+	run "$DIR/with" kunde@asiakas.example tuki@yritys.example \
+	    "unix:$DIR/state/milter.sock"
+	run "$DIR/null" kunde@asiakas.example other@muu.example \
+	    "unix:$DIR/state/milter.sock"
+	run "$DIR/seen" anna@yritys.example kunde@asiakas.example \
+	    "unix:$DIR/state/milter.sock"
 done
 tickets=$(sqlite3 "$DIR/state/t.db" "select count(*) from tickets" 2>/dev/null || echo "?")
 python3 - "$DIR" "$DIR/milter.log" "$n" "$sessions" "$rounds" "$tickets" <<'PY'
@@ -91,7 +102,7 @@ import re, statistics, sys
 d, log, n, s, rounds, tickets = sys.argv[1:]
 def rows(name):
     return [tuple(map(float, l.split())) for l in open(d + "/" + name)]
-base, with_, null = rows("without"), rows("with"), rows("null")
+base, with_, null, seen = rows("without"), rows("with"), rows("null"), rows("seen")
 def med(rs, i):
     return statistics.median(r[i] for r in rs)
 ms = sorted(float(x) for x in re.findall(r" in ([0-9.]+) ms$", open(log).read(), re.M))
@@ -101,17 +112,19 @@ print("smtp-source -s %s -m %s through Postfix to smtp-sink; medians of %s round
       % (s, n, rounds))
 print("%-24s %14s %15s %14s" % ("", "accepted msg/s", "delivered msg/s", "CPU ms/msg"))
 for name, rs in (("Postfix alone", base), ("Postfix + tiketti", with_),
-                 ("Postfix + null milter", null)):
+                 ("Postfix + null milter", null), ("Postfix + agent mail", seen)):
     print("%-24s %14.0f %15.0f %14.2f" % (name, med(rs, 0), med(rs, 1), med(rs, 2)))
 for name, rs, what in (("ratio, tiketti", with_, "(target: at least 80%)"),
-                       ("ratio, null milter", null, "(the milter protocol alone)")):
+                       ("ratio, null milter", null, "(the milter protocol alone)"),
+                       ("ratio, agent mail", seen, "(the whole message seen, nothing written)")):
     print("%-24s %13.0f%% %14.0f%% %13.0f%%   %s" % (name,
         100 * med(rs, 0) / med(base, 0), 100 * med(rs, 1) / med(base, 1),
         100 * med(base, 2) / med(rs, 2), what))
 print("(the CPU ratio is alone's CPU per message over the other's: the share "
       "of the throughput a CPU-bound machine keeps)")
-print("delivered msg/s by round, alone/tiketti/null: " + ", ".join(
-    "%.0f/%.0f/%.0f" % (b[1], w[1], x[1]) for b, w, x in zip(base, with_, null)))
+print("delivered msg/s by round, alone/tiketti/null/agent: " + ", ".join(
+    "%.0f/%.0f/%.0f/%.0f" % (b[1], w[1], x[1], a[1])
+    for b, w, x, a in zip(base, with_, null, seen)))
 print("milter at end-of-message: median %.1f ms, p99 %.1f ms, max %.1f ms over %d messages; %s tickets" % (
     statistics.median(ms) if ms else float("nan"), pct(99), ms[-1] if ms else float("nan"), len(ms), tickets))
 PY
