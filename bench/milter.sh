@@ -14,8 +14,9 @@
 # ticket is written. The four passes run in turn ROUNDS times (default
 # 3). Prints the medians of messages/second accepted and delivered and
 # of the whole machine's CPU time per message for each, the ratios,
-# each round's figures, and the milter's added latency at end-of-message (median and p99, from the "in N ms" of its
-# own log). Target: with the milter, at least 80% of the throughput.
+# each round's figures, and the milter's added latency at end-of-message
+# (median and p99, from the "in N ms" of its own log). Target: with the
+# milter, at least 80% of the throughput.
 # Needs root (Postfix's master) and Postfix; see tests/servers.sh.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
