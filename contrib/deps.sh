@@ -2,13 +2,22 @@
 # contrib/deps.sh [--test] — installs the Debian 12 packages tiketti needs
 # to build (and with --test, to run its test suite) that are missing.
 set -eu
+#
+# The lists are what a minbase Debian 12 root (debootstrap --variant=
+# minbase bookworm) lacks, found by running the README's commands in one:
+# tests/fresh-debian.sh does that in the suite, so a dependency missing
+# here fails there.
+#   ca-certificates  the system trust store: poll and SMTP verify TLS
+#                    against it (without it every TLS server is refused)
+#   git, debootstrap the suite's fresh-root stage (git archive of HEAD
+#                    into a new minbase root)
 pkgs="autoconf automake libtool pkg-config make gcc
       libgmime-3.0-dev libsqlite3-dev libcurl4-gnutls-dev libetpan-dev
-      libmilter-dev"
+      libmilter-dev ca-certificates"
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs libcmocka-dev faketime python3 sqlite3 valgrind
 	      clang libclang-rt-14-dev postfix miltertest swaks bc
-	      dovecot-imapd openssl isync chromium"
+	      dovecot-imapd openssl isync chromium git debootstrap"
 fi
 missing=
 for p in $pkgs; do
