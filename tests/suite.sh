@@ -5,6 +5,8 @@
 # UndefinedBehaviorSanitizer; runs `make check` in both (every check is a
 # TAP line), every libFuzzer target for a minute (`make fuzz`), the corpus
 # once more under valgrind, and `make distcheck`.
+# Last, tests/fresh-debian.sh: the README's quick start and make check in a
+# fresh minbase Debian 12 root. Each stage's line says how long it took.
 # Ends with the line "N passed, N failed".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +16,8 @@ failed=0
 jobs=$(nproc 2>/dev/null || echo 2)
 
 say() { printf '%s\n' "$*"; }
+# since T0: seconds since T0, for the stages' lines.
+since() { echo "$(($(date +%s) - $1)) s"; }
 
 # What failed, and the first words of why, is said again just above the
 # last line: a CI page that shows only the end of the output still shows it.
@@ -31,16 +35,18 @@ remember() {
 }
 
 count_log() {
+	# $3: when the stage began
 	p=$(sed -n 's/^# PASS: *//p' "$1" | head -1)
 	f=$(sed -n 's/^# \(FAIL\|ERROR\|XPASS\): *//p' "$1" | awk '{s+=$1} END {print s+0}')
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0}))
-	say "$2: ${p:-0} passed, ${f:-0} failed"
+	say "$2 ($(since "$3")): ${p:-0} passed, ${f:-0} failed"
 	[ "${f:-0}" -eq 0 ] || remember "$2" "$1"
 }
 
 # build NAME CONFIGURE-ARGS...: configure, make and make check in _build/NAME.
 build() {
+	t0=$(date +%s)
 	name=$1
 	shift
 	dir=_build/$name
@@ -55,7 +61,7 @@ build() {
 	fi
 	(cd "$dir" && make -j"$jobs" check) >"$dir/check.log" 2>&1
 	if [ -f "$dir/test-suite.log" ]; then
-		count_log "$dir/test-suite.log" "$name"
+		count_log "$dir/test-suite.log" "$name" "$t0"
 		grep -A30 '^FAIL:\|^ERROR:' "$dir/test-suite.log" | head -120
 	else
 		say "$name: make check produced no log"
@@ -82,26 +88,28 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 
 # Every fuzz target for a minute, after the inputs that once crashed it.
 if [ -f _build/werror/Makefile ]; then
+	t0=$(date +%s)
 	out=$(cd _build/werror && FUZZ_SECONDS=60 make -s fuzz 2>&1)
 	p=$(printf '%s\n' "$out" | grep -c '^ok')
 	f=$(printf '%s\n' "$out" | grep -c '^not ok')
 	[ "$p" -gt 0 ] || f=$((f + 1))
 	passed=$((passed + p))
 	failed=$((failed + f))
-	say "fuzz (60 s a target): $p passed, $f failed"
+	say "fuzz (60 s a target, $(since "$t0")): $p passed, $f failed"
 	[ "$f" -eq 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -80
 	printf '%s\n' "$out" | notok >>"$whatfailed"
 fi
 
 # The corpus under valgrind: no leaks, no invalid reads.
 if [ -x _build/werror/tiketti ] && command -v valgrind >/dev/null; then
+	t0=$(date +%s)
 	out=$(TIKETTI="$top/_build/werror/tiketti" SRCDIR="$top" \
 	    TIKETTI_VALGRIND=1 sh tests/corpus.sh 2>&1)
 	p=$(printf '%s\n' "$out" | grep -c '^ok')
 	f=$(printf '%s\n' "$out" | grep -c '^not ok')
 	passed=$((passed + p))
 	failed=$((failed + f))
-	say "valgrind corpus: $p passed, $f failed"
+	say "valgrind corpus ($(since "$t0")): $p passed, $f failed"
 	[ "$f" -eq 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -80
 	printf '%s\n' "$out" | notok >>"$whatfailed"
 else
@@ -110,13 +118,14 @@ else
 fi
 
 # make distcheck: the tarball builds, tests and installs on its own.
+t0=$(date +%s)
 if [ -d _build/werror ] && (cd _build/werror &&
     make -j"$jobs" distcheck >distcheck.log 2>&1); then
 	passed=$((passed + 1))
-	say "distcheck: ok"
+	say "distcheck ($(since "$t0")): ok"
 else
 	failed=$((failed + 1))
-	say "distcheck: FAILED"
+	say "distcheck ($(since "$t0")): FAILED"
 	tail -40 _build/werror/distcheck.log 2>/dev/null
 	# When it was a test that failed there, its own words.
 	for log in _build/werror/tiketti-*/_build/sub/test-suite.log; do
@@ -124,6 +133,19 @@ else
 		    remember distcheck "$log"
 	done
 fi
+
+# A newcomer's fresh minbase Debian 12 root: the README's demo command,
+# then deps.sh --test and make check there (tests/fresh-debian.sh).
+t0=$(date +%s)
+out=$(sh tests/fresh-debian.sh 2>&1)
+p=$(printf '%s\n' "$out" | grep -c '^ok')
+f=$(printf '%s\n' "$out" | grep -c '^not ok')
+[ "$p" -gt 0 ] || f=$((f + 1))
+passed=$((passed + p))
+failed=$((failed + f))
+say "fresh-debian ($(since "$t0")): $p passed, $f failed"
+[ "$f" -eq 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -60
+printf '%s\n' "$out" | notok >>"$whatfailed"
 
 if [ -s "$whatfailed" ]; then
 	say "--- what failed (the first lines) ---"
