@@ -127,8 +127,8 @@ automate_set(struct automate *a, int64_t ticket, const char *field,
 	char occ[96];
 
 	a->err[0] = '\0';
-	ts = ticket_set(a->store, ticket, field, value, actor, now, changed,
-	    a->err, sizeof(a->err));
+	ts = ticket_set(a->store, a->conf, ticket, field, value, actor, now,
+	    changed, a->err, sizeof(a->err));
 	if (ts != TK_OK || !*changed || strcmp(field, "status") != 0)
 		return ts;
 	if (a->depth >= AUTOMATE_MAX_DEPTH)

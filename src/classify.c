@@ -2,19 +2,23 @@
  * NAME
  *	classify.c — customer, agent, automatic or bounce.
  * DESCRIPTION
- *	Reads the parsed message only: the signs of automatic mail RFC 3834
- *	and practice give (Auto-Submitted, Precedence, List-*, X-Autoreply,
- *	reports, robot senders) and the configured agent addresses. Pure;
- *	thread-safe.
+ *	Reads the parsed message and what the front end knows of its
+ *	submission: the signs of automatic mail RFC 3834 and practice give
+ *	(Auto-Submitted, Precedence, List-*, X-Autoreply, reports, robot
+ *	senders), and whether mail From: an agent is proven hers (a SASL
+ *	login or a trusted relay in the milter, a trusted server's
+ *	Authentication-Results elsewhere). Pure; thread-safe.
  * DIAGNOSTICS
  *	None: every message gets a kind.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "tiketti/authres.h"
 #include "tiketti/classify.h"
 #include "tiketti/str.h"
 
@@ -151,9 +155,51 @@ bounce_body(const char *s)
 	return 0;
 }
 
+/*
+ * 1 when proof shows the agent a sent m; otherwise 0 and why in r. No
+ * setting turns this off: an agent is who her mail proves she is.
+ */
+static int
+agent_proven(const struct tk_conf *c, const struct tk_msg *m,
+    const struct conf_agent *a, const struct classify_proof *proof,
+    struct classify_result *r)
+{
+	const char *domain = strrchr(m->from.addr, '@');
+
+	if (proof && proof->smtp) {
+		if (proof->auth_login && conf_agent_login_is(a, proof->auth_login))
+			return 1;
+		if (conf_trusted_relay(c, proof->client_addr))
+			return 1;
+		if (proof->auth_login)
+			snprintf(r->unverified, sizeof(r->unverified), "SASL "
+			    "login \"%.64s\" is not %s's", proof->auth_login,
+			    a->name);
+		else
+			snprintf(r->unverified, sizeof(r->unverified), "no SASL "
+			    "login, and client %.64s is not in trusted_relays",
+			    proof->client_addr ? proof->client_addr : "(unknown)");
+		return 0;
+	}
+	if (c->trusted_authserv_id == NULL) {
+		snprintf(r->unverified, sizeof(r->unverified), "no proof: "
+		    "trusted_authserv_id is not set, so no Authentication-"
+		    "Results count");
+		return 0;
+	}
+	if (domain && authres_verdict(m->headers, m->nheaders,
+	    c->trusted_authserv_id, domain + 1, r->unverified,
+	    sizeof(r->unverified)) == AUTHRES_PASS) {
+		r->unverified[0] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
 void
 classify_message(const struct tk_conf *c, const struct tk_msg *m,
-    const char *envelope_from, struct classify_result *r)
+    const char *envelope_from, const struct classify_proof *proof,
+    struct classify_result *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->reason = auto_reason(m, envelope_from);
@@ -176,8 +222,11 @@ classify_message(const struct tk_conf *c, const struct tk_msg *m,
 		r->reason = "dsn-text";
 		return;
 	}
-	if (m->from.addr && (r->agent = conf_agent_by_address(c, m->from.addr)))
+	r->kind = KIND_CUSTOMER;
+	if (m->from.addr && (r->claimed = conf_agent_by_address(c,
+	    m->from.addr)) && agent_proven(c, m, r->claimed, proof, r)) {
 		r->kind = KIND_AGENT;
-	else
-		r->kind = KIND_CUSTOMER;
+		r->agent = r->claimed;
+		r->claimed = NULL;
+	}
 }

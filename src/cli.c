@@ -205,6 +205,10 @@ ingest_one(const char *raw, size_t len, const char *name, struct ingest_run *r)
 	if (res.forged)
 		log_warnx("%s: ignored an address token with a bad signature "
 		    "(ticket %lld)", name, (long long)res.ticket);
+	if (res.unverified[0])
+		log_warnx("%s: agent_unverified: From: an agent, taken as her "
+		    "sender's mail (ticket %lld): %s", name,
+		    (long long)res.ticket, res.unverified);
 	if (log_getverbose())
 		log_debug("%s: ticket %lld %s%s", name, (long long)res.ticket,
 		    res.status, res.duplicate ? " (duplicate)" : "");

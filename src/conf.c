@@ -11,7 +11,10 @@
  *	conf_load() appends "file:line: message" lines to the caller's buffer
  *	and reports every error in the file, not just the first.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -98,6 +101,13 @@ static const struct param conf_params[] = {
 	    OFF(milter_spool_threshold), 0, 4096, 1LL << 34, NULL },
 	{ "milter_tag_subject", P_ENUM, "yes", OFF(milter_tag_subject), 0, 0, 0,
 	    yes_no },
+	/* Agent authentication (classify.c) and command values (ticket.c). */
+	{ "trusted_relays", P_LIST, "", OFF(trusted_relays),
+	    OFF(ntrusted_relays), 0, 0, NULL },
+	{ "trusted_authserv_id", P_OPT, "", OFF(trusted_authserv_id), 0, 0, 0,
+	    NULL },
+	{ "categories", P_LIST, "", OFF(categories), OFF(ncategories), 0, 0,
+	    NULL },
 };
 #define NPARAMS (sizeof(conf_params) / sizeof(conf_params[0]))
 
@@ -235,6 +245,13 @@ agent_set(struct conf_agent *a, const char *key, const char *val)
 	if (strcmp(key, "skills") == 0) {
 		list_free(a->skills, a->nskills);
 		a->skills = list_parse(val, &a->nskills, 1);
+		return NULL;
+	}
+	if (strcmp(key, "login") == 0) {
+		if (*val == '\0' || strcspn(val, " \t,") != strlen(val))
+			return "bad login (want one SASL login name)";
+		free(a->login);
+		a->login = xstrdup(val);
 		return NULL;
 	}
 	return "unknown agent parameter";
@@ -391,6 +408,75 @@ account_check(const struct tk_conf *c, const struct conf_account *a,
 		    "mailboxes\n", file, a->name, a->mailbox);
 }
 
+/*
+ * An address or network ("192.0.2.1", "10.0.0.0/8", "2001:db8::/32") into
+ * n (may be NULL): the family's bytes and the prefix length. -1 when it
+ * is neither.
+ */
+struct cidr {
+	int		family;
+	unsigned char	addr[16];
+	int		bits;
+};
+
+static int
+cidr_parse(const char *text, struct cidr *n)
+{
+	struct cidr tmp;
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(text, '/');
+	size_t len = slash ? (size_t)(slash - text) : strlen(text);
+	long long bits;
+
+	if (n == NULL)
+		n = &tmp;
+	if (strncasecmp(text, "IPv6:", 5) == 0) {
+		text += 5;
+		len -= 5;
+	}
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	memset(n, 0, sizeof(*n));
+	if (inet_pton(AF_INET, buf, n->addr) == 1)
+		n->family = AF_INET, n->bits = 32;
+	else if (inet_pton(AF_INET6, buf, n->addr) == 1)
+		n->family = AF_INET6, n->bits = 128;
+	else
+		return -1;
+	if (slash) {
+		if (str_to_ll(slash + 1, 0, n->bits, &bits) != TK_OK)
+			return -1;
+		n->bits = (int)bits;
+	}
+	return 0;
+}
+
+int
+conf_trusted_relay(const struct tk_conf *c, const char *ip)
+{
+	struct cidr a, net;
+
+	if (ip == NULL || cidr_parse(ip, &a) < 0 || a.bits != (a.family ==
+	    AF_INET ? 32 : 128))
+		return 0;
+	for (size_t i = 0; i < c->ntrusted_relays; i++) {
+		int b, whole;
+
+		if (cidr_parse(c->trusted_relays[i], &net) < 0 ||
+		    net.family != a.family)
+			continue;
+		b = net.bits;
+		whole = b / 8;
+		if (memcmp(a.addr, net.addr, (size_t)whole) == 0 && (b % 8 == 0 ||
+		    ((a.addr[whole] ^ net.addr[whole]) &
+		    (0xff00 >> (b % 8))) == 0))
+			return 1;
+	}
+	return 0;
+}
+
 static void
 errf(struct buf *err, const char *file, int line, const char *msg,
     const char *what)
@@ -499,6 +585,11 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 			    file, c->webhooks[i].name);
 	for (size_t i = 0; i < c->naccounts; i++)
 		account_check(c, &c->accounts[i], file, err);
+	for (size_t i = 0; i < c->ntrusted_relays; i++)
+		if (cidr_parse(c->trusted_relays[i], NULL) < 0)
+			buf_printf(err, "%s: trusted_relays: bad address or "
+			    "network \"%s\" (want e.g. 192.0.2.10, 10.1.0.0/16 "
+			    "or 2001:db8::/32)\n", file, c->trusted_relays[i]);
 	if (c->smtp_url && strncmp(c->smtp_url, "smtp://", 7) != 0 &&
 	    strncmp(c->smtp_url, "smtps://", 8) != 0)
 		buf_printf(err, "%s: bad smtp_url \"%s\" (want smtp://HOST:PORT "
@@ -590,6 +681,7 @@ conf_free(struct tk_conf *c)
 	}
 	for (size_t i = 0; i < c->nagents; i++) {
 		free(c->agents[i].name);
+		free(c->agents[i].login);
 		list_free(c->agents[i].addresses, c->agents[i].naddresses);
 		list_free(c->agents[i].skills, c->agents[i].nskills);
 	}
@@ -696,6 +788,8 @@ conf_print(const struct tk_conf *c, FILE *fp)
 		for (size_t k = 0; k < a->nskills; k++)
 			fprintf(fp, "%s %s", k ? "," : "", a->skills[k]);
 		fprintf(fp, "\navailable = %s\n", a->away ? "no" : "yes");
+		fprintf(fp, "login = %s\n", a->login ? a->login :
+		    "(any of the addresses)");
 	}
 	for (size_t i = 0; i < c->nwebhooks; i++) {
 		const struct conf_webhook *w = &c->webhooks[i];
@@ -750,6 +844,38 @@ conf_agent_by_address(const struct tk_conf *c, const char *addr)
 			if (strcasecmp(c->agents[i].addresses[k], addr) == 0)
 				return &c->agents[i];
 	return NULL;
+}
+
+int
+conf_agent_login_is(const struct conf_agent *a, const char *login)
+{
+	if (login == NULL || *login == '\0')
+		return 0;
+	if (a->login)
+		return strcasecmp(a->login, login) == 0;
+	for (size_t k = 0; k < a->naddresses; k++)
+		if (strcasecmp(a->addresses[k], login) == 0)
+			return 1;
+	return 0;
+}
+
+const char *
+conf_category(const struct tk_conf *c, const char *category)
+{
+	size_t n = 0;
+
+	if (category == NULL)
+		return NULL;
+	for (size_t i = 0; i < c->ncategories; i++)
+		if (strcasecmp(c->categories[i], category) == 0)
+			return c->categories[i];
+	if (c->ncategories)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)category; *p;
+	    p++, n++)
+		if (*p < 0x20 || *p == 0x7f)
+			return NULL;
+	return n >= 1 && n <= 64 ? category : NULL;
 }
 
 const struct conf_agent *

@@ -672,6 +672,10 @@ batch_run(struct poller *p, const struct newmsg *m, size_t n)
 			else if (res.duplicate)
 				p->st->duplicates++;
 			else {
+				if (res.unverified[0])
+					log_warnx("account %s: UID %u: "
+					    "agent_unverified: %s", a->name,
+					    (unsigned)m[i].uid, res.unverified);
 				p->st->ingested++;
 				log_debug("account %s: UID %u -> ticket %lld",
 				    a->name, (unsigned)m[i].uid,

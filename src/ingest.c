@@ -431,8 +431,12 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 		res->ticket = ticket;
 		goto status;
 	}
-	classify_message(c, m, env ? env->mail_from : NULL, &cls);
+	classify_message(c, m, env ? env->mail_from : NULL, env ? &env->proof :
+	    NULL, &cls);
 	res->kind = cls.kind;
+	if (cls.claimed)
+		snprintf(res->unverified, sizeof(res->unverified), "%s",
+		    cls.unverified);
 	mailbox = find_mailbox(c, m, env);
 	if ((ts = thread_find(s, c, m, m->from.addr, cls.kind == KIND_AGENT,
 	    env ? env->rcpts : NULL, env ? env->nrcpts : 0, &thr)) != TK_OK)
@@ -505,6 +509,11 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	    (ts = add_participants(ig, ticket, m, cls.kind)) != TK_OK ||
 	    (ts = store_ticket_touch(s, ticket, now)) != TK_OK)
 		goto fail;
+	if (cls.claimed && (ts = store_event_add(s, ticket, now,
+	    "agent_unverified", actor, cls.claimed->name, cls.unverified,
+	    row)) != TK_OK)
+		goto fail;
+	res->commands = cmdlen > 0;
 	if (thr.forged && (ts = store_event_add(s, ticket, now, "token_forged",
 	    actor, NULL, "a signed address with a bad signature was ignored",
 	    row)) != TK_OK)
@@ -548,7 +557,8 @@ ingest_preview(const struct tk_conf *c, const struct tk_msg *m,
 	const char *mailbox;
 
 	memset(view, 0, sizeof(*view));
-	classify_message(c, m, env ? env->mail_from : NULL, cls);
+	classify_message(c, m, env ? env->mail_from : NULL, env ? &env->proof :
+	    NULL, cls);
 	if (cls->kind == KIND_AGENT && agent_counterpart(c, m))
 		who = agent_counterpart(c, m);
 	view->subject = thread_subject_strip(m->subject, c->ticket_prefix);

@@ -57,6 +57,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "tiketti/automate.h"
 #include "tiketti/buf.h"
 #include "tiketti/deliver.h"
 #include "tiketti/ingest.h"
@@ -86,6 +87,14 @@ struct mctx {
 	size_t		  nrcpts;
 	int		  ours;		/* a recipient is a shared address */
 	int		  agent;	/* the sender is an agent */
+	int		  outsider;	/* a recipient is neither a shared
+					 * address nor an agent: a customer */
+	char		 *auth_login;	/* {auth_authen}: the SASL login */
+	char		 *client_addr;	/* {client_addr} */
+	char		**xhdrs;	/* X-Tiketti-* the sender wrote, */
+	int		 *xidx;		/* ... and each one's index among
+					 * headers of its name */
+	size_t		  nxhdrs;
 	char		 *subject;	/* the Subject as received, raw */
 	struct buf	  mem;		/* the message, while small */
 	int		  spool;	/* the message, once big; or -1 */
@@ -267,6 +276,12 @@ message_reset(struct mctx *c)
 		free(c->rcpts[i]);
 	free(c->rcpts);
 	free(c->subject);
+	free(c->auth_login);
+	free(c->client_addr);
+	for (size_t i = 0; i < c->nxhdrs; i++)
+		free(c->xhdrs[i]);
+	free(c->xhdrs);
+	free(c->xidx);
 	buf_free(&c->mem);
 	receiving_done(c);
 	gen_put(c->gen);
@@ -354,10 +369,18 @@ on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 
 	(void)f2;
 	(void)f3;
-	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY |
+	    SMFIF_SETSYMLIST);
 	*pf1 = f1 & (skip | noreply);
 	c->nr = *pf1 & noreply;
 	*pf2 = *pf3 = 0;
+	/* What proves an agent: the SASL login and the client's address,
+	 * at MAIL FROM (milter_mail_macros has {auth_authen} by default;
+	 * {client_addr} only when we ask). */
+	if ((*pf0 & SMFIF_SETSYMLIST) && smfi_setsymlist(ctx, SMFIM_ENVFROM,
+	    "i {auth_authen} {client_addr}") != MI_SUCCESS)
+		log_warnx("could not ask for the {auth_authen} and "
+		    "{client_addr} macros");
 	return SMFIS_CONTINUE;
 }
 
@@ -372,11 +395,16 @@ static sfsistat
 on_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct mctx *c = mctx_get(ctx);
+	const char *v;
 
 	message_reset(c);
 	c->gen = gen_get();
 	c->from = addr_arg(argv[0] ? argv[0] : "");
 	c->agent = conf_agent_by_address(c->gen->conf, c->from) != NULL;
+	if ((v = smfi_getsymval(ctx, "{auth_authen}")) != NULL && *v)
+		c->auth_login = xstrdup(v);
+	if ((v = smfi_getsymval(ctx, "{client_addr}")) != NULL && *v)
+		c->client_addr = xstrdup(v);
 	set_qid(ctx, c);
 	return answer(c, SMFIP_NR_MAIL, SMFIS_CONTINUE);
 }
@@ -389,6 +417,8 @@ on_envrcpt(SMFICTX *ctx, char **argv)
 
 	if (conf_is_mailbox(c->gen->conf, r))
 		c->ours = 1;
+	else if (conf_agent_by_address(c->gen->conf, r) == NULL)
+		c->outsider = 1;
 	c->rcpts = xreallocarray(c->rcpts, c->nrcpts + 1, sizeof(*c->rcpts));
 	c->rcpts[c->nrcpts++] = r;
 	return answer(c, SMFIP_NR_RCPT, SMFIS_CONTINUE);
@@ -450,6 +480,21 @@ on_header(SMFICTX *ctx, char *name, char *value)
 	set_qid(ctx, c);
 	if (strcasecmp(name, "Subject") == 0 && c->subject == NULL)
 		c->subject = xstrdup(value);
+	if (strncasecmp(name, "X-Tiketti-", 10) == 0) {
+		/* Ours to write: what a sender wrote goes at end of message,
+		 * by its index among the headers of its name. */
+		int idx = 1;
+
+		for (size_t i = 0; i < c->nxhdrs; i++)
+			if (strcasecmp(c->xhdrs[i], name) == 0)
+				idx++;
+		c->xhdrs = xreallocarray(c->xhdrs, c->nxhdrs + 1,
+		    sizeof(*c->xhdrs));
+		c->xidx = xreallocarray(c->xidx, c->nxhdrs + 1,
+		    sizeof(*c->xidx));
+		c->xhdrs[c->nxhdrs] = xstrdup(name);
+		c->xidx[c->nxhdrs++] = idx;
+	}
 	line = xasprintf("%s: %s\r\n", name, value);
 	rv = keep_chunk(c, line, strlen(line), SMFIP_NR_HDR);
 	free(line);
@@ -501,21 +546,83 @@ on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return keep_chunk(c, chunk, len, SMFIP_NR_BODY);
 }
 
-/* The tagged Subject, or NULL when it has the tag already. */
+/*
+ * The Subject with the ticket's tag and no other ticket's (a tag that was
+ * refused, or copied from another ticket, would mislead whoever reads the
+ * shared mailbox), or NULL when it is right as it is.
+ */
 static char *
 tagged_subject(const struct tk_conf *conf, const char *subject, int64_t id)
 {
 	char *tag = xasprintf("[%s #%lld]", conf->ticket_prefix, (long long)id);
-	char *s = NULL, *enc;
+	char *s, *enc, *p;
+	int64_t other;
+	int changed = 0;
 
-	if (subject == NULL || strstr(subject, tag) == NULL) {
+	s = xstrdup(subject ? subject : "");
+	for (p = strchr(s, '['); p; p = strchr(p, '[')) {
+		char *end = strchr(p, ']');
+
+		if (end && thread_subject_tag(p, conf->ticket_prefix, &other) &&
+		    other != id && (size_t)(end - p) < 40) {
+			/* "[Tuki #1] " goes with the space after it. */
+			end += end[1] == ' ' ? 2 : 1;
+			memmove(p, end, strlen(end) + 1);
+			changed = 1;
+		} else
+			p++;
+	}
+	if (strstr(s, tag) == NULL) {
 		/* The raw value may hold encoded words: append, one line. */
-		enc = mime_header_encode(subject ? subject : "");
+		str_trim(s);
+		enc = mime_header_encode(s);
+		free(s);
 		s = xasprintf("%s%s%s", enc, *enc ? " " : "", tag);
 		free(enc);
+		changed = 1;
 	}
 	free(tag);
-	return s;
+	if (!changed) {
+		free(s);
+		return NULL;
+	}
+	return str_trim(s);
+}
+
+/*
+ * A proven agent's command lines (#solve, #note …) are for us: the
+ * customer gets her mail without them. The body is cut with the
+ * transfer encodings kept, and the top-level type header follows when a
+ * single part's charset had to change.
+ */
+static void
+cut_commands(SMFICTX *ctx, struct mctx *c, const char *raw)
+{
+	struct buf body;
+	char *ctype, *cte;
+	enum tk_status ts;
+
+	buf_init(&body, 0);
+	ts = mime_cut_text(raw, c->size, automate_commands_len, &body, &ctype,
+	    &cte);
+	if (ts == TK_OK) {
+		if (smfi_replacebody(ctx, (unsigned char *)body.data,
+		    (int)body.len) != MI_SUCCESS ||
+		    (ctype && smfi_chgheader(ctx, "Content-Type", 1, ctype) !=
+		    MI_SUCCESS) ||
+		    (cte && smfi_chgheader(ctx, "Content-Transfer-Encoding", 1,
+		    cte) != MI_SUCCESS))
+			log_warnx("%s: could not take the command lines out of "
+			    "the body", c->qid);
+		else
+			log_info("%s: command lines taken out of the body",
+			    c->qid);
+	} else if (ts == TK_EPARSE)
+		log_warnx("%s: command lines left in the body: unreadable "
+		    "MIME", c->qid);
+	free(ctype);
+	free(cte);
+	buf_free(&body);
 }
 
 /* The leader's part: the jobs taken off the queue, in one transaction. */
@@ -639,6 +746,9 @@ eom_ingest(SMFICTX *ctx, struct mctx *c, const struct tk_conf *conf,
 	env.rcpts = (const char *const *)c->rcpts;
 	env.nrcpts = c->nrcpts;
 	env.threaded_only = !c->ours;	/* an agent's mail out */
+	env.proof.smtp = 1;
+	env.proof.auth_login = c->auth_login;
+	env.proof.client_addr = c->client_addr;
 	job.m = ingest_parse(conf, raw, c->size);	/* in parallel */
 	receiving_done(c);
 	job.raw = raw;
@@ -646,6 +756,9 @@ eom_ingest(SMFICTX *ctx, struct mctx *c, const struct tk_conf *conf,
 	job.env = &env;
 	job.res = &res;
 	ts = group_commit(&job);
+	if (ts == TK_OK && res.kind == KIND_AGENT &&
+	    automate_commands_len(job.m->body) > 0)
+		cut_commands(ctx, c, raw);
 	mime_free(job.m);
 	if (map)
 		munmap(map, c->size);
@@ -653,11 +766,23 @@ eom_ingest(SMFICTX *ctx, struct mctx *c, const struct tk_conf *conf,
 		log_warnx("%s: tempfail: %s", c->qid, job.err);
 		return SMFIS_TEMPFAIL;
 	}
+	if (res.unverified[0])
+		log_warnx("%s: agent_unverified: From: an agent, taken as her "
+		    "sender's mail: %s", c->qid, res.unverified);
+	/* X-Tiketti-* are ours: whatever a sender wrote goes. */
+	for (size_t i = c->nxhdrs; i-- > 0;)
+		if (smfi_chgheader(ctx, c->xhdrs[i], c->xidx[i], NULL) !=
+		    MI_SUCCESS)
+			log_warnx("%s: could not remove %s", c->qid,
+			    c->xhdrs[i]);
 	if (res.skipped)
 		return SMFIS_ACCEPT;
 	snprintf(num, sizeof(num), "%lld", (long long)res.ticket);
-	if (smfi_addheader(ctx, "X-Tiketti-Ticket", num) != MI_SUCCESS ||
-	    smfi_addheader(ctx, "X-Tiketti-Status", res.status) != MI_SUCCESS)
+	/* Our headers are for the shared mailbox, not for a customer an
+	 * agent writes to. */
+	if ((res.kind != KIND_AGENT || !c->outsider) &&
+	    (smfi_addheader(ctx, "X-Tiketti-Ticket", num) != MI_SUCCESS ||
+	    smfi_addheader(ctx, "X-Tiketti-Status", res.status) != MI_SUCCESS))
 		log_warnx("%s: could not add headers", c->qid);
 	if (conf->milter_tag_subject && c->ours &&
 	    (subj = tagged_subject(conf, c->subject, res.ticket))) {
@@ -795,7 +920,8 @@ sender(void *arg)
 static struct smfiDesc milter_desc = {
 	.xxfi_name = "tiketti",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY |
+	    SMFIF_SETSYMLIST,
 	.xxfi_envfrom = on_envfrom,
 	.xxfi_envrcpt = on_envrcpt,
 	.xxfi_header = on_header,

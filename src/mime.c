@@ -195,14 +195,62 @@ refs_parse(struct tk_msg *m, GMimeParserOptions *opts, const char *text,
 	g_mime_references_free(refs);
 }
 
-/* Converts HTML to readable text: tags dropped, blocks as new lines. */
-static void
-html_to_text(const char *h, struct buf *out)
+/*
+ * Where a text run of HTML landed in its readable text: the source bytes
+ * and the text bytes they became. plain: the two are the same bytes
+ * (no entity, no CR), so a part of one is a part of the other.
+ */
+struct html_seg {
+	size_t	src, srclen;
+	size_t	vis, vislen;
+	int	plain;
+};
+
+struct html_segs {
+	struct html_seg	*v;
+	size_t		 n;
+};
+
+/* The entity at h ("&amp;", "&#228;") into out; its length, or 0. */
+static size_t
+html_entity(const char *h, struct buf *out)
 {
 	static const struct { const char *name; const char *text; } ent[] = {
 		{ "amp;", "&" }, { "lt;", "<" }, { "gt;", ">" },
 		{ "quot;", "\"" }, { "apos;", "'" }, { "nbsp;", " " },
 	};
+
+	for (size_t i = 0; i < sizeof(ent) / sizeof(ent[0]); i++)
+		if (strncmp(h + 1, ent[i].name, strlen(ent[i].name)) == 0) {
+			buf_addstr(out, ent[i].text);
+			return 1 + strlen(ent[i].name);
+		}
+	if (h[1] == '#') {
+		char *e;
+		unsigned long cp = h[2] == 'x' || h[2] == 'X' ?
+		    strtoul(h + 3, &e, 16) : strtoul(h + 2, &e, 10);
+
+		if (*e == ';' && cp > 0 && cp < 0x110000 &&
+		    !(cp >= 0xd800 && cp <= 0xdfff)) {
+			char u[8];
+			int n = g_unichar_to_utf8((gunichar)cp, u);
+
+			buf_add(out, u, (size_t)n);
+			return (size_t)(e + 1 - h);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Converts HTML to readable text: tags dropped, blocks as new lines,
+ * script and style skipped. With segs, records where each text run
+ * went (html_cut_lead).
+ */
+static void
+html_to_text_map(const char *html, struct buf *out, struct html_segs *segs)
+{
+	const char *h = html;
 	int skip = 0;	/* inside <script> or <style> */
 
 	while (*h) {
@@ -230,40 +278,73 @@ html_to_text(const char *h, struct buf *out)
 			h++;
 			continue;
 		}
-		if (*h == '&') {
-			size_t i;
+		{
+			/* A text run, up to the next tag. */
+			struct html_seg sg = { (size_t)(h - html), 0, out->len,
+			    0, 1 };
 
-			for (i = 0; i < sizeof(ent) / sizeof(ent[0]); i++)
-				if (strncmp(h + 1, ent[i].name,
-				    strlen(ent[i].name)) == 0)
-					break;
-			if (i < sizeof(ent) / sizeof(ent[0])) {
-				buf_addstr(out, ent[i].text);
-				h += 1 + strlen(ent[i].name);
-				continue;
+			while (*h && *h != '<') {
+				size_t n;
+
+				if (*h == '&' && (n = html_entity(h, out)) > 0) {
+					h += n;
+					sg.plain = 0;
+				} else if (*h == '\r') {
+					h++;
+					sg.plain = 0;
+				} else
+					buf_addc(out, *h++);
 			}
-			if (h[1] == '#') {
-				char *e;
-				unsigned long cp = h[2] == 'x' || h[2] == 'X' ?
-				    strtoul(h + 3, &e, 16) : strtoul(h + 2, &e, 10);
-
-				if (*e == ';' && cp > 0 && cp < 0x110000 &&
-				    !(cp >= 0xd800 && cp <= 0xdfff)) {
-					char u[8];
-					int n = g_unichar_to_utf8((gunichar)cp, u);
-
-					buf_add(out, u, (size_t)n);
-					h = e + 1;
-					continue;
-				}
+			sg.srclen = (size_t)(h - html) - sg.src;
+			sg.vislen = out->len - sg.vis;
+			if (segs) {
+				segs->v = xreallocarray(segs->v, segs->n + 1,
+				    sizeof(*segs->v));
+				segs->v[segs->n++] = sg;
 			}
 		}
-		if (*h == '\r') {
-			h++;
-			continue;
-		}
-		buf_addc(out, *h++);
 	}
+}
+
+static void
+html_to_text(const char *h, struct buf *out)
+{
+	html_to_text_map(h, out, NULL);
+}
+
+/*
+ * The HTML without the text of its first lead(text) bytes of readable
+ * text (tags stay, so the markup stays whole); NULL when lead cuts
+ * nothing. Caller frees.
+ */
+static char *
+html_cut_lead(const char *html, size_t (*lead)(const char *text))
+{
+	struct html_segs segs = { NULL, 0 };
+	struct buf vis, out;
+	size_t cut, from = 0;
+
+	buf_init(&vis, 0);
+	html_to_text_map(html, &vis, &segs);
+	cut = lead(vis.data ? vis.data : "");
+	buf_free(&vis);
+	if (cut == 0) {
+		free(segs.v);
+		return NULL;
+	}
+	buf_init(&out, 0);
+	for (size_t i = 0; i < segs.n && segs.v[i].vis < cut; i++) {
+		const struct html_seg *sg = &segs.v[i];
+		size_t drop = sg->srclen;
+
+		if (sg->vis + sg->vislen > cut)	/* the cut falls inside */
+			drop = sg->plain ? cut - sg->vis : 0;
+		buf_add(&out, html + from, sg->src - from);
+		from = sg->src + drop;
+	}
+	buf_addstr(&out, html + from);
+	free(segs.v);
+	return buf_release(&out);
 }
 
 struct walk {
@@ -538,6 +619,24 @@ clip_fields(const char *raw, size_t hlen, size_t len, size_t *outlen)
 	return buf_release(&b);
 }
 
+/* GMime's parser options as tiketti reads mail: leniently. */
+static GMimeParserOptions *
+parser_options(const char *const *fallback_charsets)
+{
+	GMimeParserOptions *opts = g_mime_parser_options_new();
+
+	g_mime_parser_options_set_rfc2047_compliance_mode(opts,
+	    GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_address_compliance_mode(opts,
+	    GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_parameter_compliance_mode(opts,
+	    GMIME_RFC_COMPLIANCE_LOOSE);
+	if (fallback_charsets && fallback_charsets[0])
+		g_mime_parser_options_set_fallback_charsets(opts,
+		    (const char **)(uintptr_t)fallback_charsets);
+	return opts;
+}
+
 struct tk_msg *
 mime_parse(const char *raw, size_t len, const char *const *fallback_charsets)
 {
@@ -572,16 +671,7 @@ mime_parse(const char *raw, size_t len, const char *const *fallback_charsets)
 		len = clen;
 	}
 
-	opts = g_mime_parser_options_new();
-	g_mime_parser_options_set_rfc2047_compliance_mode(opts,
-	    GMIME_RFC_COMPLIANCE_LOOSE);
-	g_mime_parser_options_set_address_compliance_mode(opts,
-	    GMIME_RFC_COMPLIANCE_LOOSE);
-	g_mime_parser_options_set_parameter_compliance_mode(opts,
-	    GMIME_RFC_COMPLIANCE_LOOSE);
-	if (fallback_charsets && fallback_charsets[0])
-		g_mime_parser_options_set_fallback_charsets(opts,
-		    (const char **)(uintptr_t)fallback_charsets);
+	opts = parser_options(fallback_charsets);
 	stream = stream_wrap(raw, len, &shell);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
@@ -598,6 +688,141 @@ mime_parse(const char *raw, size_t len, const char *const *fallback_charsets)
 	g_mime_parser_options_free(opts);
 	free(clipped);
 	return m;
+}
+
+/* ---- cutting the lead of a message's text (the milter) ---- */
+
+struct cut {
+	size_t	(*lead)(const char *text);
+	int	  changed;
+};
+
+static void
+cut_part(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+	struct cut *c = data;
+	GMimeContentType *ct = g_mime_object_get_content_type(part);
+	GMimeContentEncoding enc;
+	char *text, *cut = NULL;
+	int html;
+
+	(void)parent;
+	if (!GMIME_IS_TEXT_PART(part) || ct == NULL ||
+	    g_mime_part_is_attachment(GMIME_PART(part)))
+		return;
+	html = g_mime_content_type_is_type(ct, "text", "html");
+	if (!html && !g_mime_content_type_is_type(ct, "text", "plain"))
+		return;
+	if ((text = g_mime_text_part_get_text(GMIME_TEXT_PART(part))) == NULL)
+		return;
+	if (html)
+		cut = html_cut_lead(text, c->lead);
+	else {
+		size_t n = c->lead(text);
+
+		if (n > 0)
+			cut = xstrdup(text + n);
+	}
+	g_free(text);
+	if (cut == NULL)
+		return;
+	enc = g_mime_part_get_content_encoding(GMIME_PART(part));
+	/* New content, in the charset that fits it (the Content-Type
+	 * parameter follows); the transfer encoding stays unless 7-bit
+	 * cannot carry it. */
+	g_mime_text_part_set_text(GMIME_TEXT_PART(part), cut);
+	if (enc == GMIME_CONTENT_ENCODING_DEFAULT ||
+	    enc == GMIME_CONTENT_ENCODING_7BIT)
+		enc = g_mime_part_get_best_content_encoding(GMIME_PART(part),
+		    GMIME_ENCODING_CONSTRAINT_7BIT);
+	g_mime_part_set_content_encoding(GMIME_PART(part), enc);
+	free(cut);
+	c->changed = 1;
+}
+
+/* A header of obj as a copy, or NULL. */
+static char *
+header_dup(GMimeObject *obj, const char *name)
+{
+	const char *v = g_mime_object_get_header(obj, name);
+
+	return v ? xstrdup(v) : NULL;
+}
+
+/* Stores in *slot the new value when it differs from old; frees old. */
+static void
+header_changed(char *old, char *now, char **slot)
+{
+	*slot = NULL;
+	if (now && (old == NULL || strcmp(old, now) != 0))
+		*slot = now;
+	else
+		free(now);
+	free(old);
+}
+
+enum tk_status
+mime_cut_text(const char *raw, size_t len, size_t (*lead)(const char *text),
+    struct buf *out, char **ctype, char **cte)
+{
+	struct cut c = { lead, 0 };
+	GMimeParserOptions *opts;
+	GMimeFormatOptions *fo;
+	GMimeParser *parser;
+	GMimeMessage *msg;
+	GMimeStream *stream, *mem;
+	GMimeObject *top;
+	GByteArray *shell, *ba;
+	char *old_ct = NULL, *old_cte = NULL;
+	enum tk_status ts = TK_EPARSE;
+
+	*ctype = *cte = NULL;
+	pthread_once(&mime_once, mime_init_once);
+	opts = parser_options(NULL);
+	stream = stream_wrap(raw, len, &shell);
+	parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	msg = g_mime_parser_construct_message(parser, opts);
+	if (msg == NULL || (top = g_mime_message_get_mime_part(msg)) == NULL)
+		goto done;
+	old_ct = header_dup(top, "Content-Type");
+	old_cte = header_dup(top, "Content-Transfer-Encoding");
+	g_mime_message_foreach(msg, cut_part, &c);
+	if (!c.changed) {
+		free(old_ct);
+		free(old_cte);
+		ts = TK_EPERM;
+		goto done;
+	}
+	if (!GMIME_IS_MULTIPART(top)) {
+		header_changed(old_ct, header_dup(top, "Content-Type"), ctype);
+		header_changed(old_cte, header_dup(top,
+		    "Content-Transfer-Encoding"), cte);
+	} else {
+		free(old_ct);
+		free(old_cte);
+	}
+	fo = g_mime_format_options_new();
+	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
+	mem = g_mime_stream_mem_new();
+	g_mime_object_write_content_to_stream(top, fo, mem);
+	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	/* CRLF throughout, whatever a part's writer did. */
+	for (guint i = 0; i < ba->len; i++) {
+		if (ba->data[i] == '\n' && (i == 0 || ba->data[i - 1] != '\r'))
+			buf_addc(out, '\r');
+		buf_addc(out, (char)ba->data[i]);
+	}
+	g_object_unref(mem);
+	g_mime_format_options_free(fo);
+	ts = TK_OK;
+done:
+	if (msg)
+		g_object_unref(msg);
+	g_object_unref(parser);
+	stream_free(stream, shell);
+	g_mime_parser_options_free(opts);
+	return ts;
 }
 
 static void

@@ -852,6 +852,11 @@ action_check(struct parser *p, struct rules_action *a, int line, int col)
 				    "\"%s\" (want low, normal, high or urgent)",
 				    arg);
 		}
+		if (strcmp(a->field, "category") == 0 && c &&
+		    conf_category(c, arg) == NULL)
+			return error_at(p, line, col, "category \"%s\" is not "
+			    "one of categories in %s", arg, c->path ? c->path :
+			    "the configuration");
 		return 0;
 	case ACT_TAG:
 	case ACT_UNTAG:

@@ -288,25 +288,8 @@ thread_find(struct store *s, const struct tk_conf *c, const struct tk_msg *m,
 			return TK_OK;
 		}
 	}
-	if (thread_subject_tag(m->subject, c->ticket_prefix, &id)) {
-		int yes = 0;
-
-		if ((ts = ticket_exists(s, id, &found)) != TK_OK)
-			return ts;
-		if (found) {
-			if (!trusted && c->tag_trust != CONF_TAG_ANY &&
-			    (sender == NULL || (ts = store_participant_is(s, id,
-			    sender, &yes)) != TK_OK || !yes)) {
-				if (ts != TK_OK)
-					return ts;
-				r->refused = id;
-			} else {
-				r->ticket = id;
-				r->how = THREAD_TAG;
-				return TK_OK;
-			}
-		}
-	}
+	/* A thread beats a tag: a reply to a known message goes where that
+	 * message is, whatever tags its Subject has picked up. */
 	if (m->in_reply_to &&
 	    ((ts = by_message_id(s, m->in_reply_to, THREAD_IN_REPLY_TO, r)) !=
 	    TK_OK || r->ticket))
@@ -315,6 +298,31 @@ thread_find(struct store *s, const struct tk_conf *c, const struct tk_msg *m,
 		if ((ts = by_message_id(s, m->references[i], THREAD_REFERENCES,
 		    r)) != TK_OK || r->ticket)
 			return ts;
+	/* The first tag the sender may use: a participant's, or anyone's
+	 * that is trusted. The first refused one is remembered. */
+	for (const char *p = m->subject; (p = strchr(p, '[')) != NULL; p++) {
+		int yes = 0;
+
+		if (tag_at(p, c->ticket_prefix, &id) == 0)
+			continue;
+		if ((ts = ticket_exists(s, id, &found)) != TK_OK)
+			return ts;
+		if (!found)
+			continue;
+		if (!trusted && c->tag_trust != CONF_TAG_ANY &&
+		    (sender == NULL || (ts = store_participant_is(s, id,
+		    sender, &yes)) != TK_OK || !yes)) {
+			if (ts != TK_OK)
+				return ts;
+			if (r->refused == 0)
+				r->refused = id;
+			continue;
+		}
+		r->ticket = id;
+		r->how = THREAD_TAG;
+		r->refused = 0;
+		return TK_OK;
+	}
 	/* A signed Reply-To: proof of having had our mail, like a tag
 	 * from a participant. */
 	if (tok.kind == TOKEN_THREAD && tok.id != r->refused) {

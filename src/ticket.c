@@ -57,8 +57,9 @@ field_value(const struct store_ticket *t, const char *field)
 }
 
 enum tk_status
-ticket_set(struct store *s, int64_t id, const char *field, const char *value,
-    const char *actor, int64_t now, int *changed, char *errbuf, size_t errlen)
+ticket_set(struct store *s, const struct tk_conf *c, int64_t id,
+    const char *field, const char *value, const char *actor, int64_t now,
+    int *changed, char *errbuf, size_t errlen)
 {
 	struct store_ticket t;
 	const char *old;
@@ -79,6 +80,25 @@ ticket_set(struct store *s, int64_t id, const char *field, const char *value,
 			    "low, normal, high or urgent");
 			return TK_EPERM;
 		}
+	} else if (strcmp(field, "assignee") == 0 && value) {
+		const struct conf_agent *a = conf_agent_by_name(c, value);
+
+		if (a == NULL) {
+			snprintf(errbuf, errlen, "no agent \"%.64s\" (want "
+			    "the name of an [agent NAME] section)", value);
+			return TK_EPERM;
+		}
+		value = a->name;
+	} else if (strcmp(field, "category") == 0 && value) {
+		const char *cat = conf_category(c, value);
+
+		if (cat == NULL) {
+			snprintf(errbuf, errlen, "bad category \"%.64s\" (want "
+			    "%s)", value, c->ncategories ? "one of categories" :
+			    "1 to 64 printable characters");
+			return TK_EPERM;
+		}
+		value = cat;
 	} else if (strcmp(field, "category") != 0 &&
 	    strcmp(field, "assignee") != 0) {
 		snprintf(errbuf, errlen, "unknown field \"%s\" (want status, "

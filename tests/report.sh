@@ -45,6 +45,7 @@ templates_dir = $WORK/tmpl
 followup_after = 1d
 autoreply_limit = 1
 autoreply_window = 24h
+trusted_authserv_id = mx.yritys.example
 
 [agent maria]
 address = maria@yritys.example
@@ -76,13 +77,15 @@ customer_of() {
 	sqlite3 "$WORK/t.db" "select requester from tickets where id = $1"
 }
 answer() {
-	send_at "$2" "From: $1@yritys.example
+	send_at "$2" "Authentication-Results: mx.yritys.example; dkim=pass header.d=yritys.example
+From: $1@yritys.example
 To: $(customer_of "$3")
 Cc: support@yritys.example
 Subject: Re: [Tuki #$3]" "Hello, here is the answer."
 }
 agent_cmd() {
-	send_at "$2" "From: $1@yritys.example
+	send_at "$2" "Authentication-Results: mx.yritys.example; dkim=pass header.d=yritys.example
+From: $1@yritys.example
 To: support@yritys.example
 Subject: [Tuki #$3]" "#$4"
 }

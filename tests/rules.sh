@@ -134,12 +134,12 @@ CONF
 printf 'From: =?utf-8?q?Evil=0D=0ABcc=3A_victim=40example=2Ecom=0D=0A=0D=0AP=C3=A4=C3=A4?= <evil@x.example>\nTo: tuki@yritys.example\nSubject: hi\nMessage-ID: <evil@x.example>\n\nbody\n' \
     >"$WORK/evil.eml"
 "$TIKETTI" -c "$WORK/i.conf" ingest "$WORK/evil.eml"
-"$TIKETTI" -c "$WORK/i.conf" ticket set 1 category "$(printf 'x\r\nBcc: victim2@example.com\r\n\r\nbody')"
+"$TIKETTI" -c "$WORK/i.conf" ticket set 1 category "$(printf 'x\r\nBcc: victim2@example.com\r\n\r\nbody')" 2>"$WORK/cat.err"
+is "injection: a category with CR LF is refused (EX_USAGE)" "$?/$(sqlite3 "$WORK/i.db" "select count(category) from tickets")" "64/0"
+check "... saying why" grep -q 'bad category' "$WORK/cat.err"
 "$TIKETTI" -c "$WORK/i.conf" ticket set 1 status solved
 sqlite3 "$WORK/i.db" "select subject from outbox" >"$WORK/subj"
 sqlite3 "$WORK/i.db" "select headers from outbox" >"$WORK/hdrs"
-check "injection: the category kept its CR LF" \
-    test "$(sqlite3 "$WORK/i.db" "select instr(category, char(13)) > 0 from tickets")" = 1
 is "injection: the autoreply was queued" \
     "$(sqlite3 "$WORK/i.db" "select count(*) from outbox")" 1
 is "injection: no CR or LF in the subject" \
@@ -156,11 +156,12 @@ cat >"$WORK/a.conf" <<CONF
 database = $WORK/a.db
 mailboxes = tuki@yritys.example
 rules_dir = $WORK/no-such-rules
+trusted_authserv_id = mx.yritys.example
 [agent maria]
 address = maria@yritys.example
 CONF
 printf 'From: c@x.example\nTo: tuki@yritys.example\nSubject: Apua\nMessage-ID: <c1@x>\n\n#solve please\n' >"$WORK/c1.eml"
-printf 'From: maria@yritys.example\nTo: c@x.example\nSubject: Re: [Ticket #1] Apua\nIn-Reply-To: <c1@x>\nMessage-ID: <m1@x>\n\n#pending\n#note asked for the order number\n\nWhat is your order number?\n' >"$WORK/m1.eml"
+printf 'Authentication-Results: mx.yritys.example; dkim=pass header.d=yritys.example\nFrom: maria@yritys.example\nTo: c@x.example\nSubject: Re: [Ticket #1] Apua\nIn-Reply-To: <c1@x>\nMessage-ID: <m1@x>\n\n#pending\n#note asked for the order number\n\nWhat is your order number?\n' >"$WORK/m1.eml"
 "$TIKETTI" -c "$WORK/a.conf" ingest "$WORK/c1.eml" "$WORK/m1.eml" 2>/dev/null
 is "agent commands: applied" "$("$TIKETTI" -c "$WORK/a.conf" ticket list --format json | json 'd[0]["status"]')" pending
 is "agent commands: stripped from the stored text" \

@@ -16,6 +16,7 @@ struct conf_agent {
 	char	**skills;
 	size_t	  nskills;
 	int	  away;		/* available = no: route skips the agent */
+	char	 *login;	/* SASL login; NULL: one of the addresses */
 };
 
 struct conf_webhook {
@@ -83,6 +84,12 @@ struct tk_conf {
 	char		 *milter_pid_file;	/* or NULL */
 	long long	  milter_spool_threshold;	/* bytes kept in memory */
 	int		  milter_tag_subject;	/* 1: [Ticket #N] into Subject */
+	/* Who is an agent: proof beyond From (classify.c). */
+	char		**trusted_relays;	/* CIDRs the milter trusts */
+	size_t		  ntrusted_relays;
+	char		 *trusted_authserv_id;	/* whose Authentication-Results */
+	char		**categories;	/* allowed categories; none: any */
+	size_t		  ncategories;
 	struct conf_agent *agents;
 	size_t		  nagents;
 	struct conf_webhook *webhooks;
@@ -109,6 +116,16 @@ const struct conf_agent *conf_agent_by_address(const struct tk_conf *c,
     const char *addr);
 const struct conf_agent *conf_agent_by_name(const struct tk_conf *c,
     const char *name);
+/* 1 when login (a SASL login, any case) is the agent's: its login, or
+ * without one any of its addresses. */
+int conf_agent_login_is(const struct conf_agent *a, const char *login);
+/* 1 when the IP address (text, IPv4 or IPv6, "IPv6:" prefix allowed)
+ * is in one of trusted_relays. */
+int conf_trusted_relay(const struct tk_conf *c, const char *ip);
+/* The configured spelling of category (any case), or NULL when
+ * categories are configured and it is none of them; with none
+ * configured, category itself when it is 1 to 64 printable characters. */
+const char *conf_category(const struct tk_conf *c, const char *category);
 const struct conf_webhook *conf_webhook_by_name(const struct tk_conf *c,
     const char *name);
 const struct conf_account *conf_account_by_name(const struct tk_conf *c,

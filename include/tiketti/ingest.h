@@ -23,6 +23,7 @@ struct ingest_envelope {
 	int			 threaded_only;	/* store it only if it joins a
 						 * ticket (an agent's mail the
 						 * milter sees going out) */
+	struct classify_proof	 proof;		/* what proves an agent's mail */
 };
 
 struct ingest_result {
@@ -36,6 +37,11 @@ struct ingest_result {
 	int			 forged;	/* a forged token was ignored */
 	int			 skipped;	/* threaded_only, and it did not */
 	char			 status[16];	/* the ticket's status afterwards */
+	/* From: an agent, not proven hers: why (else empty). The mail was
+	 * taken as her sender's; the front end logs this. */
+	char			 unverified[256];
+	int			 commands;	/* a proven agent's command lines
+						 * ran (they lead its text) */
 };
 
 /* c and s are borrowed and must outlive the handle. */

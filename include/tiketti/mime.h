@@ -92,6 +92,21 @@ void mime_sha256(const void *data, size_t len, char out[TK_SHA256_HEX]);
 int mime_mbox_split(const char *data, size_t len,
     int (*fn)(const char *raw, size_t len, void *arg), void *arg);
 
+/*
+ * The body of raw for smfi_replacebody, CRLF line ends, with the first
+ * lead(text) bytes of the text of every inline text/plain and text/html
+ * part cut (of HTML its readable text: the markup stays), each part in
+ * its transfer encoding (7-bit becomes quoted-printable when it must).
+ * When raw is one text part whose Content-Type (charset) or
+ * Content-Transfer-Encoding changes with it, the new values are in
+ * *ctype and *cte (caller frees; else NULL). TK_OK with the body added
+ * to out; TK_EPERM when lead cuts nothing; TK_EPARSE when GMime cannot
+ * read the message.
+ */
+enum tk_status mime_cut_text(const char *raw, size_t len,
+    size_t (*lead)(const char *text), struct buf *out, char **ctype,
+    char **cte);
+
 /* A mail to build and send. Strings are UTF-8; NULL where optional. */
 struct mime_draft {
 	const char		*from;

@@ -50,13 +50,14 @@ char *thread_subject_strip(const char *subject, const char *prefix);
 /*
  * Threads m from sender (lower-cased address, may be NULL), sent to the
  * envelope recipients rcpts (may be NULL), in this order: a signed survey
- * or VERP address among the recipients, tag in Subject, In-Reply-To,
- * References newest first (our own stored outgoing Message-IDs are among
- * the stored ones), a signed Reply-To token among the recipients, the
- * original Message-ID a delivery report returns, otherwise new. A tag
- * from a sender who is no participant gives THREAD_NEW with .refused set
- * unless tag_trust = any; trusted is for senders (agents, our own
- * addresses) that may always use a tag.
+ * or VERP address among the recipients, In-Reply-To, References newest
+ * first (our own stored outgoing Message-IDs are among the stored ones),
+ * a tag in the Subject, a signed Reply-To token among the recipients,
+ * the original Message-ID a delivery report returns, otherwise new. A
+ * thread beats a tag. A tag counts only from a sender who is a
+ * participant of its ticket (unless tag_trust = any) or trusted (a
+ * proven agent); of several tags the first that counts wins, and when
+ * none does the first refused is in .refused (THREAD_NEW then).
  */
 enum tk_status thread_find(struct store *s, const struct tk_conf *c,
     const struct tk_msg *m, const char *sender, int trusted,

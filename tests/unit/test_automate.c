@@ -27,6 +27,7 @@ setup(void **state)
 		return -1;
 	fprintf(fp, "mailboxes = tuki@yritys.example\nticket_prefix = Tuki\n"
 	    "secret = unit-test-secret-0123456789\n"
+	    "trusted_authserv_id = mx.yritys.example\n"
 	    "templates_dir = %s/tests/rules/templates\n"
 	    "[agent maria]\naddress = maria@yritys.example\n"
 	    "skills = complaints\n"
@@ -144,6 +145,10 @@ ticket(int64_t id)
 	assert_true(found);
 	return t;
 }
+
+/* The trusted server's word that the mail is from its From: domain. */
+#define PROVEN "Authentication-Results: mx.yritys.example; " \
+	"dkim=pass header.d=yritys.example\n"
 
 #define CUSTOMER(n, subj, extra) \
 	"From: Asiakas " #n " <c" #n "@asiakas.example>\n" \
@@ -413,10 +418,11 @@ t_agent_commands(void **state)
 	    "set status solved; }\n"
 	    "rule \"ar\" { on agent reply then tag \"answered\"; }\n");
 	in(CUSTOMER(1, "Apua", ""));
-	in("From: maria@yritys.example\nTo: c1@asiakas.example\n"
+	in(PROVEN "From: maria@yritys.example\nTo: c1@asiakas.example\n"
 	    "Subject: Re: [Tuki #1] Apua\nMessage-ID: <m1@x>\n\n"
 	    "#tag Tärkeä\n  #note called the customer  \n#macro Refund-Done\n"
-	    "#bogus\n#priority asap\n#assign antti\n\nHello!\n#solve\n");
+	    "#bogus\n#priority asap\n#assign mallory\n#assign antti\n"
+	    "#category x\x01y\n\nHello!\n#solve\n");
 	t = ticket(1);
 	assert_string_equal(t.tags, "answered,tärkeä");
 	assert_string_equal(t.category, "refund");
@@ -431,12 +437,89 @@ t_agent_commands(void **state)
 	assert_non_null(strstr(ev, "command_error:maria@yritys.example:-:bogus\n"));
 	assert_non_null(strstr(ev, "command_error:maria@yritys.example:asap:"
 	    "priority\n"));
+	/* Only configured agents, only sane values. */
+	assert_non_null(strstr(ev, "command_error:maria@yritys.example:mallory:"
+	    "assign\n"));
+	assert_non_null(strstr(ev, "command_error:maria@yritys.example:x\x01y:"
+	    "category\n"));
+	assert_null(strstr(ev, "assignee:maria@yritys.example:-:mallory"));
 	free(ev);
 	/* commands stop at the first line of text */
 	assert_int_equal(automate_commands_len("#solve\n\nHello\n#close\n"), 8);
 	assert_int_equal(automate_commands_len("Hello\n#solve\n"), 0);
 	assert_int_equal(automate_commands_len(" #tag x\r\n#note y"), 16);
 	assert_int_equal(automate_commands_len("# not a command\n"), 0);
+}
+
+/*
+ * From: an agent is not enough: without proof the mail is its sender's,
+ * runs no command, sends nothing and says why on the ticket.
+ */
+static void
+t_agent_unverified(void **state)
+{
+	struct store_ticket t;
+	char *ev, *ob;
+
+	(void)state;
+	fresh("macro \"refund-done\" { reply \"ack\"; set status solved; }\n"
+	    "rule \"ar\" { on agent reply then tag \"answered\"; }\n");
+	in(CUSTOMER(1, "Apua", ""));
+	/* A stranger writes as Maria, with the ticket's tag. */
+	assert_int_equal(in("From: Maria <maria@yritys.example>\n"
+	    "To: tuki@yritys.example\nSubject: [Tuki #1] Apua\n"
+	    "Message-ID: <f1@x>\n\n#assign mallory\n#close\n"
+	    "#macro refund-done\n\nok\n"), 2);
+	/* ... or with a proof from a server nobody trusts, or one that
+	 * failed, or a pass written below the trusted server's Received. */
+	assert_int_equal(in("Authentication-Results: mx.evil.example; "
+	    "dkim=pass header.d=yritys.example\nFrom: maria@yritys.example\n"
+	    "To: tuki@yritys.example\nSubject: Re: Apua\n"
+	    "In-Reply-To: <c1@asiakas.example>\nMessage-ID: <f2@x>\n\n"
+	    "#close\n"), 1);
+	assert_int_equal(in("Authentication-Results: mx.yritys.example; "
+	    "dkim=pass header.d=yritys.example; dmarc=fail "
+	    "header.from=yritys.example\nFrom: maria@yritys.example\n"
+	    "To: tuki@yritys.example\nSubject: Re: Apua\n"
+	    "In-Reply-To: <c1@asiakas.example>\nMessage-ID: <f3@x>\n\n"
+	    "#close\n"), 1);
+	assert_int_equal(in("Received: by mx.yritys.example; "
+	    "Tue, 6 Jan 2026 10:00:00 +0000\n"
+	    "Authentication-Results: mx.yritys.example; none\n"
+	    "Received: from evil.example by relay.example\n"
+	    "Authentication-Results: mx.yritys.example; dkim=pass "
+	    "header.d=yritys.example\nFrom: maria@yritys.example\n"
+	    "To: tuki@yritys.example\nSubject: Re: Apua\n"
+	    "In-Reply-To: <c1@asiakas.example>\nMessage-ID: <f4@x>\n\n"
+	    "#close\n"), 1);
+	t = ticket(1);
+	assert_string_equal(t.status, "new");	/* nothing closed it */
+	assert_null(t.assignee);
+	assert_null(t.tags);
+	store_ticket_clear(&t);
+	t = ticket(2);
+	assert_string_equal(t.status, "new");
+	assert_string_equal(t.requester, "maria@yritys.example");
+	store_ticket_clear(&t);
+	ev = events(2);
+	assert_non_null(strstr(ev, "agent_unverified:maria@yritys.example:maria:"
+	    "no Authentication-Results from mx.yritys.example\n"));
+	assert_null(strstr(ev, "macro:"));
+	assert_null(strstr(ev, "command_error"));
+	free(ev);
+	ev = events(1);
+	assert_non_null(strstr(ev, "agent_unverified:maria@yritys.example:maria:"
+	    "no Authentication-Results from mx.yritys.example\n"));
+	assert_non_null(strstr(ev, "agent_unverified:maria@yritys.example:maria:"
+	    "mx.yritys.example says dmarc=fail header.from=yritys.example\n"));
+	assert_non_null(strstr(ev, "agent_unverified:maria@yritys.example:maria:"
+	    "mx.yritys.example gives no dkim=pass or dmarc=pass for "
+	    "yritys.example\n"));
+	assert_null(strstr(ev, "status:maria@yritys.example:open:closed"));
+	free(ev);
+	ob = outbox();
+	assert_string_equal(ob, "");
+	free(ob);
 }
 
 static void
@@ -514,6 +597,7 @@ main(void)
 		cmocka_unit_test_teardown(t_status_csat_loop, done_db),
 		cmocka_unit_test_teardown(t_csat_once, done_db),
 		cmocka_unit_test_teardown(t_agent_commands, done_db),
+		cmocka_unit_test_teardown(t_agent_unverified, done_db),
 		cmocka_unit_test_teardown(t_tick, done_db),
 	};
 

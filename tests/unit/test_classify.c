@@ -1,5 +1,6 @@
 /* Unit tests for classify.c. */
 #include "tk_test.h"
+#include "tiketti/authres.h"
 #include "tiketti/classify.h"
 
 static struct tk_conf *conf;
@@ -36,11 +37,133 @@ kind_of(const char *text, const char *env_from, const char **reason)
 	struct tk_msg *m = mime_parse(text, strlen(text), NULL);
 	struct classify_result r;
 
-	classify_message(conf, m, env_from, &r);
+	classify_message(conf, m, env_from, NULL, &r);
 	mime_free(m);
 	if (reason)
 		*reason = r.reason;
 	return r.kind;
+}
+
+/* classify with proof; the reason it was not enough in why (or ""). */
+static enum classify_kind
+agent_of(const char *text, const struct classify_proof *p, char *why)
+{
+	struct tk_msg *m = mime_parse(text, strlen(text), NULL);
+	struct classify_result r;
+
+	classify_message(conf, m, "x@us.fi", p, &r);
+	mime_free(m);
+	strcpy(why, r.unverified);
+	if (r.kind == KIND_AGENT)
+		assert_ptr_equal(r.agent, &conf->agents[0]);
+	return r.kind;
+}
+
+#define MARIA "From: Maria <maria@us.fi>\nSubject: hi\n\nx\n"
+
+static void
+t_agent_proof(void **state)
+{
+	struct classify_proof sasl = { 1, "Maria@US.fi", "192.0.2.7" };
+	struct classify_proof other = { 1, "antti", "192.0.2.7" };
+	struct classify_proof none = { 1, NULL, "192.0.2.7" };
+	struct classify_proof relay = { 1, NULL, "10.1.2.3" };
+	struct classify_proof relay6 = { 1, NULL, "IPv6:2001:db8::25" };
+	char why[256];
+
+	(void)state;
+	conf->trusted_relays = calloc(3, sizeof(char *));
+	conf->trusted_relays[0] = strdup("10.1.0.0/16");
+	conf->trusted_relays[1] = strdup("2001:db8::/33");
+	conf->ntrusted_relays = 2;
+	conf->trusted_authserv_id = strdup("mx.us.fi");
+	/* The milter: her SASL login (default: her address), or a relay
+	 * the admin trusts; nothing else. */
+	assert_int_equal(agent_of(MARIA, &sasl, why), KIND_AGENT);
+	assert_int_equal(agent_of(MARIA, &other, why), KIND_CUSTOMER);
+	assert_string_equal(why, "SASL login \"antti\" is not maria's");
+	assert_int_equal(agent_of(MARIA, &none, why), KIND_CUSTOMER);
+	assert_string_equal(why, "no SASL login, and client 192.0.2.7 is not "
+	    "in trusted_relays");
+	assert_int_equal(agent_of(MARIA, &relay, why), KIND_AGENT);
+	assert_int_equal(agent_of(MARIA, &relay6, why), KIND_AGENT);
+	conf->agents[0].login = strdup("mkoski");
+	assert_int_equal(agent_of(MARIA, &sasl, why), KIND_CUSTOMER);
+	sasl.auth_login = "MKoski";
+	assert_int_equal(agent_of(MARIA, &sasl, why), KIND_AGENT);
+	/* A milter's Authentication-Results count for nothing there. */
+	assert_int_equal(agent_of("Authentication-Results: mx.us.fi; dkim=pass "
+	    "header.d=us.fi\n" MARIA, &none, why), KIND_CUSTOMER);
+
+	/* Pipe and poll: the topmost results of the trusted server. */
+	assert_int_equal(agent_of("Authentication-Results: mx.us.fi;\n"
+	    "  dkim=pass (2048-bit key) header.d=us.fi header.s=x\n" MARIA,
+	    NULL, why), KIND_AGENT);
+	assert_int_equal(agent_of("Authentication-Results: MX.us.fi 1; "
+	    "spf=pass smtp.mailfrom=us.fi; dmarc=pass (p=reject) "
+	    "header.from=us.fi\n" MARIA, NULL, why), KIND_AGENT);
+	/* a parent domain aligns (relaxed), a bare TLD never does */
+	assert_int_equal(agent_of("Authentication-Results: mx.us.fi; dkim=pass "
+	    "header.i=@us.fi\nFrom: maria@us.fi\n\nx\n", NULL, why),
+	    KIND_AGENT);
+	assert_int_equal(agent_of("Authentication-Results: mx.us.fi; dkim=pass "
+	    "header.d=fi\n" MARIA, NULL, why), KIND_CUSTOMER);
+	assert_int_equal(agent_of("Authentication-Results: mx.us.fi; dkim=pass "
+	    "header.d=other.fi\n" MARIA, NULL, why), KIND_CUSTOMER);
+	assert_string_equal(why, "mx.us.fi gives no dkim=pass or dmarc=pass "
+	    "for us.fi");
+	assert_int_equal(agent_of("Authentication-Results: mx.evil.fi; dkim=pass "
+	    "header.d=us.fi\n" MARIA, NULL, why), KIND_CUSTOMER);
+	assert_string_equal(why, "no Authentication-Results from mx.us.fi");
+	/* a fail there beats a pass */
+	assert_int_equal(agent_of("Authentication-Results: mx.us.fi; dkim=pass "
+	    "header.d=us.fi; dmarc=fail header.from=us.fi\n" MARIA, NULL, why),
+	    KIND_CUSTOMER);
+	assert_string_equal(why, "mx.us.fi says dmarc=fail header.from=us.fi");
+	assert_int_equal(agent_of("Authentication-Results: mx.us.fi; dkim=fail "
+	    "header.d=us.fi\nAuthentication-Results: mx.us.fi; dkim=pass "
+	    "header.d=us.fi\n" MARIA, NULL, why), KIND_CUSTOMER);
+	/* below the next Received: written before the server saw it */
+	assert_int_equal(agent_of("Received: by mx.us.fi; Tue, 6 Jan 2026 "
+	    "10:00:00 +0000\nAuthentication-Results: mx.us.fi; dkim=none\n"
+	    "Received: from evil by relay\nAuthentication-Results: mx.us.fi; "
+	    "dkim=pass header.d=us.fi\n" MARIA, NULL, why), KIND_CUSTOMER);
+	/* comments and quoted strings do not confuse it */
+	assert_int_equal(agent_of("Authentication-Results: (x; dkim=pass) "
+	    "mx.us.fi; dkim=pass (header.d=evil.fi; x) reason=\"a;b\" "
+	    "header.d=\"us.fi\"\n" MARIA, NULL, why), KIND_AGENT);
+	assert_int_equal(agent_of("Authentication-Results: mx.us.fi; none\n"
+	    MARIA, NULL, why), KIND_CUSTOMER);
+	free(conf->trusted_authserv_id);
+	conf->trusted_authserv_id = NULL;
+	assert_int_equal(agent_of("Authentication-Results: mx.us.fi; dkim=pass "
+	    "header.d=us.fi\n" MARIA, NULL, why), KIND_CUSTOMER);
+	assert_non_null(strstr(why, "trusted_authserv_id is not set"));
+	free(conf->agents[0].login);
+	conf->agents[0].login = NULL;
+}
+
+static void
+t_authres_parse(void **state)
+{
+	struct authres ar;
+
+	(void)state;
+	assert_int_equal(authres_parse("", &ar), -1);
+	assert_int_equal(authres_parse("(only a comment)", &ar), -1);
+	assert_int_equal(authres_parse("mx.example; dkim=pass header.d=A.example "
+	    "header.b=abc+/=; dkim/1 = fail header.i=x@b.example; bogus; "
+	    "dmarc=pass header.from=c.example (p=none)", &ar), 0);
+	assert_string_equal(ar.authserv_id, "mx.example");
+	assert_int_equal(ar.nres, 3);
+	assert_string_equal(ar.res[0].header_d, "a.example");
+	assert_string_equal(ar.res[1].method, "dkim");
+	assert_string_equal(ar.res[1].result, "fail");
+	assert_string_equal(ar.res[1].header_d, "b.example");
+	assert_string_equal(ar.res[2].header_from, "c.example");
+	authres_clear(&ar);
+	assert_int_equal(authres_parse("mx; ((((((((((((((((((((x", &ar), 0);
+	authres_clear(&ar);
 }
 
 static void
@@ -51,8 +174,9 @@ t_kinds(void **state)
 	(void)state;
 	assert_int_equal(kind_of("From: a@x.fi\nSubject: hi\n\nx\n", NULL, NULL),
 	    KIND_CUSTOMER);
+	/* From: an agent is no proof by itself. */
 	assert_int_equal(kind_of("From: Maria@US.fi\nSubject: hi\n\nx\n", NULL,
-	    NULL), KIND_AGENT);
+	    NULL), KIND_CUSTOMER);
 	assert_int_equal(kind_of("From: a@x.fi\nAuto-Submitted: auto-replied\n\nx\n",
 	    NULL, &why), KIND_AUTO);
 	assert_string_equal(why, "auto-submitted");
@@ -113,6 +237,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_kinds),
+		cmocka_unit_test(t_agent_proof),
+		cmocka_unit_test(t_authres_parse),
 		cmocka_unit_test(t_bounces),
 		cmocka_unit_test(t_robots),
 	};

@@ -14,8 +14,13 @@ t_tickets(void **state)
 	    (char *)"a@x.fi", .created_at = 100 };
 	char err[256];
 	int found, changed, yes;
+	struct tk_conf *conf;
+	struct buf e;
 
 	(void)state;
+	buf_init(&e, 0);
+	assert_int_equal(conf_load(NULL, 0, &conf, &e), TK_OK);
+	buf_free(&e);
 	assert_int_equal(store_open(":memory:", 1, 0, &s), TK_OK);
 	assert_int_equal(store_begin(s), TK_OK);
 	assert_int_equal(store_ticket_insert(s, &t), TK_OK);
@@ -26,17 +31,17 @@ t_tickets(void **state)
 	assert_true(yes);
 	assert_int_equal(store_participant_is(s, 1, "b@x.fi", &yes), TK_OK);
 	assert_false(yes);
-	assert_int_equal(ticket_set(s, 1, "status", "solved", "me", 200,
+	assert_int_equal(ticket_set(s, conf, 1, "status", "solved", "me", 200,
 	    &changed, err, sizeof(err)), TK_OK);
 	assert_true(changed);
-	assert_int_equal(ticket_set(s, 1, "status", "solved", "me", 200,
+	assert_int_equal(ticket_set(s, conf, 1, "status", "solved", "me", 200,
 	    &changed, err, sizeof(err)), TK_OK);
 	assert_false(changed);
-	assert_int_equal(ticket_set(s, 1, "status", "done", "me", 200,
+	assert_int_equal(ticket_set(s, conf, 1, "status", "done", "me", 200,
 	    &changed, err, sizeof(err)), TK_EPERM);
-	assert_int_equal(ticket_set(s, 1, "subject'; DROP TABLE x", "v", "me",
+	assert_int_equal(ticket_set(s, conf, 1, "subject'; DROP TABLE x", "v", "me",
 	    200, &changed, err, sizeof(err)), TK_EPERM);
-	assert_int_equal(ticket_set(s, 9, "status", "open", "me", 200,
+	assert_int_equal(ticket_set(s, conf, 9, "status", "open", "me", 200,
 	    &changed, err, sizeof(err)), TK_EPERM);
 	assert_int_equal(store_commit(s), TK_OK);
 	assert_int_equal(store_ticket_get(s, 1, &t, &found), TK_OK);
@@ -46,6 +51,7 @@ t_tickets(void **state)
 	assert_string_equal(t.priority, "normal");
 	store_ticket_clear(&t);
 	store_close(s);
+	conf_free(conf);
 }
 
 static void
