@@ -156,8 +156,18 @@ struct ingest_run {
 	long			 n, created, threaded, dups, flagged, refused;
 	time_t			 last_progress;
 	time_t			 started;
+	int64_t			 batch_ms;	/* when the batch began */
 	enum tk_status		 worst;
 };
+
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void
 progress(struct ingest_run *r, int final)
@@ -212,14 +222,21 @@ ingest_one(const char *raw, size_t len, const char *name, struct ingest_run *r)
 	if (log_getverbose())
 		log_debug("%s: ticket %lld %s%s", name, (long long)res.ticket,
 		    res.status, res.duplicate ? " (duplicate)" : "");
-	/* Bulk runs commit every 500 messages to bound the lost work. */
-	if (r->batch && r->n % 500 == 0 &&
-	    (ingest_batch_commit(r->ig) != TK_OK ||
-	    ingest_batch_begin(r->ig) != TK_OK)) {
-		log_warnx("%s: %s", name, ingest_errmsg(r->ig));
-		r->worst = TK_ETEMP;
-		r->batch = 0;
-		return 1;
+	/*
+	 * Bulk runs commit every 500 messages, to bound the lost work, and
+	 * at least every second: the milter and the poller wait for the
+	 * write lock meanwhile (busy_timeout), and live mail must not.
+	 */
+	if (r->batch && (r->n % 500 == 0 || monotonic_ms() - r->batch_ms >=
+	    1000)) {
+		if (ingest_batch_commit(r->ig) != TK_OK ||
+		    ingest_batch_begin(r->ig) != TK_OK) {
+			log_warnx("%s: %s", name, ingest_errmsg(r->ig));
+			r->worst = TK_ETEMP;
+			r->batch = 0;
+			return 1;
+		}
+		r->batch_ms = monotonic_ms();
 	}
 	if (r->batch)
 		progress(r, 0);
@@ -469,6 +486,7 @@ cmd_ingest(struct ctx *x, int argc, char **argv)
 			goto out;
 		}
 		r.batch = 1;
+		r.batch_ms = monotonic_ms();
 	}
 	if (argc == 0 && !bulk)
 		rv = ingest_file("-", &r);

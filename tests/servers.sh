@@ -80,6 +80,7 @@ smtpd_milters = ${3:-}
 non_smtpd_milters = ${3:-}
 milter_default_action = tempfail
 milter_protocol = 6
+${POSTFIX_SASL:-}
 alias_maps =
 alias_database =
 biff = no
@@ -120,6 +121,24 @@ waitfiles() {
 	return 1
 }
 
+# dovecot_sasl AUTH-PORT: lines for DOVECOT_CONF (Dovecot's auth service
+# on AUTH-PORT) and, in POSTFIX_SASL, for Postfix's main.cf (SMTP AUTH
+# through it, HARNESS.md); set both before dovecot_up and postfix_up.
+dovecot_sasl() {
+	DOVECOT_CONF="${DOVECOT_CONF:-}
+service auth {
+  inet_listener auth-inet {
+    address = 127.0.0.1
+    port = $1
+  }
+}"
+	POSTFIX_SASL="smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = inet:127.0.0.1:$1
+smtpd_tls_auth_only = no
+smtpd_sasl_security_options = noanonymous"
+}
+
 # dovecot_up IMAP-PORT [IMAPS-PORT]: a Dovecot in $DIR/dc (HARNESS.md)
 # with one user, support (password "secret"), whose Maildir is
 # $DIR/dc/mail/support/Maildir. With IMAPS-PORT it also serves imaps there
@@ -134,6 +153,11 @@ dovecot_up() {
 	chown -R nobody:nogroup "$_dc/mail"
 	echo "support:{PLAIN}secret:$(id -u nobody):$(id -g nobody)::$_dc/mail/support" \
 	    >"$_dc/users"
+	# More users (NAME PASSWORD per line): agents who log in to
+	# Postfix through Dovecot's SASL (dovecot_sasl).
+	printf '%s\n' "${DOVECOT_USERS:-}" | while read -r _u _p; do
+		[ -n "$_u" ] && echo "$_u:{PLAIN}$_p:$(id -u nobody):$(id -g nobody)::$_dc/mail/$_u"
+	done >>"$_dc/users"
 	_ssl="ssl = no"
 	if [ -n "${2:-}" ]; then
 		dovecot_ca
