@@ -304,21 +304,42 @@ react(struct ingest *ig, const struct tk_msg *m, const struct ingest_envelope *e
 }
 
 /*
- * The rating of a survey answer without one in its address: the first
- * figure 1-5 standing alone on the first line of text ("5", "4/5",
- * "Arvosana: 4"); 0 when there is none.
+ * The rating a reply to the survey gives on its first line, alone: a
+ * figure 1-5 ("4", "4/5", "4."), or one of the words below in English,
+ * Finnish, Swedish or German; 0 when the line is anything else (then
+ * the mail is not a rating but a reply: "It is NOT solved, I have 2
+ * days..." reopens the ticket). tiketti(8) lists the words.
  */
 static int
-rating_in(const char *body)
+rating_in(const char *text)
 {
-	const char *p = body + strspn(body, " \t\r\n");
-	size_t n = strcspn(p, "\n");
+	static const struct { const char *word; int rating; } words[] = {
+		{ "excellent", 5 }, { "erinomainen", 5 }, { "utmärkt", 5 },
+		{ "ausgezeichnet", 5 }, { "good", 4 }, { "hyvä", 4 },
+		{ "bra", 4 }, { "gut", 4 }, { "ok", 3 }, { "okay", 3 },
+		{ "kohtalainen", 3 }, { "okej", 3 }, { "befriedigend", 3 },
+		{ "poor", 2 }, { "huono", 2 }, { "dålig", 2 }, { "schlecht", 2 },
+		{ "bad", 1 }, { "very bad", 1 }, { "surkea", 1 },
+		{ "mycket dålig", 1 }, { "sehr schlecht", 1 },
+	};
+	const char *p = text + strspn(text, " \t\r\n");
+	char line[64];
+	size_t n = strcspn(p, "\r\n");
 
-	for (size_t i = 0; i < n; i++)
-		if (p[i] >= '1' && p[i] <= '5' &&
-		    (i == 0 || !isalnum((unsigned char)p[i - 1])) &&
-		    (i + 1 == n || !isalnum((unsigned char)p[i + 1])))
-			return p[i] - '0';
+	if (n == 0 || n >= sizeof(line))
+		return 0;
+	memcpy(line, p, n);
+	line[n] = '\0';
+	str_fold(str_trim(line));
+	n = strlen(line);
+	while (n > 0 && strchr(".!", line[n - 1]))
+		line[--n] = '\0';
+	if (line[0] >= '1' && line[0] <= '5' && (line[1] == '\0' ||
+	    strcmp(line + 1, "/5") == 0 || strcmp(line + 1, " / 5") == 0))
+		return line[0] - '0';
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(line, words[i].word) == 0)
+			return words[i].rating;
 	return 0;
 }
 
@@ -344,7 +365,10 @@ answer_text(const char *body)
 	return str_trim(b.data ? buf_release(&b) : xstrdup(""));
 }
 
-/* Records a survey answer: the rating and whatever else was written. */
+/*
+ * Records a survey answer: the rating (from the signed address a link
+ * gave, else the text's) and whatever else was written.
+ */
 static enum tk_status
 csat_answer(struct ingest *ig, int64_t ticket, const struct tk_msg *m,
     int rating, int64_t row, int64_t now)
@@ -443,7 +467,15 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 		goto fail;
 	res->how = thr.how;
 	res->forged = thr.forged;
+	/* To the survey's address: a rating when a link gave one or the
+	 * text is one; anything else is the customer writing again. */
 	answer = thr.how == THREAD_CSAT && cls.kind == KIND_CUSTOMER;
+	if (answer && thr.rating == 0) {
+		char *text = answer_text(m->body);
+
+		answer = rating_in(text) > 0;
+		free(text);
+	}
 	ticket = thr.ticket;
 	/* An agent's command lines are for us, not for the history. */
 	if (cls.kind == KIND_AGENT && ticket)

@@ -188,6 +188,15 @@ printf 'From: matti@asiakas.example\nTo: %s\nSubject: Re: Miten onnistuimme?\nMe
 tk ingest "$WORK/r3.eml" >/dev/null 2>&1
 is "a plain reply to the survey: the figure is the rating" \
     "$(tk ticket show 1 --format json | json '[d["csat"], d["status"]]')" '[5, "solved"]'
+printf 'From: matti@asiakas.example\nTo: %s\nSubject: Re: Miten onnistuimme?\nMessage-ID: <r4@asiakas.example>\n\nIt is NOT solved. The part still leaks and I have 2 days before my trip.\n\n> Arvioi 1-5:\n' "$RS" >"$WORK/r4.eml"
+tk ingest "$WORK/r4.eml" >/dev/null 2>&1
+is "a reply to the survey that is no rating is the customer writing: reopened, rating kept" \
+    "$(tk ticket show 1 --format json | json '[d["csat"], d["status"]]')/$(sql "select kind from messages where message_id = 'r4@asiakas.example'")" '[5, "open"]/customer'
+is "... and no rating from the 2 in it" "$(sql "select count(*) from events where type = 'csat'")" 2
+printf 'From: matti@asiakas.example\nTo: %s\nSubject: Re: Miten onnistuimme?\nMessage-ID: <r5@asiakas.example>\n\nHyvä!\nKiitos avusta.\n' "$RS" >"$WORK/r5.eml"
+tk ingest "$WORK/r5.eml" >/dev/null 2>&1
+is "a documented word alone on the first line is a rating" \
+    "$(tk ticket show 1 --format json | json 'd["csat"]')" 4
 tk ticket set 1 status open >/dev/null 2>&1
 tk ticket set 1 status solved >/dev/null 2>&1
 is "solved again: still one survey" "$(sql "select count(*) from outbox where kind = 'csat'")" 1
