@@ -83,6 +83,63 @@ tk_status_exit(enum tk_status st)
 	}
 }
 
+/*
+ * The pipe transport: `tiketti ingest` with the message on standard
+ * input. pipe(8) bounces the mail on any exit code but 75 (and 0), so a
+ * fault that is not the message's own (a configuration typo, a database
+ * that will not open, is read-only or corrupt, even a bad command line
+ * in master.cf) must exit 75: the mail stays queued until it is fixed.
+ * Only a message refused on its own merits (over message_size_limit:
+ * EX_DATAERR) bounces.
+ */
+static int pipe_mode;
+
+static int
+pipe_exit(int code)
+{
+	if (!pipe_mode || code == EX_OK || code == EX_DATAERR ||
+	    code == EX_TEMPFAIL)
+		return code;
+	fprintf(stderr, "tiketti: exit %d is not the message's fault: exit "
+	    "75 so that the mail stays queued\n", code);
+	return EX_TEMPFAIL;
+}
+
+/*
+ * 1 when argv (from "ingest") reads one message from standard input: no
+ * --maildir or --mbox, and "-" or no operand at all; or, with standard
+ * input not a terminal, no operand that is an existing file (a word
+ * after a mistyped option in master.cf is no file to read).
+ */
+static int
+ingest_from_stdin(int argc, char **argv)
+{
+	int operands = 0, dash = 0, files = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strncmp(a, "--maildir", 9) == 0 ||
+		    strncmp(a, "--mbox", 6) == 0)
+			return 0;
+		/* An option's argument is no file name. */
+		if (strcmp(a, "-f") == 0 || strcmp(a, "-r") == 0 ||
+		    strcmp(a, "-m") == 0 || strcmp(a, "--sender") == 0 ||
+		    strcmp(a, "--recipient") == 0 ||
+		    strcmp(a, "--mailbox") == 0) {
+			i++;
+			continue;
+		}
+		if (strcmp(a, "-") == 0)
+			dash = 1;
+		else if (a[0] != '-') {
+			operands++;
+			files += access(a, F_OK) == 0;
+		}
+	}
+	return dash || operands == 0 || (!isatty(STDIN_FILENO) && files == 0);
+}
+
 static void __attribute__((noreturn))
 usage(void)
 {
@@ -106,7 +163,7 @@ usage(void)
 	    "  outbox list [--state queued|sending|sent|failed|bounced]\n"
 	    "              [--format text|json]\n"
 	    "  config\n");
-	exit(EX_USAGE);
+	exit(pipe_exit(EX_USAGE));
 }
 
 static void
@@ -513,8 +570,8 @@ out:
 	free(maildirs);
 	free(mboxes);
 	if (r.worst == TK_EIO)
-		return EX_NOINPUT;
-	return tk_status_exit(r.worst);
+		return pipe_exit(EX_NOINPUT);
+	return pipe_exit(tk_status_exit(r.worst));
 }
 
 /* ---- poll ---- */
@@ -1394,6 +1451,10 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		usage();
+	if (strcmp(argv[0], "ingest") == 0 && ingest_from_stdin(argc, argv)) {
+		pipe_mode = 1;
+		log_set_exit_map(pipe_exit);
+	}
 	buf_init(&err, 0);
 	if (confpath == NULL)
 		confpath = getenv("TIKETTI_CONF");

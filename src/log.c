@@ -19,6 +19,7 @@
 
 static int log_foreground = 1;
 static int log_verbose;
+static int (*log_exit_map)(int);
 
 void
 log_init(int foreground, int facility)
@@ -122,7 +123,13 @@ fatal(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_CRIT, e, fmt, ap);
 	va_end(ap);
-	exit(code);
+	exit(log_exit_map ? log_exit_map(code) : code);
+}
+
+void
+log_set_exit_map(int (*map)(int))
+{
+	log_exit_map = map;
 }
 
 void
@@ -133,5 +140,5 @@ fatalx(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_CRIT, NULL, fmt, ap);
 	va_end(ap);
-	exit(code);
+	exit(log_exit_map ? log_exit_map(code) : code);
 }

@@ -132,4 +132,46 @@ tk ticket set 1 status solved
 is "list --status filters" "$(tk ticket list --status solved --format json | json '[t["id"] for t in d]')" "[1]"
 is "list --status with a bad status (64)" "$(exitcode tk ticket list --status nope)" 64
 check "text list has a header" sh -c "\"$TIKETTI\" -c \"$WORK/tiketti.conf\" ticket list | head -1 | grep -q 'ID.*STATUS.*SUBJECT'"
+
+# ---- the pipe transport: only the message's own fault bounces ----
+# pipe(8) bounces on anything but 75: every fault of ours must be 75.
+mkdir -p "$WORK/pipe"
+P=$WORK/pipe
+printf 'From: p@asiakas.example\nTo: tuki@yritys.example\nSubject: putki\nMessage-ID: <p1@asiakas.example>\n\nhei\n' >"$P/m.eml"
+pipe_in() { "$TIKETTI" -c "$1" ingest --sender p@asiakas.example - <"$P/m.eml" >"$P/out" 2>&1; echo $?; }
+printf 'database = %s/t.db\nticket_prefx = Tuki\n' "$P" >"$P/typo.conf"
+is "pipe: a typo in tiketti.conf: 75, not 78" "$(pipe_in "$P/typo.conf")" 75
+check "... saying which line" grep -q "typo.conf:2: unknown parameter \"ticket_prefx\"" "$P/out"
+is "... while a file on the command line still says 78" \
+    "$(exitcode "$TIKETTI" -c "$P/typo.conf" ingest "$P/m.eml")" 78
+printf 'database = %s/notdb\n' "$P" >"$P/notdb.conf"
+head -c 8192 /dev/urandom >"$P/notdb"
+is "pipe: a database file that is not one: 75, not 73" "$(pipe_in "$P/notdb.conf")" 75
+printf 'database = %s/c.db\n' "$P" >"$P/c.conf"
+for i in $(seq 30); do
+	printf 'From: q%d@asiakas.example\nSubject: %d\nMessage-ID: <q%d@x>\n\n%s\n' \
+	    "$i" "$i" "$i" "$(head -c 3000 /dev/zero | tr '\0' x)" |
+	    "$TIKETTI" -c "$P/c.conf" ingest - 2>/dev/null
+done
+sqlite3 "$P/c.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+# Pages 3 to 20 overwritten: the b-trees under the tables are garbage.
+dd if=/dev/urandom of="$P/c.db" bs=4096 seek=2 count=18 conv=notrunc 2>/dev/null
+is "pipe: a corrupt database: 75, not 74 or 66" "$(pipe_in "$P/c.conf")" 75
+printf 'database = %s/ro/r.db\n' "$P" >"$P/ro.conf"
+mkdir -p "$P/ro"
+"$TIKETTI" -c "$P/ro.conf" ingest "$S/01-new.eml" 2>/dev/null
+chmod 555 "$P/ro"
+chmod 444 "$P/ro/r.db"
+if [ "$(id -u)" = 0 ]; then	# root writes anyway: be nobody
+	chmod 755 "$P" "$WORK"
+	is "pipe: a read-only database: 75" \
+	    "$(runuser -u nobody -- sh -c "\"$TIKETTI\" -c '$P/ro.conf' ingest - <'$P/m.eml' >/dev/null 2>&1; echo \$?")" 75
+else
+	is "pipe: a read-only database: 75" "$(pipe_in "$P/ro.conf")" 75
+fi
+is "pipe: a bad option in master.cf's argv: 75, not 64" \
+    "$("$TIKETTI" -c "$P/c.conf" ingest --sendr x - <"$P/m.eml" >/dev/null 2>&1; echo $?)" 75
+printf 'database = %s/big.db\nmessage_size_limit = 1024\n' "$P" >"$P/big.conf"
+head -c 5000 /dev/zero | tr '\0' y >>"$P/m.eml"
+is "pipe: a message over message_size_limit is refused for good (65)" "$(pipe_in "$P/big.conf")" 65
 done_testing

@@ -24,5 +24,7 @@ void fatal(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 void fatalx(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
+/* The exit code fatal() and fatalx() use is map(code) (NULL: code). */
+void log_set_exit_map(int (*map)(int));
 
 #endif
