@@ -56,7 +56,22 @@ struct apply {
 	const char			*actor;		/* macros: the agent */
 	int64_t				 now;
 	const char			*doer;		/* of the action at hand */
+	/* The status the event was about (a status change, a time rule's
+	 * "in STATUS"): mail it queues goes only while the ticket stays so. */
+	const char			*while_status;
 };
+
+/* The while_status of a row queued in status ("solved" also holds once
+ * close_after has closed the ticket); static, or NULL. */
+static const char *
+while_for(const char *status)
+{
+	if (status == NULL)
+		return NULL;
+	if (strcmp(status, "solved") == 0 || strcmp(status, "closed") == 0)
+		return "solved,closed";
+	return status;
+}
 
 struct automate *
 automate_new(const struct tk_conf *c, struct store *s,
@@ -235,6 +250,9 @@ queue(struct apply *ap, const struct rules_origin *o, struct store_outbox *ob,
 
 	ob->ticket = ap->ticket;
 	ob->rule = o->name;
+	/* A webhook reports what happened: it goes whatever came after. */
+	ob->while_status = strcmp(ob->kind, "csat") == 0 ? "solved,closed" :
+	    strcmp(ob->kind, "webhook") == 0 ? NULL : ap->while_status;
 	ob->message = ap->mail ? ap->mail->row : 0;
 	ob->dedupe = key;
 	ob->created_at = ap->now;
@@ -721,7 +739,8 @@ run_event(struct automate *a, enum rules_event ev, const char *status,
     int64_t now)
 {
 	struct apply ap = { .a = a, .ticket = ticket, .mail = mail,
-	    .event = event_name(ev), .occurrence = occurrence, .now = now };
+	    .event = event_name(ev), .occurrence = occurrence, .now = now,
+	    .while_status = ev == RULES_STATUS ? while_for(status) : NULL };
 	struct rules_input in;
 	enum tk_status ts;
 
@@ -948,7 +967,8 @@ tick_one(struct automate *a, size_t idx, const struct rules_timer *tm,
 		struct rules_origin o = { tm->rule, "close_after", 0, 0 };
 		char occ[32];
 		struct apply ap = { .a = a, .ticket = d.id[i], .event = "time",
-		    .occurrence = occ, .now = now };
+		    .occurrence = occ, .now = now,
+		    .while_status = while_for(tm->status) };
 		struct rules_input in;
 		int fresh;
 

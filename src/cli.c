@@ -160,7 +160,8 @@ usage(void)
 	    "  tick\n"
 	    "  flush [-f]\n"
 	    "  milter [-d] [-p unix:PATH|inet:PORT@HOST]\n"
-	    "  outbox list [--state queued|sending|sent|failed|bounced]\n"
+	    "  outbox list [--state queued|sending|sent|failed|bounced|\n"
+	    "              cancelled]\n"
 	    "              [--format text|json]\n"
 	    "  config\n");
 	exit(pipe_exit(EX_USAGE));
@@ -464,8 +465,9 @@ cmd_flush(struct ctx *x, int argc, char **argv)
 		usage();
 	open_store(x, 0);
 	ts = deliver_flush(x->conf, x->store, force, &st, err, sizeof(err));
-	printf("outbox: %lld sent, %lld deferred, %lld failed\n",
-	    (long long)st.sent, (long long)st.deferred, (long long)st.failed);
+	printf("outbox: %lld sent, %lld deferred, %lld failed, %lld "
+	    "cancelled\n", (long long)st.sent, (long long)st.deferred,
+	    (long long)st.failed, (long long)st.cancelled);
 	if (ts == TK_EPERM)
 		fatalx(EX_CONFIG, "%s", err);
 	if (ts != TK_OK)

@@ -48,7 +48,7 @@
 #define PACKAGE_VERSION "dev"
 #endif
 
-enum outcome { SENT, DEFER, FAIL };
+enum outcome { SENT, DEFER, FAIL, CANCEL };
 
 /* A claimed row, copied out of the store. */
 struct row {
@@ -61,6 +61,7 @@ struct row {
 	char	*from;
 	char	*body;		/* a webhook's JSON */
 	struct buf raw;		/* the mail */
+	char	*stale;		/* why it is no longer to be sent, or NULL */
 };
 
 struct sender {
@@ -288,6 +289,18 @@ send_webhook(struct sender *sn, const struct row *r, char *why, size_t whylen)
 	return FAIL;	/* 4xx, and redirects, which are not followed */
 }
 
+/* 1 when status is an item of the comma-separated list. */
+static int
+status_in(const char *status, const char *list)
+{
+	size_t n = status ? strlen(status) : 0;
+
+	for (const char *p = list; n && *p; p += strcspn(p, ","), p += *p == ',')
+		if (strncmp(p, status, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
 static int
 copy_row(const struct store_outbox *o, void *arg)
 {
@@ -303,6 +316,10 @@ copy_row(const struct store_outbox *o, void *arg)
 	r->body = o->body ? xstrdup(o->body) : NULL;
 	if (o->raw)
 		buf_add(&r->raw, o->raw, o->rawlen);
+	if (o->while_status && !status_in(o->ticket_status, o->while_status))
+		r->stale = xasprintf("not sent: queued while the ticket was "
+		    "%s, it is %s now", o->while_status, o->ticket_status ?
+		    o->ticket_status : "gone");
 	return 1;
 }
 
@@ -313,6 +330,7 @@ row_clear(struct row *r)
 	free(r->to);
 	free(r->from);
 	free(r->body);
+	free(r->stale);
 	buf_free(&r->raw);
 	memset(r, 0, sizeof(*r));
 }
@@ -346,10 +364,11 @@ mark(struct sender *sn, const struct row *r, enum outcome oc, const char *why,
 	if ((ts = store_begin(s)) != TK_OK)
 		goto done;
 	ts = store_outbox_done(s, r->id, oc == SENT ? "sent" : oc == DEFER ?
-	    "queued" : "failed", next, oc == SENT ? NULL : why, now);
-	if (ts == TK_OK && oc == FAIL && r->ticket)
-		ts = store_event_add(s, r->ticket, now, "send_failed", "deliver",
-		    r->kind, why, 0);
+	    "queued" : oc == CANCEL ? "cancelled" : "failed", next,
+	    oc == SENT ? NULL : why, now);
+	if (ts == TK_OK && (oc == FAIL || oc == CANCEL) && r->ticket)
+		ts = store_event_add(s, r->ticket, now, oc == FAIL ?
+		    "send_failed" : "send_cancelled", "deliver", r->kind, why, 0);
 	if (ts == TK_OK)
 		ts = store_commit(s);
 	if (ts != TK_OK)
@@ -410,10 +429,20 @@ deliver_flush(const struct tk_conf *c, struct store *s, int force,
 		}
 		sn.curlerr[0] = sn.reply[0] = '\0';
 		sn.first_line = strcmp(r.kind, "webhook") == 0;
-		oc = sn.first_line ?
-		    send_webhook(&sn, &r, why, sizeof(why)) :
-		    send_mail(&sn, &r, why, sizeof(why));
-		if (oc == SENT)	/* cron mails whatever a job prints */
+		/* The condition it was queued under, checked again now: a
+		 * survey for a ticket the customer has reopened since is
+		 * not sent. */
+		if (r.stale) {
+			snprintf(why, sizeof(why), "%s", r.stale);
+			oc = CANCEL;
+		} else
+			oc = sn.first_line ?
+			    send_webhook(&sn, &r, why, sizeof(why)) :
+			    send_mail(&sn, &r, why, sizeof(why));
+		if (oc == CANCEL)
+			log_debug("outbox %lld: %s to %s: cancelled: %s",
+			    (long long)r.id, r.kind, r.to, why);
+		else if (oc == SENT)	/* cron mails whatever a job prints */
 			log_debug("outbox %lld: %s to %s: sent", (long long)r.id,
 			    r.kind, r.to);
 		else
@@ -426,6 +455,8 @@ deliver_flush(const struct tk_conf *c, struct store *s, int force,
 			break;
 		if (oc == SENT)
 			st->sent++;
+		else if (oc == CANCEL)
+			st->cancelled++;
 		else if (oc == DEFER)
 			st->deferred++;
 		else

@@ -25,7 +25,7 @@
 #include "tiketti/buf.h"
 #include "tiketti/store.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 
 static const char schema_v1[] =
 "CREATE TABLE tickets ("
@@ -175,6 +175,14 @@ static const char schema_v5[] =
 "CREATE INDEX events_type_at_cover ON events(type, at, ticket_id, old, new);"
 "DROP INDEX events_type_at;";
 
+/*
+ * Trust (issue 21): the statuses an outbox row was queued under (a
+ * survey while solved, a reminder while pending); the sender cancels it
+ * when the ticket has left them since.
+ */
+static const char schema_v6[] =
+"ALTER TABLE outbox ADD COLUMN while_status TEXT;";
+
 enum stmt_id {
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
 	Q_MSG_FIND, Q_TICKET_BY_MID, Q_MSG_INSERT, Q_RAW_INSERT, Q_ATT_INSERT,
@@ -212,7 +220,8 @@ enum stmt_id {
 	"o.id, coalesce(o.ticket_id, 0), o.kind, o.to_addr, o.subject," \
 	" o.headers, o.body, o.rule, o.state, o.attempts, o.next_at," \
 	" o.last_error, o.created_at, coalesce(o.sent_at, 0)," \
-	" coalesce(o.out_message, 0)"
+	" coalesce(o.out_message, 0), o.while_status," \
+	" (SELECT status FROM tickets t WHERE t.id = o.ticket_id)"
 
 #define REP_MAILBOX "(?3 IS NULL OR t.mailbox = ?3)"
 /* Events of the mailbox's tickets, without a join when there is none. */
@@ -281,8 +290,8 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " lang = coalesce(?3, lang) WHERE id = ?1",
 	[Q_OUTBOX_ADD] = "INSERT OR IGNORE INTO outbox (ticket_id, kind,"
 	    " to_addr, subject, headers, body, rule, message, dedupe,"
-	    " next_at, created_at, out_message) VALUES (?1, ?2, ?3, ?4, ?5,"
-	    " ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
+	    " next_at, created_at, out_message, while_status) VALUES (?1, ?2,"
+	    " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12)",
 	[Q_OUTBOX_LIST] = "SELECT " OUTBOX_COLS ", NULL, NULL FROM outbox o"
 	    " WHERE ?1 IS NULL OR o.state = ?1 ORDER BY o.id",
 	/* Open = not yet solved: what an agent still has to work on. */
@@ -612,7 +621,9 @@ migrate(struct store *s)
 		goto fail;
 	if (version < 5 && (ts = exec_plain(s, schema_v5, "schema 5")) != TK_OK)
 		goto fail;
-	if ((ts = exec_plain(s, "PRAGMA user_version = 5", "user_version")) !=
+	if (version < 6 && (ts = exec_plain(s, schema_v6, "schema 6")) != TK_OK)
+		goto fail;
+	if ((ts = exec_plain(s, "PRAGMA user_version = 6", "user_version")) !=
 	    TK_OK)
 		goto fail;
 	return exec_plain(s, "COMMIT", "commit");
@@ -1393,6 +1404,7 @@ store_outbox_add(struct store *s, const struct store_outbox *o, int64_t *id)
 	bind_text(st, 9, o->dedupe);
 	sqlite3_bind_int64(st, 10, o->created_at);
 	bind_id(st, 11, o->out_message);
+	bind_text(st, 12, o->while_status);
 	if ((ts = run(s, st, "queue outbox")) == TK_OK &&
 	    sqlite3_changes(s->db) > 0)
 		*id = sqlite3_last_insert_rowid(s->db);
@@ -1415,9 +1427,11 @@ outbox_row(sqlite3_stmt *st, void *fn, void *arg)
 		.created_at = sqlite3_column_int64(st, 12),
 		.sent_at = sqlite3_column_int64(st, 13),
 		.out_message = sqlite3_column_int64(st, 14),
-		.from = col(st, 15),
-		.raw = sqlite3_column_blob(st, 16),
-		.rawlen = (size_t)sqlite3_column_bytes(st, 16),
+		.while_status = col(st, 15),
+		.ticket_status = col(st, 16),
+		.from = col(st, 17),
+		.raw = sqlite3_column_blob(st, 18),
+		.rawlen = (size_t)sqlite3_column_bytes(st, 18),
 	};
 
 	return cb(&o, arg);

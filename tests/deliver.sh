@@ -100,7 +100,7 @@ check "outbox list shows attempts and the last error" \
     sh -c "'$TIKETTI' -c '$WORK/tiketti.conf' outbox list | grep -q 'queued *1 .*# .*onnect'"
 later 90 "$TIKETTI" -c "$WORK/tiketti.conf" flush >"$WORK/out" 2>/dev/null
 is "a minute and a half later: both sent" "$(cat "$WORK/out")" \
-    "outbox: 2 sent, 0 deferred, 0 failed"
+    "outbox: 2 sent, 0 deferred, 0 failed, 0 cancelled"
 is "one mail captured" "$(nmail)" 1
 tk flush -f >/dev/null 2>&1
 is "a forced flush later sends nothing twice" "$(nmail)" 1
@@ -434,6 +434,29 @@ check "loop without Auto-Submitted: stops by itself ($LOOP_MAILS mails, $LOOP_RO
     test "$LOOP_ROUNDS" -lt 30 -a "$LOOP_MAILS" -le 6
 check "loop without Auto-Submitted: the rate limit is what stopped it" \
     test "$(sqlite3 "$WORK/loop/a.db" "select count(*) from events where new = 'rate-limit'")$(sqlite3 "$WORK/loop/b.db" "select count(*) from events where new = 'rate-limit'")" != 00
+
+# ---- a survey queued while solved is not sent once the ticket reopened ----
+sink_down
+rm -rf "$WORK/sink"/*
+printf 'From: kalle@asiakas.example\nTo: tuki@yritys.example\nSubject: Laturi\nMessage-ID: <k1@asiakas.example>\n\nLaturi ei lataa.\n' >"$WORK/k1.eml"
+tk ingest "$WORK/k1.eml" >/dev/null 2>&1
+K=$(sql "select ticket_id from messages where message_id = 'k1@asiakas.example'")
+tk ticket set "$K" status solved >/dev/null 2>&1
+is "stale survey: queued while solved, the receiver down" \
+    "$(sql "select state from outbox where kind = 'csat' and ticket_id = $K")" queued
+printf 'From: kalle@asiakas.example\nTo: tuki@yritys.example\nSubject: Re: Laturi\nIn-Reply-To: <k1@asiakas.example>\nMessage-ID: <k2@asiakas.example>\n\nEi se vieläkään lataa.\n' >"$WORK/k2.eml"
+tk ingest "$WORK/k2.eml" >/dev/null 2>&1
+sink_start
+tk flush -f >"$WORK/out" 2>&1
+is "... the customer wrote again: flush cancels it, sends the rest" \
+    "$(cat "$WORK/out")" "outbox: 1 sent, 0 deferred, 0 failed, 1 cancelled"
+is "... outbox list shows it cancelled, and why" \
+    "$(sql "select state, last_error from outbox where kind = 'csat' and ticket_id = $K")" \
+    "cancelled|not sent: queued while the ticket was solved,closed, it is open now"
+is "... only the acknowledgement reached the customer" \
+    "$(nmail)/$(mc "$(lastmail)" 'm["Auto-Submitted"]')/$(sql "select count(*) from events where type = 'send_cancelled' and ticket_id = $K")" "1/auto-replied/1"
+check "... outbox list --state cancelled lists it" \
+    sh -c "'$TIKETTI' -c '$WORK/tiketti.conf' outbox list --state cancelled | grep -q 'csat *cancelled'"
 
 sink_down
 done_testing

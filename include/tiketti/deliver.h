@@ -15,6 +15,8 @@ struct deliver_stats {
 	int64_t	sent;
 	int64_t	deferred;	/* to be retried */
 	int64_t	failed;
+	int64_t	cancelled;	/* the ticket left the status it was
+				 * queued under (a reopened survey) */
 	int64_t	recovered;	/* rows a dead sender held, queued again */
 };
 

@@ -44,13 +44,18 @@ struct store_outbox {
 	const char	*rule;		/* which rule queued it */
 	int64_t		 message;	/* the mail it answers, or 0 */
 	const char	*dedupe;	/* a second row with this key is dropped */
-	const char	*state;		/* queued|sent|failed */
+	const char	*state;		/* queued|sending|sent|failed|bounced|
+					 * cancelled */
 	int64_t		 attempts;
 	int64_t		 next_at;
 	const char	*last_error;
 	int64_t		 created_at;
 	int64_t		 sent_at;	/* 0 = not yet */
 	int64_t		 out_message;	/* the mail as built (messages row) */
+	/* Send only while the ticket's status is one of these ("solved,
+	 * closed"), or NULL: always. */
+	const char	*while_status;
+	const char	*ticket_status;	/* the ticket's status now (read) */
 	const char	*from;		/* that mail's From address */
 	const void	*raw;		/* and its bytes (store_outbox_get) */
 	size_t		 rawlen;
