@@ -14,6 +14,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -194,6 +195,59 @@ agent_proven(const struct tk_conf *c, const struct tk_msg *m,
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * 1 when bounce text reports a permanent failure: an SMTP 5xx reply or
+ * a 5.x.x status (RFC 3463), or the words of one; never when it only
+ * says the mail is delayed and still being tried.
+ */
+static int
+bounce_text_permanent(const char *s)
+{
+	static const char *const delayed[] = {
+		"action: delayed", "will be retried", "will retry",
+		"still trying", "not yet been delivered", "delivery delayed",
+		"delayed mail", "delay notification", "has been delayed",
+	};
+	static const char *const words[] = {
+		"permanent fatal error", "user unknown", "unknown user",
+		"does not exist", "no such user", "mailbox unavailable",
+		"mailbox not found", "address rejected", "recipient rejected",
+		"could not be delivered to", "undeliverable", "permanent error",
+		"failed permanently",
+	};
+	int code = 0;
+
+	/* "550 5.1.1", "550-", "status: 5.2.2", "#5.1.1" */
+	for (const char *p = s; *p; p++)
+		if (p[0] == '5' && (p == s || !isalnum((unsigned char)p[-1])) &&
+		    ((isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2])
+		    && (p[3] == ' ' || p[3] == '-') && p[1] <= '5') ||
+		    (p[1] == '.' && isdigit((unsigned char)p[2]) && p[3] == '.' &&
+		    isdigit((unsigned char)p[4])))) {
+			code = 1;
+			break;
+		}
+	if (!code)
+		for (size_t i = 0; i < sizeof(delayed) / sizeof(delayed[0]); i++)
+			if (strcasestr(s, delayed[i]))
+				return 0;
+	if (code)
+		return 1;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcasestr(s, words[i]))
+			return 1;
+	return 0;
+}
+
+int
+classify_bounce_permanent(const struct tk_msg *m)
+{
+	if (m->dsn != MIME_DSN_NONE)
+		return m->dsn == MIME_DSN_FAILED;
+	return bounce_text_permanent(m->body) && !strcasestr(m->subject,
+	    "delay");
 }
 
 void

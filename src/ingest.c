@@ -393,26 +393,26 @@ csat_answer(struct ingest *ig, int64_t ticket, const struct tk_msg *m,
 
 /*
  * A bounce of our own mail (found by its VERP return path or the
- * Message-ID it returns): the row is marked bounced and the address
- * rests for bounce_block days; the ticket is not reopened.
+ * Message-ID it returns) that says it failed for good: the row is marked
+ * bounced and the address rests for bounce_block days; the ticket is not
+ * reopened. A delay notice, or an auto-reply sent to the VERP address,
+ * changes nothing.
  */
 static enum tk_status
 bounce_note(struct ingest *ig, const struct tk_msg *m,
-    const struct ingest_envelope *env, const struct classify_result *cls,
-    const struct thread_result *thr, int64_t ticket, int64_t msgrow,
-    int64_t now)
+    const struct classify_result *cls, const struct thread_result *thr,
+    int64_t ticket, int64_t msgrow, int64_t now)
 {
-	int null_sender = (env && env->mail_from && *env->mail_from == '\0') ||
-	    (cls->reason && strcmp(cls->reason, "null-sender") == 0);
 	enum tk_status ts;
 	int64_t row = 0, t;
 	char *to = NULL;
 
-	if (thr->how == THREAD_VERP && (cls->kind == KIND_BOUNCE || null_sender))
+	if (cls->kind != KIND_BOUNCE || !classify_bounce_permanent(m))
+		return TK_OK;
+	if (thr->how == THREAD_VERP)
 		ts = store_outbox_find(ig->store, thr->outbox, NULL, &row, &t,
 		    &to);
-	else if (thr->how == THREAD_DSN && cls->kind == KIND_BOUNCE &&
-	    m->orig_message_id)
+	else if (thr->how == THREAD_DSN && m->orig_message_id)
 		ts = store_outbox_find(ig->store, 0, m->orig_message_id, &row,
 		    &t, &to);
 	else
@@ -555,8 +555,8 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 		if ((ts = csat_answer(ig, ticket, m, thr.rating, row, now)) !=
 		    TK_OK)
 			goto fail;
-	} else if ((ts = bounce_note(ig, m, env, &cls, &thr, ticket, row,
-	    now)) != TK_OK ||
+	} else if ((ts = bounce_note(ig, m, &cls, &thr, ticket, row, now)) !=
+	    TK_OK ||
 	    (ts = react(ig, m, env, &cls, ticket, row, res->created ? NULL :
 	    t.status, cmdlen, res->created, now)) != TK_OK)
 		goto fail;

@@ -409,6 +409,78 @@ dsn_original(struct walk *w, GMimeObject *part)
 	}
 }
 
+/*
+ * Reads the per-recipient fields of a message/delivery-status part
+ * (blocks of "Name: value" lines): failed when a recipient has
+ * Action: failed with a 5.x.x Status, else delayed when one has
+ * Action: delayed.
+ */
+static int
+dsn_scan(const char *text, size_t len)
+{
+	int failed = 0, delayed = 0, action = 0, perm = 0;
+	const char *p = text, *end = text + len;
+
+	while (p <= end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		const char *v;
+
+		while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' '))
+			n--;
+		if (n == 0) {	/* a block ends */
+			failed |= action == 'f' && perm;
+			delayed |= action == 'd';
+			action = perm = 0;
+		} else if (n > 7 && strncasecmp(p, "action:", 7) == 0) {
+			for (v = p + 7; *v == ' ' || *v == '\t'; v++)
+				;
+			action = (v < p + n) ? (*v | 0x20) : 0;
+			if (action != 'f' && action != 'd')
+				action = 'o';
+		} else if (n > 7 && strncasecmp(p, "status:", 7) == 0) {
+			for (v = p + 7; *v == ' ' || *v == '\t'; v++)
+				;
+			perm = v < p + n && *v == '5';
+		}
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	failed |= action == 'f' && perm;
+	delayed |= action == 'd';
+	return failed ? MIME_DSN_FAILED : delayed ? MIME_DSN_DELAYED :
+	    MIME_DSN_OTHER;
+}
+
+static void
+dsn_part(struct walk *w, GMimeObject *part)
+{
+	GMimeStream *s = g_mime_stream_mem_new();
+	GByteArray *ba;
+
+	if (GMIME_IS_PART(part)) {
+		GMimeDataWrapper *dw = g_mime_part_get_content(GMIME_PART(part));
+
+		if (dw)
+			g_mime_data_wrapper_write_to_stream(dw, s);
+	} else if (GMIME_IS_MESSAGE_PART(part)) {
+		GMimeMessage *in = g_mime_message_part_get_message(
+		    GMIME_MESSAGE_PART(part));
+
+		if (in)
+			g_mime_object_write_to_stream(GMIME_OBJECT(in), NULL, s);
+	}
+	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s));
+	if (w->m->dsn != MIME_DSN_FAILED) {
+		int d = dsn_scan((const char *)ba->data, ba->len);
+
+		if (w->m->dsn == MIME_DSN_NONE || d < w->m->dsn)
+			w->m->dsn = d;
+	}
+	g_object_unref(s);
+}
+
 static void
 walk_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 {
@@ -422,6 +494,9 @@ walk_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 		w->m->flags |= MIME_TRUNCATED;
 		goto done;
 	}
+	if (strcasecmp(t, "message/delivery-status") == 0 ||
+	    strcasecmp(t, "message/global-delivery-status") == 0)
+		dsn_part(w, part);
 	if (w->is_report && (strcasecmp(t, "message/rfc822") == 0 ||
 	    strcasecmp(t, "text/rfc822-headers") == 0 ||
 	    strcasecmp(t, "message/rfc822-headers") == 0))

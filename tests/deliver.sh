@@ -203,6 +203,43 @@ is "solved again: still one survey" "$(sql "select count(*) from outbox where ki
 
 # ---- a bounce of our mail: by VERP, attached, not reopened, blocks ----
 VERP=$(mc "$M" 'env_from')
+# First a delay notice and an out-of-office reply to the same address:
+# neither is a bounce.
+cat >"$WORK/b0.eml" <<EOF
+Return-Path: <>
+From: MAILER-DAEMON@mx.asiakas.example (Mail Delivery System)
+To: $VERP
+Subject: Delayed Mail (still being retried)
+Message-ID: <b0@mx.asiakas.example>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+Your message could not be delivered for 4 hours. It will be retried
+until it is 5 days old.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.asiakas.example
+
+Final-Recipient: rfc822; matti@asiakas.example
+Action: delayed
+Status: 4.4.1
+Diagnostic-Code: X-Postfix; connect to mx2.asiakas.example: Connection
+    timed out
+
+--B--
+EOF
+tk ingest --sender '' "$WORK/b0.eml" >/dev/null 2>&1
+printf 'Return-Path: <>\nFrom: Matti <matti@asiakas.example>\nTo: %s\nSubject: Automatic reply: Kiitos viestistäsi\nAuto-Submitted: auto-replied\nMessage-ID: <v0@asiakas.example>\n\nOlen lomalla 1.12. asti. 550 hakemusta odottaa.\n' "$VERP" >"$WORK/v0.eml"
+tk ingest --sender '' "$WORK/v0.eml" >/dev/null 2>&1
+is "a delay notice (Action: delayed, 4.4.1) and a vacation reply to VERP: not bounces" \
+    "$(sql "select state from outbox where id = 1")/$(sql "select count(*) from bounced")/$(sql "select count(*) from events where type = 'bounced'")" "sent/0/0"
+is "... both stored on the ticket as automatic mail" \
+    "$(sql "select group_concat(kind) from messages where message_id in ('b0@mx.asiakas.example', 'v0@asiakas.example')")" "bounce,auto"
 cat >"$WORK/b1.eml" <<EOF
 Return-Path: <>
 From: MAILER-DAEMON@mx.asiakas.example (Mail Delivery System)

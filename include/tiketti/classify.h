@@ -56,6 +56,14 @@ void classify_message(const struct tk_conf *c, const struct tk_msg *m,
     const char *envelope_from, const struct classify_proof *proof,
     struct classify_result *r);
 
+/*
+ * 1 when a bounce says our mail failed for good: a delivery report with
+ * a recipient "Action: failed" and a 5.x.x Status, or (no report) text
+ * with a 5xx reply, a 5.x.x status or the words of one. A delay notice
+ * (Action: delayed, 4.4.1, "will be retried") never is.
+ */
+int classify_bounce_permanent(const struct tk_msg *m);
+
 /* 1 when the local part names a robot: mailer-daemon, postmaster, noreply … */
 int classify_robot_address(const char *addr);
 

@@ -40,6 +40,14 @@ enum mime_flags {
 	MIME_BADUTF8	= 1 << 3,	/* text had to be repaired to be UTF-8 */
 };
 
+/* What a delivery status report (RFC 3464) says of its recipients. */
+enum mime_dsn {
+	MIME_DSN_NONE = 0,	/* no message/delivery-status part */
+	MIME_DSN_FAILED,	/* a recipient: Action: failed, Status: 5.x.x */
+	MIME_DSN_DELAYED,	/* none failed for good; one is delayed */
+	MIME_DSN_OTHER,		/* delivered, relayed, expanded, unreadable */
+};
+
 struct tk_msg {
 	int			 flags;		/* enum mime_flags */
 	char			*message_id;	/* without <>, or NULL */
@@ -56,6 +64,8 @@ struct tk_msg {
 	char			*content_type;	/* top level, "type/subtype" */
 	char			*report_type;	/* multipart/report parameter */
 	char			*orig_message_id; /* from a DSN's returned part */
+	int			 dsn;		/* enum mime_dsn: what a delivery
+						 * report's recipients say */
 	char			*body;		/* UTF-8 text, never NULL */
 	struct mime_header	*headers;
 	size_t			 nheaders;

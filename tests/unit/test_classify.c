@@ -202,12 +202,40 @@ t_kinds(void **state)
 	    &why), KIND_AUTO);
 }
 
+static int
+permanent(const char *text)
+{
+	struct tk_msg *m = mime_parse(text, strlen(text), NULL);
+	int p = classify_bounce_permanent(m);
+
+	mime_free(m);
+	return p;
+}
+
+#define DSN(action, status) "From: MAILER-DAEMON@x.fi\nContent-Type: " \
+	"multipart/report; report-type=delivery-status; boundary=B\n\n--B\n\n" \
+	"x\n--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; " \
+	"x.fi\n\nFinal-Recipient: rfc822; a@y.fi\nAction: " action "\n" \
+	"Status: " status "\n\n--B--\n"
+
 static void
 t_bounces(void **state)
 {
 	const char *why;
 
 	(void)state;
+	/* Only a failure for good counts as a bounce of our mail. */
+	assert_true(permanent(DSN("failed", "5.1.1")));
+	assert_false(permanent(DSN("delayed", "4.4.1")));
+	assert_false(permanent(DSN("failed", "4.4.7")));
+	assert_false(permanent(DSN("relayed", "2.0.0")));
+	assert_true(permanent("From: MAILER-DAEMON@x.fi\nSubject: failure notice"
+	    "\n\nSorry. This is a permanent error.\n<a@y.fi>:\n"
+	    "550 5.1.1 <a@y.fi>: Recipient address rejected\n"));
+	assert_false(permanent("From: MAILER-DAEMON@x.fi\nSubject: Warning: "
+	    "message delayed\n\nYour message has not yet been delivered. "
+	    "It will be retried.\n"));
+	assert_false(permanent("From: a@y.fi\nSubject: x\n\nnothing\n"));
 	assert_int_equal(kind_of("From: MAILER-DAEMON@x.fi\n"
 	    "Content-Type: multipart/report; report-type=delivery-status; "
 	    "boundary=B\n\n--B\n\nx\n--B--\n", NULL, &why), KIND_BOUNCE);
