@@ -268,7 +268,7 @@ ingest_one(const char *raw, size_t len, const char *name, struct ingest_run *r)
 		r->created++;
 	else
 		r->threaded++;
-	if (res.flags & (MIME_UNPARSED | MIME_NOHEADERS))
+	if (res.flags & (MIME_UNPARSED | MIME_NOHEADERS | MIME_MID_REUSED))
 		r->flagged++;
 	if (res.forged)
 		log_warnx("%s: ignored an address token with a bad signature "
@@ -1024,7 +1024,8 @@ show_msg(const struct store_msginfo *m, void *arg)
 	json_key(&o->j, "date");
 	json_str(&o->j, ts);
 	json_key(&o->j, "flagged");
-	json_bool(&o->j, m->flags & (MIME_UNPARSED | MIME_NOHEADERS));
+	json_bool(&o->j, m->flags & (MIME_UNPARSED | MIME_NOHEADERS |
+	    MIME_MID_REUSED));
 	json_obj_close(&o->j);
 	return 0;
 }

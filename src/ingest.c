@@ -524,6 +524,18 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	sm.received_at = now;
 	sm.mailbox = mailbox;
 	sm.flags = m->flags;
+	/* Not a copy (dedupe said so) but its Message-ID is taken: stored
+	 * and flagged; the first holder keeps the ID for threading. */
+	if (m->message_id) {
+		int64_t holder;
+
+		if ((ts = store_ticket_by_message_id(s, m->message_id,
+		    &holder)) != TK_OK)
+			goto fail;
+		if (holder)
+			sm.flags |= MIME_MID_REUSED;
+	}
+	res->flags = sm.flags;
 	sm.body = m->body + cmdlen;
 	sm.sha256 = m->sha256;
 	sm.raw = raw;

@@ -46,6 +46,31 @@ mime_sha256(const void *data, size_t len, char out[TK_SHA256_HEX])
 }
 
 /*
+ * The body's hash for dedupe: line ends and trailing white space at its
+ * end do not count, so the milter's copy (CRLF) and the mailbox's copy of
+ * the same mail (LF, maybe a newline more) are one message.
+ */
+static void
+body_sha256(const char *body, size_t len, char out[TK_SHA256_HEX])
+{
+	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
+	size_t i = 0, run = 0;
+
+	while (len > 0 && strchr(" \t\r\n", body[len - 1]))
+		len--;
+	for (; i < len; i++)
+		if (body[i] == '\r' && i + 1 < len && body[i + 1] == '\n') {
+			g_checksum_update(ck, (const guchar *)body + run,
+			    (gssize)(i - run));
+			run = i + 1;
+		}
+	g_checksum_update(ck, (const guchar *)body + run, (gssize)(len - run));
+	memcpy(out, g_checksum_get_string(ck), TK_SHA256_HEX - 1);
+	out[TK_SHA256_HEX - 1] = '\0';
+	g_checksum_free(ck);
+}
+
+/*
  * A header value safe to write: CR, LF and other controls become spaces
  * (a value can never start a header of its own) and non-ASCII text is
  * RFC 2047-encoded as UTF-8. Invalid UTF-8 is repaired first.
@@ -738,7 +763,7 @@ mime_parse(const char *raw, size_t len, const char *const *fallback_charsets)
 			break;
 		}
 	}
-	mime_sha256(body, len - (size_t)(body - raw), m->body_sha256);
+	body_sha256(body, len - (size_t)(body - raw), m->body_sha256);
 	if ((clipped = clip_fields(raw, body == raw ? len : (size_t)(body - raw),
 	    len, &clen)) != NULL) {
 		m->flags |= MIME_TRUNCATED;

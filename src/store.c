@@ -242,9 +242,11 @@ static const char *const stmt_sql[Q__COUNT] = {
 	[Q_ROLLBACK_TO] = "ROLLBACK TO msg",
 	[Q_MSG_FIND] = "SELECT id, coalesce(ticket_id, 0) FROM messages"
 	    " WHERE dedupe_key = ?1",
+	/* The first holder of a Message-ID keeps it: a later message that
+	 * reuses it threads nothing to itself. */
 	[Q_TICKET_BY_MID] = "SELECT ticket_id FROM messages"
 	    " WHERE message_id = ?1 AND ticket_id IS NOT NULL"
-	    " ORDER BY id DESC LIMIT 1",
+	    " ORDER BY id LIMIT 1",
 	[Q_MSG_INSERT] = "INSERT INTO messages (ticket_id, dedupe_key,"
 	    " message_id, direction, kind, from_addr, from_name, subject, date,"
 	    " received_at, mailbox, flags, body, sha256) VALUES (?1, ?2, ?3,"

@@ -38,6 +38,9 @@ enum mime_flags {
 	MIME_NOHEADERS	= 1 << 1,	/* no From, Date, Subject or Message-ID */
 	MIME_TRUNCATED	= 1 << 2,	/* some limit cut headers, parts or text */
 	MIME_BADUTF8	= 1 << 3,	/* text had to be repaired to be UTF-8 */
+	/* Set by ingest, stored with the message: */
+	MIME_MID_REUSED	= 1 << 8,	/* a different message had its
+					 * Message-ID first (it keeps it) */
 };
 
 /* What a delivery status report (RFC 3464) says of its recipients. */
@@ -72,7 +75,9 @@ struct tk_msg {
 	struct mime_attachment	*att;
 	size_t			 natt;
 	char			 sha256[TK_SHA256_HEX];	/* of the raw bytes */
-	char			 body_sha256[TK_SHA256_HEX]; /* of the bytes after the header */
+	char			 body_sha256[TK_SHA256_HEX]; /* of the bytes after the
+						 * header, CRLF as LF, without
+						 * trailing white space */
 };
 
 /*

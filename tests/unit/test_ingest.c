@@ -53,6 +53,17 @@ t_pipeline(void **state)
 	    "help\n", &r), TK_OK);
 	assert_true(r.duplicate);
 	assert_int_equal(r.ticket, 1);
+	/* ... nor does the milter's copy with CRLF line ends and our
+	 * headers, nor the mailbox's with what delivery added. */
+	assert_int_equal(in("X-Tiketti-Ticket: 1\r\nX-Tiketti-Status: new\r\n"
+	    "From: a@x.fi\r\nSubject: Apua\r\nMessage-ID: <1@x>\r\n\r\n"
+	    "help\r\n", &r), TK_OK);
+	assert_true(r.duplicate);
+	assert_int_equal(in("Return-Path: <a@x.fi>\nDelivered-To: "
+	    "support@us.fi\nReceived: from mx by imap; Tue, 6 Jan 2026 "
+	    "10:00:00 +0000\nX-Tiketti-Ticket: 1\nFrom: a@x.fi\n"
+	    "Subject: Apua\nMessage-ID: <1@x>\n\nhelp\n\n", &r), TK_OK);
+	assert_true(r.duplicate);
 	/* A reply threads by In-Reply-To. */
 	assert_int_equal(in("From: a@x.fi\nSubject: Re: Apua\nMessage-ID: <2@x>\n"
 	    "In-Reply-To: <1@x>\n\nmore\n", &r), TK_OK);
@@ -64,6 +75,30 @@ t_pipeline(void **state)
 	    "x\n", &r), TK_OK);
 	assert_true(r.created);
 	assert_int_not_equal(r.ticket, 1);
+}
+
+/* A reused Message-ID steals no thread: the first holder keeps it. */
+static void
+t_mid_reused(void **state)
+{
+	struct ingest_result r;
+	int64_t liisa;
+
+	(void)state;
+	assert_int_equal(in("From: liisa@x.fi\nSubject: Lasku\n"
+	    "Message-ID: <same@x.fi>\n\nLaskussa on virhe.\n", &r), TK_OK);
+	liisa = r.ticket;
+	assert_int_equal(r.flags & MIME_MID_REUSED, 0);
+	assert_int_equal(in("From: stranger@evil.example\nSubject: Hi\n"
+	    "Message-ID: <same@x.fi>\n\nSomething else.\n", &r), TK_OK);
+	assert_false(r.duplicate);
+	assert_true(r.created);
+	assert_int_not_equal(r.ticket, liisa);
+	assert_int_equal(r.flags & MIME_MID_REUSED, MIME_MID_REUSED);
+	assert_int_equal(in("From: liisa@x.fi\nSubject: Re: Lasku\n"
+	    "Message-ID: <next@x.fi>\nIn-Reply-To: <same@x.fi>\n\nJa lisää.\n",
+	    &r), TK_OK);
+	assert_int_equal(r.ticket, liisa);
 }
 
 static void
@@ -104,6 +139,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_pipeline),
+		cmocka_unit_test(t_mid_reused),
 		cmocka_unit_test(t_limit),
 		cmocka_unit_test(t_batch),
 	};
