@@ -645,14 +645,23 @@ write_json(const struct report *rp, struct buf *out)
 
 /* ---- CSV (RFC 4180) ---- */
 
+/*
+ * One cell. A cell a spreadsheet would take for a formula (it starts with
+ * =, +, -, @, TAB or CR: a category "=HYPERLINK(...)" an agent typed)
+ * is made inert the way OWASP says: a ' before it, the cell quoted.
+ */
 static void
 csv_field(struct buf *out, const char *s)
 {
-	if (strpbrk(s, ",\"\r\n") == NULL) {
+	int formula = *s && strchr("=+-@\t\r", *s) != NULL;
+
+	if (!formula && strpbrk(s, ",\"\r\n") == NULL) {
 		buf_addstr(out, s);
 		return;
 	}
 	buf_addc(out, '"');
+	if (formula)
+		buf_addc(out, '\'');
 	for (; *s; s++) {
 		if (*s == '"')
 			buf_addc(out, '"');

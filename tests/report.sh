@@ -253,6 +253,29 @@ print("; ".join(bad) or "ok")
 PY
 )" ok
 
+# A category a spreadsheet would take for a formula stays text (the
+# first-response figures by category start a cell with it).
+printf 'database = %s/inj.db\ntrusted_authserv_id = mx.yritys.example\n[agent maria]\naddress = maria@yritys.example\n' \
+    "$WORK" >"$WORK/inj.conf"
+i=0
+for c in '=HYPERLINK("http://evil.example/?x","Click")' '@SUM(1+1)' '+cmd|x' '-2+3'; do
+	i=$((i + 1))
+	printf 'From: f%d@asiakas.example\nTo: support@yritys.example\nSubject: x\nMessage-ID: <c%d@x>\n\nx\n' "$i" "$i" |
+	    "$TIKETTI" -c "$WORK/inj.conf" ingest 2>/dev/null
+	"$TIKETTI" -c "$WORK/inj.conf" ticket set "$i" category "$c"
+	printf 'Authentication-Results: mx.yritys.example; dkim=pass header.d=yritys.example\nFrom: maria@yritys.example\nTo: f%d@asiakas.example\nSubject: Re: x\nIn-Reply-To: <c%d@x>\nMessage-ID: <a%d@x>\n\nvastaus\n' "$i" "$i" "$i" |
+	    "$TIKETTI" -c "$WORK/inj.conf" ingest 2>/dev/null
+done
+"$TIKETTI" -c "$WORK/inj.conf" report --format csv -o "$WORK/inj.csv"
+is "CSV: cells starting with = @ + - are inert (a ' before, quoted)" "$(python3 - "$WORK/inj.csv" <<'PY'
+import csv, sys
+print(" ".join(sorted(r["key"] for r in csv.DictReader(open(sys.argv[1], newline=""))
+                      if r["section"] == "first_response" and r["dimension"] == "category"
+                      and r["metric"] == "n")))
+PY
+)" "'+cmd|x '-2+3 '=HYPERLINK(\"http://evil.example/?x\",\"Click\") '@SUM(1+1)"
+check "... and quoted in the file" grep -q "^first_response,category,\"'=HYPERLINK" "$WORK/inj.csv"
+
 # ---- text ----
 report >"$WORK/r.txt"
 check "text: the backlog line" grep -q "^Backlog now: 3 open" "$WORK/r.txt"
