@@ -61,14 +61,50 @@ classify_robot_address(const char *addr)
 	return 0;
 }
 
-/* Subject starts that out-of-office replies use when headers say nothing. */
+/*
+ * Subject starts that out-of-office replies use when headers say nothing:
+ * the full localized forms are enough on their own; the short ones are
+ * also what a customer may write ("Auto: reklamaatio, jarrut vinkuvat" is
+ * about a car) and count only with another sign.
+ */
 static const char *const ooo_subjects[] = {
-	"automatic reply:", "auto:", "autoreply:", "auto-reply:",
-	"out of office:", "out of the office:", "automaattinen vastaus:",
-	"autosvar:", "automatisk svar:", "abwesenheitsnotiz:",
-	"automatische antwort:", "réponse automatique:",
-	"odpowiedź automatyczna:", "автоматический ответ:",
+	"automatic reply:", "out of office:", "out of the office:",
+	"out of office reply:", "automaattinen vastaus:", "autosvar:",
+	"automatisk svar:", "abwesenheitsnotiz:", "automatische antwort:",
+	"réponse automatique:", "odpowiedź automatyczna:",
+	"автоматический ответ:", "автоматична відповідь:",
 };
+static const char *const ooo_weak_subjects[] = {
+	"auto:", "autoreply:", "auto-reply:", "auto reply:",
+};
+/* The other signs: what out-of-office texts say. */
+static const char *const ooo_words[] = {
+	"out of the office", "out of office", "on vacation", "on holiday",
+	"on leave", "lomalla", "poissa toimistolta", "poissa töistä",
+	"på semester", "tjänstledig", "abwesend", "im urlaub", "en congé",
+	"в отпуске", "у відпустці",
+};
+
+/* 1 for a short out-of-office Subject start with another sign of one. */
+static int
+ooo_weak(const struct tk_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ooo_weak_subjects) / sizeof(*ooo_weak_subjects);
+	    i++)
+		if (str_has_prefix_ci(m->subject, ooo_weak_subjects[i]))
+			break;
+	if (i == sizeof(ooo_weak_subjects) / sizeof(*ooo_weak_subjects))
+		return 0;
+	if (mime_header_get(m, "X-Auto-Response-Suppress") ||
+	    mime_header_get(m, "X-MS-Exchange-Generated-Message-Source"))
+		return 1;
+	for (i = 0; i < sizeof(ooo_words) / sizeof(*ooo_words); i++)
+		if (strcasestr(m->body, ooo_words[i]))
+			return 1;
+	return 0;
+}
 
 static const char *
 auto_reason(const struct tk_msg *m, const char *envelope_from)
@@ -117,6 +153,8 @@ auto_reason(const struct tk_msg *m, const char *envelope_from)
 	for (size_t i = 0; i < sizeof(ooo_subjects) / sizeof(ooo_subjects[0]); i++)
 		if (str_has_prefix_ci(m->subject, ooo_subjects[i]))
 			return "out-of-office";
+	if (ooo_weak(m))
+		return "out-of-office";
 	return NULL;
 }
 

@@ -171,4 +171,12 @@ is "a customer's #solve is kept as text" \
     "$(sqlite3 "$WORK/a.db" "select body from messages where kind = 'customer'")" \
     "#solve please"
 
+# "Auto:" in a customer's Subject is about her car, not an out-of-office:
+# the shipped complaint rule answers it.
+printf 'From: Pekka <pekka@asiakas.example>\nTo: tuki@yritys.example\nSubject: Auto: reklamaatio, jarrut vinkuvat\nMessage-ID: <car@asiakas.example>\n\nUuden autoni jarrut vinkuvat.\n' >"$WORK/car.eml"
+"$TIKETTI" -c "$SRCDIR/sample/tiketti.conf" rules test "$WORK/car.eml" >"$WORK/car.out" 2>&1
+check "a customer's \"Auto: reklamaatio\" gets the complaint autoreply" \
+    grep -q 'autoreply "complaint-ack"' "$WORK/car.out"
+check "... as a customer's mail" grep -q "(customer)" "$WORK/car.out"
+
 done_testing

@@ -193,6 +193,19 @@ t_kinds(void **state)
 	assert_int_equal(kind_of("From: noreply@x.fi\n\nx\n", NULL, &why),
 	    KIND_AUTO);
 	assert_string_equal(why, "robot-sender");
+	/* "Auto:" alone is weak evidence: a customer may write it. */
+	assert_int_equal(kind_of("From: a@x.fi\nSubject: Auto: reklamaatio, "
+	    "jarrut vinkuvat\n\nUuden autoni jarrut vinkuvat.\n", NULL, NULL),
+	    KIND_CUSTOMER);
+	assert_int_equal(kind_of("From: a@x.fi\nSubject: AutoReply: x\n\n"
+	    "Hello\n", NULL, NULL), KIND_CUSTOMER);
+	assert_int_equal(kind_of("From: a@x.fi\nSubject: Auto: Kiitos\n\nOlen "
+	    "lomalla 3.1. asti.\n", NULL, &why), KIND_AUTO);
+	assert_string_equal(why, "out-of-office");
+	assert_int_equal(kind_of("From: a@x.fi\nSubject: Auto: x\n"
+	    "X-Auto-Response-Suppress: OOF\n\nx\n", NULL, NULL), KIND_AUTO);
+	assert_int_equal(kind_of("From: a@x.fi\nSubject: Automaattinen vastaus: "
+	    "x\n\nx\n", NULL, NULL), KIND_AUTO);
 	assert_int_equal(kind_of("From: a@x.fi\nSubject: Automatic reply: x\n\nx\n",
 	    NULL, &why), KIND_AUTO);
 	assert_string_equal(why, "out-of-office");
