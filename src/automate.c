@@ -173,6 +173,31 @@ suppress_asked(const struct automate_mail *mail)
 	return 0;
 }
 
+/* An X-Loop header that names one of our shared addresses. */
+static int
+our_loop(const struct tk_conf *c, const struct automate_mail *mail)
+{
+	const struct tk_msg *m = mail ? mail->msg : NULL;
+
+	for (size_t i = 0; m && i < m->nheaders; i++) {
+		const char *p = m->headers[i].value;
+
+		if (strcasecmp(m->headers[i].name, "X-Loop") != 0)
+			continue;
+		while (*(p += strspn(p, " \t,<>")) != '\0') {
+			size_t n = strcspn(p, " \t,<>");
+			char *w = xstrndup(p, n);
+			int hit = conf_is_mailbox(c, w);
+
+			free(w);
+			if (hit)
+				return 1;
+			p += n;
+		}
+	}
+	return 0;
+}
+
 /*
  * Why an autoreply or survey must not go to this address, or NULL (with
  * TK_OK); the store's failure otherwise. RFC 3834 and what bites in
@@ -195,6 +220,8 @@ suppress_reason(const struct apply *ap, const char *kind, const char *to,
 		*why = ap->mail->robot;
 	else if (suppress_asked(ap->mail))
 		*why = "suppress-header";
+	else if (our_loop(c, ap->mail))
+		*why = "x-loop";
 	else if (conf_is_mailbox(c, to) || conf_agent_by_address(c, to))
 		*why = "own-address";
 	else if (classify_robot_address(to))
@@ -429,7 +456,9 @@ queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
 	char *subject;
 	int64_t id;
 
-	if (strcmp(kind, "reply") != 0 && strcmp(kind, "notify") != 0 &&
+	/* Mail to the customer, a rule's reply too, minds its manners;
+	 * a notification goes to an agent. */
+	if (strcmp(kind, "notify") != 0 &&
 	    (ts = suppress_reason(ap, kind, to, &why)) != TK_OK)
 		return ts;
 	if (why == NULL && to == NULL)

@@ -326,6 +326,46 @@ t_manners(void **state)
 	assert_non_null(strstr(ev, "autoreply_suppressed:rule:ack:autoreply:"
 	    "rate-limit\n"));
 	free(ev);
+	/* X-Loop naming one of our addresses: our own mail come back */
+	in(CUSTOMER(8, "Apua", "X-Loop: <Tuki@yritys.example>\n"));
+	ev = events(8);
+	assert_non_null(strstr(ev, "autoreply_suppressed:rule:ack:autoreply:"
+	    "x-loop\n"));
+	free(ev);
+}
+
+/* A rule's reply minds the same manners as an autoreply. */
+static void
+t_reply_manners(void **state)
+{
+	char *ev, *ob;
+
+	(void)state;
+	fresh("rule \"answer\" { on create then reply \"ack\"; }\n");
+	in("From: MAILER-DAEMON@mx.asiakas.example\nTo: tuki@yritys.example\n"
+	    "Subject: Undelivered Mail Returned to Sender\nMessage-ID: <b@x>\n"
+	    "\nThis is a permanent error.\n");
+	in("From: c2@asiakas.example\nTo: tuki@yritys.example\n"
+	    "Subject: Automatic reply: Apua\nMessage-ID: <o@x>\n\nLomalla.\n");
+	in(CUSTOMER(3, "Apua", "X-Loop: tuki@yritys.example\n"));
+	in(CUSTOMER(4, "Apua", ""));
+	ev = events(1);
+	assert_non_null(strstr(ev, "autoreply_suppressed:rule:answer:reply:"));
+	free(ev);
+	ev = events(2);
+	assert_non_null(strstr(ev, "autoreply_suppressed:rule:answer:reply:"
+	    "out-of-office\n"));
+	free(ev);
+	ev = events(3);
+	assert_non_null(strstr(ev, "autoreply_suppressed:rule:answer:reply:"
+	    "x-loop\n"));
+	free(ev);
+	ob = outbox();
+	assert_non_null(strstr(ob, "4:reply:c4@asiakas.example:"));
+	assert_null(strstr(ob, "1:reply:"));
+	assert_null(strstr(ob, "2:reply:"));
+	assert_null(strstr(ob, "3:reply:"));
+	free(ob);
 }
 
 static void
@@ -598,6 +638,7 @@ main(void)
 		cmocka_unit_test_teardown(t_csat_once, done_db),
 		cmocka_unit_test_teardown(t_agent_commands, done_db),
 		cmocka_unit_test_teardown(t_agent_unverified, done_db),
+		cmocka_unit_test_teardown(t_reply_manners, done_db),
 		cmocka_unit_test_teardown(t_tick, done_db),
 	};
 
