@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "tiketti/automate.h"
 #include "tiketti/buf.h"
@@ -42,6 +43,9 @@ struct automate {
 	struct store		*store;
 	const struct ruleset	*rules;
 	int			 depth;
+	int			 history;	/* the run at hand is on history:
+						 * whatever it sets off, nothing
+						 * is sent */
 	char			 err[512];
 };
 
@@ -59,6 +63,7 @@ struct apply {
 	/* The status the event was about (a status change, a time rule's
 	 * "in STATUS"): mail it queues goes only while the ticket stays so. */
 	const char			*while_status;
+	int				 history;	/* send nothing */
 };
 
 /* The while_status of a row queued in status ("solved" also holds once
@@ -273,6 +278,7 @@ queue(struct apply *ap, const struct rules_origin *o, struct store_outbox *ob,
     const char *what, int64_t *id)
 {
 	char *key = dedupe_key(ap, o, ob->kind, what);
+	int64_t wall = (int64_t)time(NULL);
 	enum tk_status ts;
 
 	ob->ticket = ap->ticket;
@@ -282,7 +288,8 @@ queue(struct apply *ap, const struct rules_origin *o, struct store_outbox *ob,
 	    strcmp(ob->kind, "webhook") == 0 ? NULL : ap->while_status;
 	ob->message = ap->mail ? ap->mail->row : 0;
 	ob->dedupe = key;
-	ob->created_at = ap->now;
+	/* Queued now, whenever the mail that set it off was written. */
+	ob->created_at = ap->now > wall ? ap->now : wall;
 	ts = store_fail(ap->a, store_outbox_add(ap->a->store, ob, id));
 	free(key);
 	if (ts == TK_OK && *id)
@@ -456,6 +463,11 @@ queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
 	char *subject;
 	int64_t id;
 
+	/* Old mail imported is history: what it sets off is recorded,
+	 * never sent (an agent's #macro of last year mails nobody). */
+	if (ap->history)
+		return event(ap->a, ap->ticket, ap->now, "autoreply_suppressed",
+		    ap->doer, kind, "history");
 	/* Mail to the customer, a rule's reply too, minds its manners;
 	 * a notification goes to an agent. */
 	if (strcmp(kind, "notify") != 0 &&
@@ -586,6 +598,9 @@ queue_webhook(struct apply *ap, const struct rules_origin *o, const char *name)
 	if (conf_webhook_by_name(ap->a->conf, name) == NULL)
 		return event(ap->a, ap->ticket, ap->now, "webhook_error",
 		    ap->doer, name, "no such webhook");
+	if (ap->history)
+		return event(ap->a, ap->ticket, ap->now, "autoreply_suppressed",
+		    ap->doer, "webhook", "history");
 	buf_init(&body, 0);
 	webhook_body(ap, o, &body);
 	/* The URL and token are looked up when it is sent: a fixed URL
@@ -769,7 +784,8 @@ run_event(struct automate *a, enum rules_event ev, const char *status,
 {
 	struct apply ap = { .a = a, .ticket = ticket, .mail = mail,
 	    .event = event_name(ev), .occurrence = occurrence, .now = now,
-	    .while_status = ev == RULES_STATUS ? while_for(status) : NULL };
+	    .while_status = ev == RULES_STATUS ? while_for(status) : NULL,
+	    .history = a->history || (mail && mail->history) };
 	struct rules_input in;
 	enum tk_status ts;
 
@@ -876,7 +892,8 @@ command_one(struct automate *a, int64_t ticket, char *word, char *arg,
 		char occ[32];
 		struct apply ap = { .a = a, .ticket = ticket, .mail = mail,
 		    .event = "macro", .occurrence = occ, .actor = actor,
-		    .now = now };
+		    .now = now, .history = a->history ||
+		    (mail && mail->history) };
 		struct rules_input in;
 
 		snprintf(occ, sizeof(occ), "m%lld", mail ? (long long)mail->row :
@@ -1008,6 +1025,16 @@ tick_one(struct automate *a, size_t idx, const struct rules_timer *tm,
 		if (!fresh)
 			continue;
 		(*fired)++;
+		/*
+		 * The rule's first run (a new rule, a new or imported
+		 * database) fires on every ticket once, but what came due
+		 * longer than history_age ago is history (tickets from an
+		 * old mailbox): recorded, nothing sent by it or what it sets
+		 * off. A later run only sees what came due since the last,
+		 * and sends it however late cron was.
+		 */
+		a->history = ap.history = !found && a->conf->history_age > 0 &&
+		    now - (d.at[i] + tm->after) > a->conf->history_age;
 		if ((ts = view_load(&ap)) == TK_OK) {
 			if (tm == &close)
 				ts = apply_action(&o, &close_action, &ap);
@@ -1019,6 +1046,7 @@ tick_one(struct automate *a, size_t idx, const struct rules_timer *tm,
 			}
 		}
 		store_ticket_clear(&ap.view);
+		a->history = 0;
 		if (ts != TK_OK)
 			goto fail;
 	}

@@ -212,6 +212,7 @@ struct ingest_run {
 	struct ingest_envelope	 env;
 	int			 batch;		/* in a bulk transaction */
 	long			 n, created, threaded, dups, flagged, refused;
+	long			 history;	/* older than history_age */
 	time_t			 last_progress;
 	time_t			 started;
 	int64_t			 batch_ms;	/* when the batch began */
@@ -236,8 +237,9 @@ progress(struct ingest_run *r, int final)
 		return;
 	r->last_progress = now;
 	fprintf(stderr, "tiketti: %s%ld messages: %ld new tickets, %ld threaded, "
-	    "%ld duplicates, %ld flagged, %ld refused\n", final ? "ingested " :
-	    "", r->n, r->created, r->threaded, r->dups, r->flagged, r->refused);
+	    "%ld duplicates, %ld flagged, %ld refused, %ld history (nothing "
+	    "sent)\n", final ? "ingested " : "", r->n, r->created, r->threaded,
+	    r->dups, r->flagged, r->refused, r->history);
 }
 
 /* Ingests one message; returns non-zero to stop (a transient failure). */
@@ -270,6 +272,8 @@ ingest_one(const char *raw, size_t len, const char *name, struct ingest_run *r)
 		r->threaded++;
 	if (res.flags & (MIME_UNPARSED | MIME_NOHEADERS | MIME_MID_REUSED))
 		r->flagged++;
+	if (res.history && !res.duplicate)
+		r->history++;
 	if (res.forged)
 		log_warnx("%s: ignored an address token with a bad signature "
 		    "(ticket %lld)", name, (long long)res.ticket);
@@ -301,8 +305,9 @@ ingest_one(const char *raw, size_t len, const char *name, struct ingest_run *r)
 	return 0;
 }
 
+/* Ingests one file; file_time is its delivery time for a bulk import. */
 static int
-ingest_file(const char *path, struct ingest_run *r)
+ingest_file(const char *path, struct ingest_run *r, int64_t file_time)
 {
 	struct stat st;
 	struct buf b;
@@ -342,23 +347,81 @@ ingest_file(const char *path, struct ingest_run *r)
 		buf_free(&b);
 		return 0;
 	}
+	r->env.file_time = file_time;
 	rv = ingest_one(b.data ? b.data : "", b.len, path, r);
 	buf_free(&b);
 	return rv;
 }
 
-static int
-name_cmp(const void *a, const void *b)
+/* A maildir file and what orders it: when it was delivered. */
+struct mdfile {
+	char		*path;
+	int64_t		 at;		/* the name's time, else the mtime */
+	int64_t		 ns;		/* the mtime's nanoseconds */
+	int64_t		 date;		/* Date:, read only to break a tie */
+};
+
+/*
+ * The delivery time a maildir name starts with ("1767607200.M1P100.host"),
+ * or 0 when the name is no such name.
+ */
+static int64_t
+name_time(const char *name)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	long long v = 0;
+	const char *p = name;
+
+	while (*p >= '0' && *p <= '9' && v < 100000000000LL)
+		v = v * 10 + (*p++ - '0');
+	return *p == '.' && v >= 100000000LL ? (int64_t)v : 0;
 }
 
-/* Reads DIR/new and DIR/cur in file-name (delivery time) order. */
+static int
+md_cmp(const void *a, const void *b)
+{
+	const struct mdfile *x = a, *y = b;
+
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	if (x->ns != y->ns)
+		return x->ns < y->ns ? -1 : 1;
+	if (x->date != y->date)
+		return x->date < y->date ? -1 : 1;
+	return strcmp(x->path, y->path);
+}
+
+/* The Date: of a file, for files delivered in the same instant. */
+static int64_t
+file_date(const struct tk_conf *c, const char *path)
+{
+	struct buf b;
+	struct tk_msg *m;
+	int64_t d = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	buf_init(&b, (size_t)c->message_size_limit + 1);
+	if (buf_read_fd(&b, fd) == TK_OK && b.data) {
+		m = ingest_parse(c, b.data, b.len);
+		d = m->date;
+		mime_free(m);
+	}
+	close(fd);
+	buf_free(&b);
+	return d;
+}
+
+/*
+ * Reads DIR/new and DIR/cur in delivery order, both folders as one: the
+ * time a maildir name starts with, else the file's time, then Date:
+ * (a reply filed in cur/ is not read before its original in new/).
+ */
 static int
 ingest_maildir(const char *dir, struct ingest_run *r)
 {
 	static const char *const subs[] = { "cur", "new" };
-	char **names = NULL;
+	struct mdfile *f = NULL;
 	size_t n = 0;
 	int rv = 0, seen = 0;
 
@@ -373,10 +436,21 @@ ingest_maildir(const char *dir, struct ingest_run *r)
 		}
 		seen = 1;
 		while ((de = readdir(d)) != NULL) {
+			struct stat st;
+			struct mdfile *e;
+
 			if (de->d_name[0] == '.')
 				continue;
-			names = xreallocarray(names, n + 1, sizeof(*names));
-			names[n++] = xasprintf("%s/%s", path, de->d_name);
+			f = xreallocarray(f, n + 1, sizeof(*f));
+			e = &f[n++];
+			memset(e, 0, sizeof(*e));
+			e->path = xasprintf("%s/%s", path, de->d_name);
+			e->at = name_time(de->d_name);
+			if (stat(e->path, &st) == 0) {
+				if (e->at == 0)
+					e->at = (int64_t)st.st_mtim.tv_sec;
+				e->ns = (int64_t)st.st_mtim.tv_nsec;
+			}
 		}
 		closedir(d);
 		free(path);
@@ -385,14 +459,24 @@ ingest_maildir(const char *dir, struct ingest_run *r)
 		log_warnx("%s: not a maildir (no cur/ or new/)", dir);
 		return -1;
 	}
-	/* Sort by the file name, which maildir starts with the time. */
 	if (n > 1)
-		qsort(names, n, sizeof(*names), name_cmp);
+		qsort(f, n, sizeof(*f), md_cmp);
+	/* Delivered in the same instant: Date: says which came first. */
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && f[j].at == f[i].at && f[j].ns == f[i].ns;
+		    j++)
+			;
+		if (j - i > 1) {
+			for (size_t k = i; k < j; k++)
+				f[k].date = file_date(r->x->conf, f[k].path);
+			qsort(f + i, j - i, sizeof(*f), md_cmp);
+		}
+	}
 	for (size_t i = 0; i < n && rv == 0; i++)
-		rv = ingest_file(names[i], r);
+		rv = ingest_file(f[i].path, r, f[i].at);
 	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+		free(f[i].path);
+	free(f);
 	return rv;
 }
 
@@ -538,6 +622,8 @@ cmd_ingest(struct ctx *x, int argc, char **argv)
 	ingest_set_rules(r.ig, x->rules);
 	r.started = r.last_progress = time(NULL);
 	bulk = nmaildirs || nmboxes;
+	/* An import: each message at its own time, old ones as history. */
+	r.env.stamp = bulk;
 	if (bulk) {
 		if (ingest_batch_begin(r.ig) != TK_OK) {
 			log_warnx("%s", ingest_errmsg(r.ig));
@@ -548,9 +634,9 @@ cmd_ingest(struct ctx *x, int argc, char **argv)
 		r.batch_ms = monotonic_ms();
 	}
 	if (argc == 0 && !bulk)
-		rv = ingest_file("-", &r);
+		rv = ingest_file("-", &r, 0);
 	for (int i = 0; i < argc && rv == 0; i++)
-		rv = ingest_file(argv[i], &r);
+		rv = ingest_file(argv[i], &r, 0);
 	for (size_t i = 0; i < nmaildirs && rv == 0; i++)
 		if ((rv = ingest_maildir(maildirs[i], &r)) < 0 &&
 		    r.worst == TK_OK)

@@ -71,6 +71,8 @@ static const struct param conf_params[] = {
 	    OFF(templates_dir), 0, 0, 0, NULL },
 	{ "close_after", P_DAYS, "4d", OFF(close_after), 0, 60,
 	    3650LL * 86400, NULL },
+	{ "history_age", P_DAYS, "1d", OFF(history_age), 0, 0,
+	    36500LL * 86400, NULL },
 	/* Sending (deliver.c) and mail manners (automate.c). */
 	{ "smtp_url", P_OPT, "", OFF(smtp_url), 0, 0, 0, NULL },
 	{ "smtp_starttls", P_ENUM, "yes", OFF(smtp_starttls), 0, 0, 0, yes_no },

@@ -265,13 +265,14 @@ languages(const struct tk_msg *m)
 static enum tk_status
 react(struct ingest *ig, const struct tk_msg *m, const struct ingest_envelope *env,
     const struct classify_result *cls, int64_t ticket, int64_t row,
-    const char *old_status, size_t cmdlen, int created, int64_t now)
+    const char *old_status, size_t cmdlen, int created, int64_t now,
+    int history)
 {
 	struct automate *a = ig->automate;
 	struct automate_mail mail = { m, env ? env->mail_from : NULL,
 	    env ? env->rcpts : NULL, env ? env->nrcpts : 0, row,
 	    cls->kind == KIND_AUTO || cls->kind == KIND_BOUNCE ?
-	    (cls->reason ? cls->reason : "auto") : NULL };
+	    (cls->reason ? cls->reason : "auto") : NULL, history };
 	const char *actor = m->from.addr, *reopen = NULL;
 	enum tk_status ts;
 	int changed;
@@ -429,6 +430,52 @@ bounce_note(struct ingest *ig, const struct tk_msg *m,
 	return ts;
 }
 
+/*
+ * The time a message is recorded at: now, or for a bulk import its own
+ * time, its Date: kept within its Received: times (not after the last,
+ * nor a day before the first: a wrong clock or a forged Date moves
+ * nothing far), else the file's time; never in the future. Sets
+ * res->at and res->history (an import older than history_age).
+ */
+static int64_t
+message_time(const struct tk_conf *c, const struct tk_msg *m,
+    const struct ingest_envelope *env, struct ingest_result *res)
+{
+	int64_t wall = (int64_t)time(NULL), t;
+
+	if (env == NULL || !env->stamp)
+		return res->at = wall;
+	t = m->date;
+	if (m->received_last && (t <= 0 || t > m->received_last))
+		t = m->received_last;
+	if (m->received_first && t < m->received_first - 86400)
+		t = m->received_first;
+	if (t <= 0)
+		t = env->file_time;
+	if (t <= 0 || t > wall)
+		t = wall;
+	res->history = c->history_age > 0 && wall - t > c->history_age;
+	return res->at = t;
+}
+
+/*
+ * 1 when the ticket has been closed longer than followup_after at now: a
+ * solved one counts as closed from close_after on, as tick would have
+ * closed it (an imported history has had no tick).
+ */
+static int
+long_closed(const struct tk_conf *c, const struct store_ticket *t,
+    int64_t now)
+{
+	int64_t closed_at = t->status_at;
+
+	if (strcmp(t->status, "solved") == 0)
+		closed_at += c->close_after;
+	else if (strcmp(t->status, "closed") != 0)
+		return 0;
+	return now > closed_at && now - closed_at > c->followup_after;
+}
+
 /* Everything after parsing, inside the transaction or savepoint. */
 static enum tk_status
 pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
@@ -441,7 +488,7 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	struct store_ticket t = { 0 };
 	struct store_message sm = { 0 };
 	const char *mailbox, *actor = m->from.addr;
-	int64_t now = (int64_t)time(NULL), row, ticket;
+	int64_t now = message_time(ig->conf, m, env, res), row, ticket;
 	enum tk_status ts;
 	char *key = dedupe_key(m);
 	size_t cmdlen = 0;
@@ -484,8 +531,7 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	if (ticket) {
 		if ((ts = store_ticket_get(s, ticket, &t, &found)) != TK_OK)
 			goto fail;
-		if (cls.kind == KIND_CUSTOMER && strcmp(t.status, "closed") == 0 &&
-		    now - t.status_at > c->followup_after) {
+		if (cls.kind == KIND_CUSTOMER && long_closed(c, &t, now)) {
 			/* Long closed: a follow-up ticket linked to the old. */
 			int64_t old = ticket;
 
@@ -570,7 +616,7 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	} else if ((ts = bounce_note(ig, m, &cls, &thr, ticket, row, now)) !=
 	    TK_OK ||
 	    (ts = react(ig, m, env, &cls, ticket, row, res->created ? NULL :
-	    t.status, cmdlen, res->created, now)) != TK_OK)
+	    t.status, cmdlen, res->created, now, res->history)) != TK_OK)
 		goto fail;
 	res->ticket = ticket;
 status:

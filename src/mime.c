@@ -595,6 +595,37 @@ headers_copy(struct tk_msg *m, GMimeObject *obj)
 	memset(&m->headers[m->nheaders], 0, sizeof(*m->headers));
 }
 
+/*
+ * The span of the Received: headers' times (after each one's last ';'):
+ * when the mail was really on its way, whatever its Date: says.
+ */
+static void
+received_times(struct tk_msg *m, GMimeObject *obj)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	int count = hl ? g_mime_header_list_get_count(hl) : 0;
+
+	for (int i = 0; i < count && i < MIME_MAX_HEADERS; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		const char *v = g_mime_header_get_value(h), *semi;
+		GDateTime *dt;
+		int64_t t;
+
+		if (v == NULL || strcasecmp(g_mime_header_get_name(h),
+		    "Received") != 0 || (semi = strrchr(v, ';')) == NULL ||
+		    (dt = g_mime_utils_header_decode_date(semi + 1)) == NULL)
+			continue;
+		t = g_date_time_to_unix(dt);
+		g_date_time_unref(dt);
+		if (t <= 0)
+			continue;
+		if (m->received_first == 0 || t < m->received_first)
+			m->received_first = t;
+		if (t > m->received_last)
+			m->received_last = t;
+	}
+}
+
 static void
 message_fill(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts)
 {
@@ -646,6 +677,7 @@ message_fill(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts)
 	addr_list(m, g_mime_message_get_cc(msg), &m->cc, &m->ncc);
 	if (date)
 		m->date = g_date_time_to_unix(date);
+	received_times(m, GMIME_OBJECT(msg));
 	if (top) {
 		GMimeContentType *ct = g_mime_object_get_content_type(top);
 

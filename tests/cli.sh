@@ -133,6 +133,77 @@ is "list --status filters" "$(tk ticket list --status solved --format json | jso
 is "list --status with a bad status (64)" "$(exitcode tk ticket list --status nope)" 64
 check "text list has a header" sh -c "\"$TIKETTI\" -c \"$WORK/tiketti.conf\" ticket list | head -1 | grep -q 'ID.*STATUS.*SUBJECT'"
 
+# ---- importing an old mailbox: delivery order, the mail's own time,
+# history sends nothing ----
+H=$WORK/hist
+mkdir -p "$H/rules" "$H/tmpl"
+cat >"$H/t.conf" <<EOF
+database = $H/t.db
+mailboxes = tuki@yritys.example
+ticket_prefix = Tuki
+secret = history-test-secret-0123456789
+rules_dir = $H/rules
+templates_dir = $H/tmpl
+trusted_authserv_id = mx.yritys.example
+followup_after = 28d
+[agent maria]
+address = maria@yritys.example
+EOF
+cat >"$H/rules/10.rules" <<'EOF'
+rule "ack" { on create then autoreply "ack"; }
+rule "survey" { on status solved then csat; }
+macro "refund-done" { reply "ack"; set status solved; }
+EOF
+printf 'Subject: Kiitos\n\nSaimme viestisi.\n' >"$H/tmpl/ack.txt"
+printf 'Subject: Miten onnistuimme?\n\n{{csat.links}}\n' >"$H/tmpl/csat.txt"
+python3 - "$H/md" <<'PY'
+import os, sys, email.utils
+md = sys.argv[1]
+for d in ("new", "cur", "tmp"):
+    os.makedirs(os.path.join(md, d), exist_ok=True)
+def put(folder, t, name, text):
+    with open(os.path.join(md, folder, "%d.%s.host%s" % (t, name, ":2,S" if folder == "cur" else "")), "w") as f:
+        f.write(text)
+def date(t):
+    return email.utils.formatdate(t, localtime=False)
+T = 1730800000          # 2024-11-05 09:46 UTC
+# The reply (read and filed in cur/) sorts before its original (left in
+# new/) by path; by delivery time it comes after.
+put("new", T, "M1", "Received: from a by mx.yritys.example; %s\nFrom: Anna <anna@asiakas.example>\nTo: tuki@yritys.example\nSubject: Lasku\nMessage-ID: <h1@asiakas.example>\nDate: %s\n\nLaskussa on virhe.\n" % (date(T + 5), date(T)))
+put("cur", T + 7200, "M2", "Authentication-Results: mx.yritys.example; dkim=pass header.d=yritys.example\nReceived: from b by mx.yritys.example; %s\nFrom: maria@yritys.example\nTo: anna@asiakas.example\nCc: tuki@yritys.example\nSubject: Re: Lasku\nIn-Reply-To: <h1@asiakas.example>\nMessage-ID: <h2@yritys.example>\nDate: %s\n\n#macro refund-done\n\nKorjattu.\n" % (date(T + 7201), date(T + 7200)))
+# A Date far before its Received: the Received time counts.
+put("cur", T + 86400, "M3", "Received: from c by mx.yritys.example; %s\nFrom: Olli <olli@asiakas.example>\nTo: tuki@yritys.example\nSubject: Kello\nMessage-ID: <h3@asiakas.example>\nDate: Thu, 01 Jan 1998 00:00:00 +0000\n\nKello on väärässä.\n" % date(T + 86400))
+# Months later Anna writes again: the ticket long since closed.
+T2 = 1740000000         # 2025-02-19
+put("new", T2, "M4", "From: Anna <anna@asiakas.example>\nTo: tuki@yritys.example\nSubject: Re: Lasku\nIn-Reply-To: <h2@yritys.example>\nMessage-ID: <h4@asiakas.example>\nDate: %s\n\nTaas väärin.\n" % date(T2))
+PY
+is "import: exit 0" "$(exitcode "$TIKETTI" -c "$H/t.conf" ingest --maildir "$H/md")" 0
+check "... the summary counts the history" grep -q "4 history (nothing sent)" "$WORK/err"
+hs() { sqlite3 "$H/t.db" "$1"; }
+is "delivery order: the reply in cur/ joins its original's ticket" \
+    "$(hs "select ticket_id from messages where message_id = 'h2@yritys.example'")" 1
+is "the ticket is stamped with the mail's own Date, not today" \
+    "$(hs "select created_at from tickets where id = 1")" 1730800000
+is "... and so is the agent's first response" \
+    "$(hs "select at - (select created_at from tickets where id = 1) from events where ticket_id = 1 and type = 'message' and message = (select id from messages where message_id = 'h2@yritys.example')")" 7200
+is "a Date far off its Received time: the Received time counts" \
+    "$(hs "select created_at from tickets t join messages m on m.ticket_id = t.id where m.message_id = 'h3@asiakas.example'")" 1730886400
+is "the old macro solved the ticket, at its time" \
+    "$(hs "select new, at from events where ticket_id = 1 and type = 'status' and new = 'solved'")" "solved|1730807200"
+is "history sends nothing: no autoreply, no reply, no survey" \
+    "$(hs "select count(*) from outbox")/$(hs "select count(*) from events where type = 'autoreply_suppressed' and new = 'history'")" "0/5"
+is "a 2025 reply to a ticket solved in 2024 opens a follow-up, not a reopen" \
+    "$(hs "select t.id != 1, t.parent from tickets t join messages m on m.ticket_id = t.id where m.message_id = 'h4@asiakas.example'")/$(hs "select status from tickets where id = 1")" "1|1/solved"
+"$TIKETTI" -c "$H/t.conf" report --since 2024-11-01 --until 2024-11-30 --format json >"$H/r.json"
+is "the report of that month: one first response, of 2 hours" \
+    "$(json '[d["first_response"]["all"]["n"], d["first_response"]["all"]["median"]]' <"$H/r.json")" "[1, 7200]"
+# A tick after the import: the time rules' first run sends nothing for
+# what came due long ago.
+printf 'rule "nudge" { on after 1d since created in new then autoreply "ack"; }\n' >"$H/rules/20.rules"
+"$TIKETTI" -c "$H/t.conf" tick 2>/dev/null
+is "the first tick after it: the old tickets' reminders are history too" \
+    "$(hs "select count(*) from outbox")/$(hs "select count(*) from rule_fired where rule = 'nudge'")" "0/2"
+
 # ---- the pipe transport: only the message's own fault bounces ----
 # pipe(8) bounces on anything but 75: every fault of ours must be 75.
 mkdir -p "$WORK/pipe"

@@ -101,9 +101,9 @@ while [ $i -lt 200 ]; do
 	i=$((i + 1))
 done
 at '2026-03-02 10:00:00' "$TIKETTI" -c "$WORK/c.conf" ingest --mbox "$WORK/200.mbox" 2>/dev/null
-at '2026-03-04 11:00:00' "$TIKETTI" -c "$WORK/c.conf" tick &
+at '2026-03-03 11:00:00' "$TIKETTI" -c "$WORK/c.conf" tick &
 p1=$!
-at '2026-03-04 11:00:00' "$TIKETTI" -c "$WORK/c.conf" tick &
+at '2026-03-03 11:00:00' "$TIKETTI" -c "$WORK/c.conf" tick &
 p2=$!
 wait $p1; r1=$?
 wait $p2; r2=$?

@@ -21,6 +21,8 @@ struct automate_mail {
 	size_t			 nenv_to;
 	int64_t			 row;	/* its row in messages */
 	const char		*robot;	/* why it is automatic mail, or NULL */
+	int			 history;	/* an old mail imported: nothing
+						 * it sets off is sent */
 };
 
 struct automate_stats {

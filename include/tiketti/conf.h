@@ -66,6 +66,7 @@ struct tk_conf {
 	char		 *rules_dir;	/* relative: to the config file */
 	char		 *templates_dir;
 	long long	  close_after;	/* seconds a solved ticket waits */
+	long long	  history_age;	/* seconds: older imports send nothing */
 	char		 *smtp_url;	/* smtp:// or smtps://, or NULL: mail waits */
 	int		  smtp_starttls;	/* 1: STARTTLS required on smtp:// */
 	char		 *smtp_user;	/* AUTH user, or NULL */

@@ -24,6 +24,12 @@ struct ingest_envelope {
 						 * ticket (an agent's mail the
 						 * milter sees going out) */
 	struct classify_proof	 proof;		/* what proves an agent's mail */
+	/* A bulk import: the message is stamped with its own time (Date:,
+	 * within its Received: times; else file_time, the maildir name's
+	 * or file's time), and one older than history_age is history:
+	 * recorded, rules run, nothing sent. */
+	int			 stamp;
+	int64_t			 file_time;
 };
 
 struct ingest_result {
@@ -42,6 +48,8 @@ struct ingest_result {
 	char			 unverified[256];
 	int			 commands;	/* a proven agent's command lines
 						 * ran (they lead its text) */
+	int64_t			 at;		/* the time it was stamped with */
+	int			 history;	/* older than history_age */
 };
 
 /* c and s are borrowed and must outlive the handle. */

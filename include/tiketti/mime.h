@@ -64,6 +64,8 @@ struct tk_msg {
 	struct mime_addr	*cc;
 	size_t			 ncc;
 	int64_t			 date;		/* Date: as UNIX time, or 0 */
+	int64_t			 received_first;	/* the earliest and the */
+	int64_t			 received_last;	/* latest Received: time, or 0 */
 	char			*content_type;	/* top level, "type/subtype" */
 	char			*report_type;	/* multipart/report parameter */
 	char			*orig_message_id; /* from a DSN's returned part */
