@@ -8,6 +8,11 @@
 #   template  the template renderer, seeded with rules/templates (no CR or
 #             LF may reach a header)
 #   conf      the configuration parser, seeded with the shipped configs
+#   authres   the Authentication-Results parser and verdict (a pass needs
+#             a line that says pass), seeded with tests/fuzz/seeds/authres
+#   cut       the milter's cut of an agent's command lines from a
+#             message's text and HTML (CRLF only), seeded with
+#             tests/fuzz/seeds/cut and the scenarios' mail
 # FUZZ_TARGETS picks some. Every input in tests/fuzz/regress/TARGET/ (a
 # crash found once) is run first. Any crash, leak or sanitizer report
 # fails; the input is kept in $FUZZ_ARTIFACTS (default the build
@@ -16,7 +21,7 @@
 
 : "${FUZZ_SECONDS:=5}"
 : "${FUZZ_ARTIFACTS:=$(pwd)}"
-: "${FUZZ_TARGETS:=ingest rules template conf}"
+: "${FUZZ_TARGETS:=ingest rules template conf authres cut}"
 mkdir -p "$FUZZ_ARTIFACTS"
 CC_FUZZ=${CC_FUZZ:-clang}
 need "$CC_FUZZ" pkg-config
@@ -78,6 +83,15 @@ seeds() {
 	conf)
 		cp "$SRCDIR/contrib/tiketti.conf" "$2/contrib.conf"
 		cp "$SRCDIR/sample/tiketti.conf" "$2/sample.conf"
+		;;
+	authres)
+		cp "$F"/seeds/authres/* "$2/"
+		;;
+	cut)
+		cp "$F"/seeds/cut/* "$2/"
+		for f in "$SRCDIR"/tests/scenarios/*/*.eml; do
+			cp "$f" "$2/$(echo "$f" | cksum | cut -d' ' -f1).eml"
+		done
 		;;
 	esac
 }
