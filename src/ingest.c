@@ -178,7 +178,9 @@ add_participants(struct ingest *ig, int64_t ticket, const struct tk_msg *m,
 
 	if (kind != KIND_CUSTOMER && kind != KIND_AGENT)
 		return TK_OK;
-	if (kind == KIND_CUSTOMER && m->from.addr)
+	/* Never an agent's or our own address: one that failed to prove
+	 * itself must not become a participant by it. */
+	if (kind == KIND_CUSTOMER && is_outsider(c, m->from.addr))
 		ts = store_participant_add(ig->store, ticket, m->from.addr);
 	for (size_t i = 0; ts == TK_OK && i < m->nto; i++)
 		if (is_outsider(c, m->to[i].addr))
