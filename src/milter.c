@@ -9,8 +9,13 @@
  *	accepted untouched at DATA, before Postfix sends its header. The
  *	message is kept in memory up to milter_spool_threshold, then in an
  *	unlinked temporary file.
- *	It adds X-Tiketti-Ticket and X-Tiketti-Status and, with
- *	milter_tag_subject, the ticket tag to the Subject.
+ *	It adds X-Tiketti-Ticket and X-Tiketti-Status (never to an agent's
+ *	mail for a customer) and, with milter_tag_subject, the ticket tag
+ *	to the Subject (in place of a tag that was refused); it removes
+ *	any X-Tiketti-* header a sender wrote. What proves an agent is the
+ *	SASL login and the client's address Postfix gives at MAIL FROM
+ *	({auth_authen}, {client_addr}); a proven agent's command lines are
+ *	cut from the body that leaves (smfi_replacebody).
  *
  *	Failure semantics: every internal error (database busy past its
  *	timeout, disk full, a spool that cannot be written) answers
