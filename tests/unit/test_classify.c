@@ -72,6 +72,7 @@ t_agent_proof(void **state)
 	char why[256];
 
 	(void)state;
+	free(conf->trusted_relays);	/* the empty list conf_load made */
 	conf->trusted_relays = calloc(3, sizeof(char *));
 	conf->trusted_relays[0] = strdup("10.1.0.0/16");
 	conf->trusted_relays[1] = strdup("2001:db8::/33");
