@@ -444,10 +444,11 @@ static int
 dsn_scan(const char *text, size_t len)
 {
 	int failed = 0, delayed = 0, action = 0, perm = 0;
-	const char *p = text, *end = text + len;
+	const char *p = text, *end;
 
 	if (text == NULL || len == 0)
 		return MIME_DSN_OTHER;
+	end = text + len;
 	while (p <= end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
