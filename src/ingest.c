@@ -410,16 +410,16 @@ bounce_note(struct ingest *ig, const struct tk_msg *m,
 	int64_t row = 0, t;
 	char *to = NULL;
 
-	if (cls->kind != KIND_BOUNCE || !classify_bounce_permanent(m))
+	if (cls->kind != KIND_BOUNCE || (thr->how != THREAD_VERP &&
+	    (thr->how != THREAD_DSN || m->orig_message_id == NULL)) ||
+	    !classify_bounce_permanent(m))
 		return TK_OK;
 	if (thr->how == THREAD_VERP)
 		ts = store_outbox_find(ig->store, thr->outbox, NULL, &row, &t,
 		    &to);
-	else if (thr->how == THREAD_DSN && m->orig_message_id)
+	else
 		ts = store_outbox_find(ig->store, 0, m->orig_message_id, &row,
 		    &t, &to);
-	else
-		return TK_OK;
 	if (ts == TK_OK && row && to) {
 		if ((ts = store_bounce_add(ig->store, to, now, ticket)) == TK_OK)
 			ts = store_outbox_done(ig->store, row, "bounced", 0,

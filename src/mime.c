@@ -54,17 +54,20 @@ static void
 body_sha256(const char *body, size_t len, char out[TK_SHA256_HEX])
 {
 	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
-	size_t i = 0, run = 0;
+	const char *p = body, *end, *cr;
 
 	while (len > 0 && strchr(" \t\r\n", body[len - 1]))
 		len--;
-	for (; i < len; i++)
-		if (body[i] == '\r' && i + 1 < len && body[i + 1] == '\n') {
-			g_checksum_update(ck, (const guchar *)body + run,
-			    (gssize)(i - run));
-			run = i + 1;
+	end = body + len;
+	/* Each run up to a CR that ends a line, without the CR. */
+	for (const char *q = p; q < end &&
+	    (cr = memchr(q, '\r', (size_t)(end - q))) != NULL; q = cr + 1)
+		if (cr + 1 < end && cr[1] == '\n') {
+			g_checksum_update(ck, (const guchar *)p,
+			    (gssize)(cr - p));
+			p = cr + 1;
 		}
-	g_checksum_update(ck, (const guchar *)body + run, (gssize)(len - run));
+	g_checksum_update(ck, (const guchar *)p, (gssize)(end - p));
 	memcpy(out, g_checksum_get_string(ck), TK_SHA256_HEX - 1);
 	out[TK_SHA256_HEX - 1] = '\0';
 	g_checksum_free(ck);
@@ -598,35 +601,49 @@ headers_copy(struct tk_msg *m, GMimeObject *obj)
 	memset(&m->headers[m->nheaders], 0, sizeof(*m->headers));
 }
 
+/* The time after a Received: header's last ';', or 0. */
+static int64_t
+received_time(GMimeHeader *h)
+{
+	const char *v = g_mime_header_get_value(h), *semi;
+	GDateTime *dt;
+	int64_t t;
+
+	if (v == NULL || (semi = strrchr(v, ';')) == NULL ||
+	    (dt = g_mime_utils_header_decode_date(semi + 1)) == NULL)
+		return 0;
+	t = g_date_time_to_unix(dt);
+	g_date_time_unref(dt);
+	return t > 0 ? t : 0;
+}
+
 /*
- * The span of the Received: headers' times (after each one's last ';'):
- * when the mail was really on its way, whatever its Date: says.
+ * When the mail was really on its way, whatever its Date: says: the
+ * times of its bottom Received: header (the first hop) and its top one
+ * (the last), each MTA writing its own above the others.
  */
 static void
 received_times(struct tk_msg *m, GMimeObject *obj)
 {
 	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
-	int count = hl ? g_mime_header_list_get_count(hl) : 0;
+	int count = hl ? g_mime_header_list_get_count(hl) : 0, top = -1,
+	    bottom = -1;
+	int64_t a, b;
 
-	for (int i = 0; i < count && i < MIME_MAX_HEADERS; i++) {
-		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
-		const char *v = g_mime_header_get_value(h), *semi;
-		GDateTime *dt;
-		int64_t t;
-
-		if (v == NULL || strcasecmp(g_mime_header_get_name(h),
-		    "Received") != 0 || (semi = strrchr(v, ';')) == NULL ||
-		    (dt = g_mime_utils_header_decode_date(semi + 1)) == NULL)
-			continue;
-		t = g_date_time_to_unix(dt);
-		g_date_time_unref(dt);
-		if (t <= 0)
-			continue;
-		if (m->received_first == 0 || t < m->received_first)
-			m->received_first = t;
-		if (t > m->received_last)
-			m->received_last = t;
-	}
+	for (int i = 0; i < count && i < MIME_MAX_HEADERS; i++)
+		if (strcasecmp(g_mime_header_get_name(
+		    g_mime_header_list_get_header_at(hl, i)), "Received") == 0) {
+			if (top < 0)
+				top = i;
+			bottom = i;
+		}
+	if (top < 0)
+		return;
+	a = received_time(g_mime_header_list_get_header_at(hl, bottom));
+	b = received_time(g_mime_header_list_get_header_at(hl, top));
+	/* Either may be unreadable, or the two out of order. */
+	m->received_first = a && b ? (a < b ? a : b) : (a ? a : b);
+	m->received_last = a > b ? a : b;
 }
 
 static void
