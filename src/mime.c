@@ -23,6 +23,7 @@
 #include <gmime/gmime.h>
 
 #include "tiketti/buf.h"
+#include "tiketti/charset.h"
 #include "tiketti/mime.h"
 #include "tiketti/str.h"
 
@@ -376,12 +377,12 @@ html_cut_lead(const char *html, size_t (*lead)(const char *text))
 }
 
 struct walk {
-	struct tk_msg	*m;
-	GMimeParserOptions *opts;
-	struct buf	 html;
-	int		 have_text;
-	int		 parts;
-	int		 is_report;
+	struct tk_msg		*m;
+	GMimeParserOptions	*opts;
+	const char *const	*fallbacks;	/* for undeclared 8-bit text */
+	struct buf		 text;		/* the inline text parts, joined */
+	int			 parts;
+	int			 is_report;
 };
 
 static void
@@ -512,29 +513,158 @@ dsn_part(struct walk *w, GMimeObject *part)
 	g_object_unref(s);
 }
 
-static void
-walk_part(GMimeObject *parent, GMimeObject *part, gpointer data)
+/*
+ * A text part's content as UTF-8 (caller frees): the transfer encoding
+ * undone, then its charset (a WHATWG label), or when it declares none or
+ * a wrong one the first fallback charset that fits; line ends as LF.
+ */
+static char *
+part_text(struct walk *w, GMimePart *part)
 {
-	struct walk *w = data;
-	GMimeContentType *ct = g_mime_object_get_content_type(part);
+	GMimeDataWrapper *dw = g_mime_part_get_content(part);
+	GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
+	GMimeStream *s = g_mime_stream_mem_new();
+	GByteArray *ba;
+	char *text, *o;
+	int bad;
+
+	if (dw)
+		g_mime_data_wrapper_write_to_stream(dw, s);
+	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s));
+	text = charset_decode(ct ? g_mime_content_type_get_parameter(ct,
+	    "charset") : NULL, ba->len ? (const char *)ba->data : "", ba->len,
+	    w->fallbacks, &bad);
+	if (bad)
+		w->m->flags |= MIME_BADUTF8;
+	g_object_unref(s);
+	/* CRLF (and a lone CR) as LF. */
+	o = text;
+	for (const char *p = text; *p; p++) {
+		if (*p == '\r')
+			*o++ = '\n', p += p[1] == '\n';
+		else
+			*o++ = *p;
+	}
+	*o = '\0';
+	return text;
+}
+
+/* Adds a text part's text to the message's, a new line between. */
+static void
+text_add(struct walk *w, const char *t)
+{
+	if (w->text.len && w->text.data[w->text.len - 1] != '\n')
+		buf_addc(&w->text, '\n');
+	if (buf_addstr(&w->text, t) != TK_OK)
+		w->m->flags |= MIME_TRUNCATED;
+}
+
+static int
+blank(const char *s)
+{
+	return s[strspn(s, " \t\r\n")] == '\0';
+}
+
+/* A part that is text to read, not an attachment: inline, no name. */
+static int
+inline_text(GMimeObject *obj, const char *subtype)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+
+	return GMIME_IS_TEXT_PART(obj) && ct &&
+	    g_mime_content_type_is_type(ct, "text", subtype) &&
+	    !g_mime_part_is_attachment(GMIME_PART(obj)) &&
+	    g_mime_part_get_filename(GMIME_PART(obj)) == NULL;
+}
+
+/* 1 when obj is, or (a multipart) holds, an inline text/html part. */
+static int
+holds_html(GMimeObject *obj)
+{
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+
+		for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
+			if (holds_html(g_mime_multipart_get_part(mp, i)))
+				return 1;
+		return 0;
+	}
+	return inline_text(obj, "html");
+}
+
+static void walk_obj(struct walk *w, GMimeObject *obj, int text_ok);
+
+/*
+ * multipart/alternative: the text is the first text/plain that has any,
+ * else the HTML (maybe inside multipart/related), else the last part;
+ * the others give their attachments only.
+ */
+static void
+walk_alternative(struct walk *w, GMimeMultipart *mp, int text_ok)
+{
+	int n = g_mime_multipart_get_count(mp), pick = -1, html = -1;
+
+	for (int i = 0; i < n && text_ok && pick < 0; i++) {
+		GMimeObject *c = g_mime_multipart_get_part(mp, i);
+
+		if (inline_text(c, "plain")) {
+			char *t = part_text(w, GMIME_PART(c));
+
+			if (!blank(t)) {
+				text_add(w, t);
+				pick = i;
+			}
+			free(t);
+		} else if (html < 0 && holds_html(c))
+			html = i;
+	}
+	if (pick >= 0) {	/* its text is in; no part gives more */
+		for (int i = 0; i < n; i++)
+			walk_obj(w, g_mime_multipart_get_part(mp, i), 0);
+		return;
+	}
+	pick = html >= 0 ? html : n - 1;
+	for (int i = 0; i < n; i++)
+		walk_obj(w, g_mime_multipart_get_part(mp, i),
+		    text_ok && i == pick);
+}
+
+/*
+ * One MIME object, in order: every inline text part (text/plain, and
+ * text/html as text) adds to the text when text_ok; whatever is not text
+ * is an attachment; a delivery report's parts are read for what it says.
+ */
+static void
+walk_obj(struct walk *w, GMimeObject *obj, int text_ok)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
 	char *type = ct ? g_mime_content_type_get_mime_type(ct) : NULL;
 	const char *t = type ? type : "application/octet-stream";
 
-	(void)parent;
 	if (++w->parts > MIME_MAX_PARTS) {
 		w->m->flags |= MIME_TRUNCATED;
 		goto done;
 	}
 	if (strcasecmp(t, "message/delivery-status") == 0 ||
 	    strcasecmp(t, "message/global-delivery-status") == 0)
-		dsn_part(w, part);
+		dsn_part(w, obj);
 	if (w->is_report && (strcasecmp(t, "message/rfc822") == 0 ||
 	    strcasecmp(t, "text/rfc822-headers") == 0 ||
 	    strcasecmp(t, "message/rfc822-headers") == 0))
-		dsn_original(w, part);
-	if (GMIME_IS_MESSAGE_PART(part)) {
+		dsn_original(w, obj);
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+
+		if (ct && g_mime_content_type_is_type(ct, "multipart",
+		    "alternative"))
+			walk_alternative(w, mp, text_ok);
+		else
+			for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
+				walk_obj(w, g_mime_multipart_get_part(mp, i),
+				    text_ok);
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
 		GMimeMessage *inner = g_mime_message_part_get_message(
-		    GMIME_MESSAGE_PART(part));
+		    GMIME_MESSAGE_PART(obj));
 		GMimeStream *s = g_mime_stream_mem_new();
 
 		if (inner)
@@ -542,26 +672,26 @@ walk_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 		att_add(w, inner ? g_mime_message_get_subject(inner) : NULL,
 		    "message/rfc822", s);
 		g_object_unref(s);
-	} else if (GMIME_IS_PART(part)) {
-		GMimePart *mp = GMIME_PART(part);
-		int is_text = GMIME_IS_TEXT_PART(part) &&
+	} else if (GMIME_IS_PART(obj)) {
+		GMimePart *mp = GMIME_PART(obj);
+		int is_text = GMIME_IS_TEXT_PART(obj) &&
 		    !g_mime_part_is_attachment(mp);
 
-		if (is_text && !w->have_text &&
-		    strcasecmp(t, "text/plain") == 0) {
-			char *s = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
+		if (inline_text(obj, "plain") || inline_text(obj, "html")) {
+			if (text_ok) {
+				char *s = part_text(w, mp);
 
-			free(w->m->body);
-			w->m->body = text_dup(w->m, s ? s : "", MIME_MAX_BODY, 0);
-			w->have_text = 1;
-			g_free(s);
-		} else if (is_text && w->html.len == 0 &&
-		    strcasecmp(t, "text/html") == 0) {
-			char *s = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
+				if (inline_text(obj, "html")) {
+					struct buf h;
 
-			if (s)
-				html_to_text(s, &w->html);
-			g_free(s);
+					buf_init(&h, MIME_MAX_BODY);
+					html_to_text(s, &h);
+					text_add(w, h.data ? h.data : "");
+					buf_free(&h);
+				} else
+					text_add(w, s);
+				free(s);
+			}
 		} else if (!is_text || g_mime_part_get_filename(mp)) {
 			GMimeDataWrapper *dw = g_mime_part_get_content(mp);
 			GMimeStream *s = g_mime_stream_mem_new();
@@ -647,11 +777,12 @@ received_times(struct tk_msg *m, GMimeObject *obj)
 }
 
 static void
-message_fill(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts)
+message_fill(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts,
+    const char *const *fallbacks)
 {
 	GMimeObject *top = g_mime_message_get_mime_part(msg);
 	GDateTime *date = g_mime_message_get_date(msg);
-	struct walk w = { .m = m, .opts = opts };
+	struct walk w = { .m = m, .opts = opts, .fallbacks = fallbacks };
 
 	/* GMime keeps the Content-* headers on the top part: rules want
 	 * them with the rest. */
@@ -714,13 +845,14 @@ message_fill(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts)
 		w.is_report = m->content_type &&
 		    strcmp(m->content_type, "multipart/report") == 0;
 	}
-	buf_init(&w.html, MIME_MAX_BODY);
-	g_mime_message_foreach(msg, walk_part, &w);
-	if (!w.have_text && w.html.len) {
+	buf_init(&w.text, MIME_MAX_BODY);
+	if (top)
+		walk_obj(&w, top, 1);
+	if (w.text.len) {
 		free(m->body);
-		m->body = text_dup(m, w.html.data, MIME_MAX_BODY, 0);
+		m->body = text_dup(m, w.text.data, MIME_MAX_BODY, 0);
 	}
-	buf_free(&w.html);
+	buf_free(&w.text);
 	if (m->from.addr == NULL && m->message_id == NULL && m->date == 0 &&
 	    *m->subject == '\0')
 		m->flags |= MIME_NOHEADERS;
@@ -832,7 +964,7 @@ mime_parse(const char *raw, size_t len, const char *const *fallback_charsets)
 		m->flags |= MIME_UNPARSED | MIME_NOHEADERS;
 		m->headers = xcalloc(1, sizeof(*m->headers));
 	} else {
-		message_fill(m, msg, opts);
+		message_fill(m, msg, opts, fallback_charsets);
 		g_object_unref(msg);
 	}
 	g_object_unref(parser);

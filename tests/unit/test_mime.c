@@ -75,6 +75,79 @@ t_html_and_attachment(void **state)
 	mime_free(m);
 }
 
+/* The text is every inline text part, in order (issue 22, 3 and 4). */
+static void
+t_text_parts(void **state)
+{
+	struct tk_msg *m;
+
+	(void)state;
+	/* an empty text/plain alternative loses to the HTML */
+	m = parse("Content-Type: multipart/alternative; boundary=A\n\n--A\n"
+	    "Content-Type: text/plain\n\n \r\n\t\n--A\nContent-Type: text/html\n\n"
+	    "<p>Hello <b>you</b></p>\n--A--\n");
+	assert_non_null(strstr(m->body, "Hello you"));
+	mime_free(m);
+	/* a text/plain with text wins, wherever it is */
+	m = parse("Content-Type: multipart/alternative; boundary=A\n\n--A\n"
+	    "Content-Type: text/html\n\n<p>rich</p>\n--A\n"
+	    "Content-Type: text/plain\n\nplain\n--A--\n");
+	assert_string_equal(m->body, "plain");
+	mime_free(m);
+	/* Apple Mail: text, an inline image, text, an inline PDF, text */
+	m = parse("Content-Type: multipart/mixed; boundary=M\n\n"
+	    "--M\nContent-Type: text/plain; charset=utf-8\n\nEnsin.\n"
+	    "--M\nContent-Type: image/png; name=a.png\nContent-Disposition: "
+	    "inline; filename=a.png\nContent-Transfer-Encoding: base64\n\n"
+	    "iVBORw0KGgo=\n"
+	    "--M\nContent-Type: text/plain; charset=utf-8\n\nSitten.\n"
+	    "--M\nContent-Type: application/pdf; name=b.pdf\n"
+	    "Content-Disposition: inline; filename=b.pdf\n\n%PDF-1.4\n"
+	    "--M\nContent-Type: text/plain; charset=utf-8\n\nLopuksi.\n--M--\n");
+	assert_string_equal(m->body, "Ensin.\nSitten.\nLopuksi.");
+	assert_int_equal(m->natt, 2);
+	assert_string_equal(m->att[0].name, "a.png");
+	assert_string_equal(m->att[1].name, "b.pdf");
+	mime_free(m);
+}
+
+/* Charsets: undeclared 8-bit text, WHATWG labels, ISO-2022-JP (5, 6). */
+static void
+t_body_charsets(void **state)
+{
+	struct tk_msg *m;
+
+	(void)state;
+	m = parse("Content-Type: text/plain\n\nCaf\xe9 au lait\n");
+	assert_string_equal(m->body, "Caf\xc3\xa9 au lait\n");
+	assert_int_equal(m->flags & MIME_BADUTF8, 0);
+	mime_free(m);
+	m = parse("Content-Type: text/plain\n\nCaf\xc3\xa9\n");
+	assert_string_equal(m->body, "Caf\xc3\xa9\n");
+	mime_free(m);
+	m = parse("Content-Type: text/plain; charset=ks_c_5601-1987\n\n"
+	    "\xb0\xa1\n");
+	assert_string_equal(m->body, "\xea\xb0\x80\n");	/* U+AC00 */
+	mime_free(m);
+	m = parse("Content-Type: text/plain; charset=x-mac-cyrillic\n\n"
+	    "\x80\x81\n");
+	assert_string_equal(m->body, "\xd0\x90\xd0\x91\n");
+	mime_free(m);
+	m = parse("Content-Type: text/plain; charset=\"iso-8859-8-i\"\n\n"
+	    "\xf9\xec\xe5\xed\n");
+	assert_string_equal(m->body, "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d\n");
+	mime_free(m);
+	/* NEC row 13 (circled one, (kabu)) and the text after it */
+	m = parse("Content-Type: text/plain; charset=iso-2022-jp\n\n"
+	    "\x1b$B-!-j$\"\x1b(B ok\n");
+	assert_string_equal(m->body, "\xe2\x91\xa0\xe3\x88\xb1\xe3\x81\x82 ok\n");
+	mime_free(m);
+	/* a wrong declaration falls back too */
+	m = parse("Content-Type: text/plain; charset=utf-8\n\nh\xe4n\n");
+	assert_string_equal(m->body, "h\xc3\xa4n\n");
+	mime_free(m);
+}
+
 static void
 t_dsn(void **state)
 {
@@ -151,6 +224,8 @@ main(void)
 		cmocka_unit_test(t_headers),
 		cmocka_unit_test(t_fallback_charset),
 		cmocka_unit_test(t_html_and_attachment),
+		cmocka_unit_test(t_text_parts),
+		cmocka_unit_test(t_body_charsets),
 		cmocka_unit_test(t_dsn),
 		cmocka_unit_test(t_garbage),
 		cmocka_unit_test(t_hashes),
