@@ -224,6 +224,240 @@ refs_parse(struct tk_msg *m, GMimeParserOptions *opts, const char *text,
 	g_mime_references_free(refs);
 }
 
+/* ---- RFC 2047 encoded words, every one of them ---- */
+
+/* The bytes one encoded word stands for, added to out; 0, or -1 when p is
+ * no encoded word. *end is set past it, *cs to its charset (caller
+ * frees). */
+static int
+ew_word(const char *p, const char **end, char **cs, struct buf *out)
+{
+	const char *q, *t, *e;
+	char enc;
+
+	if (p[0] != '=' || p[1] != '?')
+		return -1;
+	q = p + 2;
+	t = q + strcspn(q, "?* \t\r\n");
+	if (t == q || (*t != '?' && *t != '*'))
+		return -1;
+	e = strchr(t, '?');	/* after the charset (and language) */
+	if (e == NULL || (e[1] != 'B' && e[1] != 'b' && e[1] != 'Q' &&
+	    e[1] != 'q') || e[2] != '?')
+		return -1;
+	enc = (char)(e[1] | 0x20);
+	e += 3;
+	for (q = e; *q && !(q[0] == '?' && q[1] == '='); q++)
+		if (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
+			return -1;
+	if (*q == '\0')
+		return -1;
+	*cs = xstrndup(p + 2, (size_t)(t - (p + 2)));
+	*end = q + 2;
+	if (enc == 'b') {
+		/* Each word alone: its padding ends it, not the run. */
+		gsize n = 0;
+		gint state = 0;
+		guint save = 0;
+		guchar *dec = g_malloc((gsize)(q - e) * 3 / 4 + 3);
+
+		n = g_base64_decode_step(e, (gsize)(q - e), dec, &state, &save);
+		buf_add(out, dec, n);
+		g_free(dec);
+	} else
+		for (const char *c = e; c < q; c++) {
+			if (*c == '_')
+				buf_addc(out, ' ');
+			else if (*c == '=' && c + 2 < q &&
+			    g_ascii_isxdigit(c[1]) && g_ascii_isxdigit(c[2])) {
+				buf_addc(out, (char)(g_ascii_xdigit_value(c[1]) * 16 +
+				    g_ascii_xdigit_value(c[2])));
+				c += 2;
+			} else
+				buf_addc(out, *c);
+		}
+	return 0;
+}
+
+/*
+ * Decoded text into a value: as it is in unstructured text; in a
+ * structured one escaped inside quotes, else as a quoted string.
+ */
+static void
+ew_emit(struct buf *out, const char *t, int quote, int inq)
+{
+	if (!quote) {
+		buf_addstr(out, t);
+		return;
+	}
+	if (!inq)
+		buf_addc(out, '"');
+	for (; *t; t++) {
+		if (*t == '\r' || *t == '\n')
+			continue;
+		if (*t == '"' || *t == '\\')
+			buf_addc(out, '\\');
+		buf_addc(out, *t);
+	}
+	if (!inq)
+		buf_addc(out, '"');
+}
+
+/*
+ * A header value with its encoded words decoded (RFC 2047): the words of
+ * a run (only white space between them) are joined, their bytes
+ * converted together when they share a charset (a character split
+ * between two words stays whole). Unstructured text (quote = 0) comes
+ * out as it reads; in a structured value (quote = 1: addresses,
+ * parameters) a run becomes a quoted string, or quoted-string content
+ * inside quotes, so what it decodes to cannot change the structure.
+ * Other 8-bit text is read with the fallback charsets. Caller frees.
+ */
+static char *
+ew_decode(const char *raw, int quote, const char *const *fallbacks)
+{
+	struct buf out, bytes, plain;
+	char *cs = NULL;
+	int inq = 0;
+	const char *p = raw;
+
+	buf_init(&out, MIME_MAX_FIELD);
+	buf_init(&bytes, MIME_MAX_FIELD);
+	buf_init(&plain, MIME_MAX_FIELD);
+	while (*p) {
+		const char *end, *ws;
+		char *wcs = NULL;
+
+		if (p[0] != '=' || p[1] != '?' ||
+		    ew_word(p, &end, &wcs, &bytes) < 0) {
+			/* plain text: folded line ends go, quotes are seen */
+			if (*p == '\r' || *p == '\n') {
+				p++;
+				continue;
+			}
+			if (quote && *p == '"' && (p == raw || p[-1] != '\\'))
+				inq = !inq;
+			buf_addc(&plain, *p++);
+			continue;
+		}
+		if (plain.len) {
+			char *t = charset_decode(NULL, plain.data, plain.len,
+			    fallbacks, NULL);
+
+			buf_addstr(&out, t);
+			free(t);
+			buf_reset(&plain);
+		}
+		cs = wcs;
+		p = end;
+		/* The rest of the run: words with only white space between,
+		 * one charset converted at a time. */
+		for (;;) {
+			struct buf more;
+			char *next = NULL;
+
+			ws = p + strspn(p, " \t\r\n");
+			buf_init(&more, MIME_MAX_FIELD);
+			if (ws[0] != '=' || ws[1] != '?' ||
+			    ew_word(ws, &end, &next, &more) < 0) {
+				buf_free(&more);
+				break;
+			}
+			if (strcasecmp(next, cs) != 0) {
+				char *t = charset_decode(cs, bytes.data ?
+				    bytes.data : "", bytes.len, fallbacks, NULL);
+
+				buf_reset(&bytes);
+				ew_emit(&out, t, quote, inq);
+				free(t);
+				free(cs);
+				cs = next;
+			} else
+				free(next);
+			buf_add(&bytes, more.data ? more.data : "", more.len);
+			buf_free(&more);
+			p = end;
+		}
+		{
+			char *t = charset_decode(cs, bytes.data ? bytes.data : "",
+			    bytes.len, fallbacks, NULL);
+
+			ew_emit(&out, t, quote, inq);
+			free(t);
+		}
+		buf_reset(&bytes);
+		free(cs);
+		cs = NULL;
+	}
+	if (plain.len) {
+		char *t = charset_decode(NULL, plain.data, plain.len, fallbacks,
+		    NULL);
+
+		buf_addstr(&out, t);
+		free(t);
+	}
+	buf_free(&bytes);
+	buf_free(&plain);
+	return buf_release(&out);
+}
+
+/* The raw value of obj's first header called name, or NULL; borrowed. */
+static const char *
+raw_header(GMimeObject *obj, const char *name)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	GMimeHeader *h = hl ? g_mime_header_list_get_header(hl, name) : NULL;
+
+	return h ? g_mime_header_get_raw_value(h) : NULL;
+}
+
+/*
+ * A part's file name (caller frees; NULL: none). GMime's own, unless the
+ * raw parameter holds encoded words (not RFC 2231's, which GMime reads
+ * well): then they are decoded here, each one, and the parameter read
+ * from that.
+ */
+static char *
+part_filename(GMimeObject *obj, GMimeParserOptions *opts,
+    const char *const *fallbacks)
+{
+	const char *cd = raw_header(obj, "Content-Disposition");
+	const char *ct = raw_header(obj, "Content-Type");
+	const char *name = g_mime_part_get_filename(GMIME_PART(obj));
+	GMimeContentDisposition *d = g_mime_object_get_content_disposition(obj);
+	char *out = NULL, *fixed;
+
+	/* Where GMime took it from: the disposition's filename, else the
+	 * type's name. */
+	if (d && g_mime_content_disposition_get_parameter(d, "filename")) {
+		if (cd && strstr(cd, "=?")) {
+			fixed = ew_decode(cd, 1, fallbacks);
+			if ((d = g_mime_content_disposition_parse(opts,
+			    fixed)) != NULL) {
+				if ((name = g_mime_content_disposition_get_parameter(
+				    d, "filename")) != NULL)
+					out = xstrdup(name);
+				g_object_unref(d);
+			}
+			free(fixed);
+		}
+	} else if (ct && strstr(ct, "=?")) {
+		GMimeContentType *t;
+
+		fixed = ew_decode(ct, 1, fallbacks);
+		if ((t = g_mime_content_type_parse(opts, fixed)) != NULL) {
+			if ((name = g_mime_content_type_get_parameter(t,
+			    "name")) != NULL)
+				out = xstrdup(name);
+			g_object_unref(t);
+		}
+		free(fixed);
+	}
+	if (out == NULL && (name = g_mime_part_get_filename(GMIME_PART(obj))))
+		out = xstrdup(name);
+	return out;
+}
+
 /*
  * Where a text run of HTML landed in its readable text: the source bytes
  * and the text bytes they became. plain: the two are the same bytes
@@ -695,10 +929,12 @@ walk_obj(struct walk *w, GMimeObject *obj, int text_ok)
 		} else if (!is_text || g_mime_part_get_filename(mp)) {
 			GMimeDataWrapper *dw = g_mime_part_get_content(mp);
 			GMimeStream *s = g_mime_stream_mem_new();
+			char *name = part_filename(obj, w->opts, w->fallbacks);
 
 			if (dw)
 				g_mime_data_wrapper_write_to_stream(dw, s);
-			att_add(w, g_mime_part_get_filename(mp), t, s);
+			att_add(w, name, t, s);
+			free(name);
 			g_object_unref(s);
 		}
 	}
@@ -776,10 +1012,36 @@ received_times(struct tk_msg *m, GMimeObject *obj)
 	m->received_last = a > b ? a : b;
 }
 
+/*
+ * An address header's addresses; with encoded words in it, each one is
+ * decoded here (as a quoted string) before GMime reads the addresses.
+ */
+static void
+addr_header(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts,
+    const char *const *fallbacks, const char *name, GMimeAddressType type,
+    struct mime_addr **v, size_t *n)
+{
+	const char *raw = raw_header(GMIME_OBJECT(msg), name);
+	InternetAddressList *list;
+	char *fixed;
+
+	if (raw == NULL || strstr(raw, "=?") == NULL) {
+		addr_list(m, g_mime_message_get_addresses(msg, type), v, n);
+		return;
+	}
+	fixed = ew_decode(raw, 1, fallbacks);
+	list = internet_address_list_parse(opts, fixed);
+	addr_list(m, list, v, n);
+	if (list)
+		g_object_unref(list);
+	free(fixed);
+}
+
 static void
 message_fill(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts,
     const char *const *fallbacks)
 {
+	const char *raw;
 	GMimeObject *top = g_mime_message_get_mime_part(msg);
 	GDateTime *date = g_mime_message_get_date(msg);
 	struct walk w = { .m = m, .opts = opts, .fallbacks = fallbacks };
@@ -807,14 +1069,25 @@ message_fill(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts,
 	refs_parse(m, opts, mime_header_get(m, "References"), &m->references,
 	    &m->nreferences);
 	free(m->subject);
-	m->subject = text_dup(m, g_mime_message_get_subject(msg), MIME_MAX_VALUE, 1);
+	/* GMime drops what follows a padded base64 word when it joins two:
+	 * encoded words are decoded here, every one. */
+	if ((raw = raw_header(GMIME_OBJECT(msg), "Subject")) && strstr(raw,
+	    "=?")) {
+		char *s = ew_decode(raw, 0, fallbacks);
+
+		m->subject = text_dup(m, s, MIME_MAX_VALUE, 1);
+		free(s);
+	} else
+		m->subject = text_dup(m, g_mime_message_get_subject(msg),
+		    MIME_MAX_VALUE, 1);
 	if (m->subject == NULL)
 		m->subject = xstrdup("");
 	{
 		struct mime_addr *from = NULL;
 		size_t n = 0;
 
-		addr_list(m, g_mime_message_get_from(msg), &from, &n);
+		addr_header(m, msg, opts, fallbacks, "From",
+		    GMIME_ADDRESS_TYPE_FROM, &from, &n);
 		if (n > 0) {
 			m->from = from[0];
 			for (size_t i = 1; i < n; i++) {
@@ -824,8 +1097,10 @@ message_fill(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts,
 		}
 		free(from);
 	}
-	addr_list(m, g_mime_message_get_to(msg), &m->to, &m->nto);
-	addr_list(m, g_mime_message_get_cc(msg), &m->cc, &m->ncc);
+	addr_header(m, msg, opts, fallbacks, "To", GMIME_ADDRESS_TYPE_TO, &m->to,
+	    &m->nto);
+	addr_header(m, msg, opts, fallbacks, "Cc", GMIME_ADDRESS_TYPE_CC, &m->cc,
+	    &m->ncc);
 	if (date)
 		m->date = g_date_time_to_unix(date);
 	received_times(m, GMIME_OBJECT(msg));

@@ -148,6 +148,39 @@ t_body_charsets(void **state)
 	mime_free(m);
 }
 
+/* Every encoded word counts, a padded one too (issue 22, 1). */
+static void
+t_encoded_words(void **state)
+{
+	struct tk_msg *m = parse(
+	    "From: =?UTF-8?B?YWJjIA==?= =?UTF-8?B?ZGVm?= <m@x.fi>\n"
+	    "To: \"Quoted, Name\" <q@x.fi>, =?iso-8859-1?q?J=F6rg_=22the=22?="
+	    " <j@x.fi>\n"
+	    "Subject: =?UTF-8?B?YWJjIA==?= =?UTF-8?B?ZGVm?= and =?utf-8?q?=C3?="
+	    "\n =?utf-8?q?=A4?= x\n"
+	    "Content-Type: multipart/mixed; boundary=B\n\n--B\n"
+	    "Content-Type: text/plain\n\nx\n--B\n"
+	    "Content-Type: application/pdf\nContent-Disposition: attachment; "
+	    "filename=\"=?UTF-8?B?YWJjIA==?= =?UTF-8?B?ZGVm?=.pdf\"\n\nx\n--B\n"
+	    "Content-Type: application/pdf; name=\"=?UTF-8?B?w6RiYyA=?= "
+	    "=?UTF-8?B?ZGVm?=.pdf\"\n\nx\n--B\n"
+	    "Content-Type: application/pdf\nContent-Disposition: attachment; "
+	    "filename*=utf-8''%C3%A4%20b.pdf\n\nx\n--B--\n");
+
+	(void)state;
+	assert_string_equal(m->subject, "abc def and \xc3\xa4 x");
+	assert_string_equal(m->from.name, "abc def");
+	assert_int_equal(m->nto, 2);
+	assert_string_equal(m->to[0].name, "Quoted, Name");
+	assert_string_equal(m->to[1].name, "J\xc3\xb6rg \"the\"");
+	assert_string_equal(m->to[1].addr, "j@x.fi");
+	assert_int_equal(m->natt, 3);
+	assert_string_equal(m->att[0].name, "abc def.pdf");
+	assert_string_equal(m->att[1].name, "\xc3\xa4" "bc def.pdf");
+	assert_string_equal(m->att[2].name, "\xc3\xa4 b.pdf");
+	mime_free(m);
+}
+
 static void
 t_dsn(void **state)
 {
@@ -224,6 +257,7 @@ main(void)
 		cmocka_unit_test(t_headers),
 		cmocka_unit_test(t_fallback_charset),
 		cmocka_unit_test(t_html_and_attachment),
+		cmocka_unit_test(t_encoded_words),
 		cmocka_unit_test(t_text_parts),
 		cmocka_unit_test(t_body_charsets),
 		cmocka_unit_test(t_dsn),
