@@ -5,7 +5,8 @@
  *	The only module that includes GMime (and GLib). It turns raw bytes
  *	into struct tk_msg: decoded UTF-8 headers (with the configured
  *	fallback charsets for undeclared 8-bit text), the text body from
- *	text/plain or converted from HTML, attachments with their SHA-256,
+ *	its inline text parts (HTML converted by html.c), attachments with
+ *	their SHA-256,
  *	and the hashes used for dedupe. GMime is initialised once per process
  *	(pthread_once); each call uses its own parser and is thread-safe.
  *	It also builds the mail tiketti sends (mime_build: MIME, RFC 2047
@@ -24,6 +25,7 @@
 
 #include "tiketti/buf.h"
 #include "tiketti/charset.h"
+#include "tiketti/html.h"
 #include "tiketti/mime.h"
 #include "tiketti/str.h"
 
@@ -458,158 +460,6 @@ part_filename(GMimeObject *obj, GMimeParserOptions *opts,
 	return out;
 }
 
-/*
- * Where a text run of HTML landed in its readable text: the source bytes
- * and the text bytes they became. plain: the two are the same bytes
- * (no entity, no CR), so a part of one is a part of the other.
- */
-struct html_seg {
-	size_t	src, srclen;
-	size_t	vis, vislen;
-	int	plain;
-};
-
-struct html_segs {
-	struct html_seg	*v;
-	size_t		 n;
-};
-
-/* The entity at h ("&amp;", "&#228;") into out; its length, or 0. */
-static size_t
-html_entity(const char *h, struct buf *out)
-{
-	static const struct { const char *name; const char *text; } ent[] = {
-		{ "amp;", "&" }, { "lt;", "<" }, { "gt;", ">" },
-		{ "quot;", "\"" }, { "apos;", "'" }, { "nbsp;", " " },
-	};
-
-	for (size_t i = 0; i < sizeof(ent) / sizeof(ent[0]); i++)
-		if (strncmp(h + 1, ent[i].name, strlen(ent[i].name)) == 0) {
-			buf_addstr(out, ent[i].text);
-			return 1 + strlen(ent[i].name);
-		}
-	if (h[1] == '#') {
-		char *e;
-		unsigned long cp = h[2] == 'x' || h[2] == 'X' ?
-		    strtoul(h + 3, &e, 16) : strtoul(h + 2, &e, 10);
-
-		if (*e == ';' && cp > 0 && cp < 0x110000 &&
-		    !(cp >= 0xd800 && cp <= 0xdfff)) {
-			char u[8];
-			int n = g_unichar_to_utf8((gunichar)cp, u);
-
-			buf_add(out, u, (size_t)n);
-			return (size_t)(e + 1 - h);
-		}
-	}
-	return 0;
-}
-
-/*
- * Converts HTML to readable text: tags dropped, blocks as new lines,
- * script and style skipped. With segs, records where each text run
- * went (html_cut_lead).
- */
-static void
-html_to_text_map(const char *html, struct buf *out, struct html_segs *segs)
-{
-	const char *h = html;
-	int skip = 0;	/* inside <script> or <style> */
-
-	while (*h) {
-		if (*h == '<') {
-			const char *end = strchr(h, '>');
-			const char *t = h + 1;
-			int closing = (*t == '/');
-
-			if (end == NULL)
-				break;
-			if (closing)
-				t++;
-			if (str_has_prefix_ci(t, "script") ||
-			    str_has_prefix_ci(t, "style"))
-				skip = !closing;
-			else if (!skip && (str_has_prefix_ci(t, "br") ||
-			    str_has_prefix_ci(t, "p") || str_has_prefix_ci(t, "div") ||
-			    str_has_prefix_ci(t, "tr") || str_has_prefix_ci(t, "li") ||
-			    str_has_prefix_ci(t, "h")))
-				buf_addc(out, '\n');
-			h = end + 1;
-			continue;
-		}
-		if (skip) {
-			h++;
-			continue;
-		}
-		{
-			/* A text run, up to the next tag. */
-			struct html_seg sg = { (size_t)(h - html), 0, out->len,
-			    0, 1 };
-
-			while (*h && *h != '<') {
-				size_t n;
-
-				if (*h == '&' && (n = html_entity(h, out)) > 0) {
-					h += n;
-					sg.plain = 0;
-				} else if (*h == '\r') {
-					h++;
-					sg.plain = 0;
-				} else
-					buf_addc(out, *h++);
-			}
-			sg.srclen = (size_t)(h - html) - sg.src;
-			sg.vislen = out->len - sg.vis;
-			if (segs) {
-				segs->v = xreallocarray(segs->v, segs->n + 1,
-				    sizeof(*segs->v));
-				segs->v[segs->n++] = sg;
-			}
-		}
-	}
-}
-
-static void
-html_to_text(const char *h, struct buf *out)
-{
-	html_to_text_map(h, out, NULL);
-}
-
-/*
- * The HTML without the text of its first lead(text) bytes of readable
- * text (tags stay, so the markup stays whole); NULL when lead cuts
- * nothing. Caller frees.
- */
-static char *
-html_cut_lead(const char *html, size_t (*lead)(const char *text))
-{
-	struct html_segs segs = { NULL, 0 };
-	struct buf vis, out;
-	size_t cut, from = 0;
-
-	buf_init(&vis, 0);
-	html_to_text_map(html, &vis, &segs);
-	cut = lead(vis.data ? vis.data : "");
-	buf_free(&vis);
-	if (cut == 0) {
-		free(segs.v);
-		return NULL;
-	}
-	buf_init(&out, 0);
-	for (size_t i = 0; i < segs.n && segs.v[i].vis < cut; i++) {
-		const struct html_seg *sg = &segs.v[i];
-		size_t drop = sg->srclen;
-
-		if (sg->vis + sg->vislen > cut)	/* the cut falls inside */
-			drop = sg->plain ? cut - sg->vis : 0;
-		buf_add(&out, html + from, sg->src - from);
-		from = sg->src + drop;
-	}
-	buf_addstr(&out, html + from);
-	free(segs.v);
-	return buf_release(&out);
-}
-
 struct walk {
 	struct tk_msg		*m;
 	GMimeParserOptions	*opts;
@@ -919,7 +769,8 @@ walk_obj(struct walk *w, GMimeObject *obj, int text_ok)
 					struct buf h;
 
 					buf_init(&h, MIME_MAX_BODY);
-					html_to_text(s, &h);
+					if (html_to_text(s, strlen(s), &h) != TK_OK)
+						w->m->flags |= MIME_TRUNCATED;
 					text_add(w, h.data ? h.data : "");
 					buf_free(&h);
 				} else
@@ -1275,7 +1126,7 @@ cut_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 	if ((text = g_mime_text_part_get_text(GMIME_TEXT_PART(part))) == NULL)
 		return;
 	if (html)
-		cut = html_cut_lead(text, c->lead);
+		cut = html_cut_lead(text, strlen(text), c->lead);
 	else {
 		size_t n = c->lead(text);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tiketti/buf.h"
 #include "tiketti/str.h"
 
 char *
@@ -113,40 +114,64 @@ str_duration(long long secs, char *out, size_t outlen)
 		snprintf(out, outlen, "%llds", secs);
 }
 
+/* The length of the valid UTF-8 sequence at s[i] (no overlongs, no
+ * surrogates), or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t i, size_t len)
+{
+	unsigned c = s[i], cp;
+	size_t n;
+
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xe0) == 0xc0) {
+		n = 1; cp = c & 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 2; cp = c & 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 3; cp = c & 0x07;
+	} else
+		return 0;
+	for (size_t k = 1; k <= n; k++) {
+		if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i + k] & 0x3f);
+	}
+	if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+	    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n + 1;
+}
+
 int
 str_utf8_valid(const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
 
-	while (i < len) {
-		unsigned c = s[i];
-		size_t n;
-		unsigned cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			n = 1; cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2; cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3; cp = c & 0x07;
-		} else
+	for (size_t i = 0, n; i < len; i += n)
+		if ((n = utf8_seq(s, i, len)) == 0)
 			return 0;
-		for (size_t k = 1; k <= n; k++) {
-			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += n + 1;
-	}
 	return 1;
+}
+
+char *
+str_utf8_repair(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	char *out = xmalloc(len * 3 + 1), *o = out;
+
+	for (size_t i = 0, n; i < len; i += n)
+		if ((n = utf8_seq(s, i, len)) == 0) {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			n = 1;
+		} else {
+			memcpy(o, str + i, n);
+			o += n;
+		}
+	*o = '\0';
+	return out;
 }
 
 void

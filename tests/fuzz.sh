@@ -10,6 +10,8 @@
 #   conf      the configuration parser, seeded with the shipped configs
 #   authres   the Authentication-Results parser and verdict (a pass needs
 #             a line that says pass), seeded with tests/fuzz/seeds/authres
+#   html      the HTML converter and the HTML cut (text valid UTF-8),
+#             seeded with tests/fuzz/seeds/html
 #   cut       the milter's cut of an agent's command lines from a
 #             message's text and HTML (CRLF only), seeded with
 #             tests/fuzz/seeds/cut and the scenarios' mail
@@ -21,13 +23,13 @@
 
 : "${FUZZ_SECONDS:=5}"
 : "${FUZZ_ARTIFACTS:=$(pwd)}"
-: "${FUZZ_TARGETS:=ingest rules template conf authres cut}"
+: "${FUZZ_TARGETS:=ingest rules template conf authres cut html}"
 mkdir -p "$FUZZ_ARTIFACTS"
 CC_FUZZ=${CC_FUZZ:-clang}
 need "$CC_FUZZ" pkg-config
 S=$SRCDIR/src
 F=$SRCDIR/tests/fuzz
-PKGS="gmime-3.0 sqlite3 libcurl libetpan gnutls milter"
+PKGS="libxml-2.0 gmime-3.0 sqlite3 libcurl libetpan gnutls milter"
 # The flags configure settled on (`make fuzz` passes them: without the
 # packaging flags libetpan.pc leaks, see configure.ac); pkg-config's own,
 # so filtered, when run by hand.
@@ -84,8 +86,8 @@ seeds() {
 		cp "$SRCDIR/contrib/tiketti.conf" "$2/contrib.conf"
 		cp "$SRCDIR/sample/tiketti.conf" "$2/sample.conf"
 		;;
-	authres)
-		cp "$F"/seeds/authres/* "$2/"
+	authres|html)
+		cp "$F/seeds/$1"/* "$2/"
 		;;
 	cut)
 		cp "$F"/seeds/cut/* "$2/"

@@ -29,6 +29,9 @@ enum tk_status str_to_duration(const char *s, int unit_days, long long *out);
 void str_duration(long long secs, char *out, size_t outlen);
 /* Checks that s is valid UTF-8 (no overlongs, no surrogates). */
 int str_utf8_valid(const char *s, size_t len);
+/* A copy of len bytes of s with each byte that is not valid UTF-8 as
+ * U+FFFD; caller frees. */
+char *str_utf8_repair(const char *s, size_t len);
 /* Formats a UNIX time as RFC 3339 UTC ("2026-11-22T09:00:00Z"). */
 /* Lower-cases ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic in
  * place (every such change keeps the UTF-8 length); returns s. */

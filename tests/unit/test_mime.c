@@ -111,6 +111,25 @@ t_text_parts(void **state)
 	mime_free(m);
 }
 
+/* HTML as text, by libxml2 (issue 22, 2). */
+static void
+t_html(void **state)
+{
+	struct tk_msg *m = parse("Content-Type: text/html; charset=utf-8\n\n"
+	    "<html><head><title>T</title><style>p { color: red }</style>"
+	    "</head><body><p>&uuml;ber &szlig; &Psi; &oacute; &#228;</p>"
+	    "<ul><li>yksi</li><li>kaksi <a href=\"https://x.example/a\">linkki"
+	    "</a></li></ul><table><tr><th>Tilausnumero</th><td>4711</td></tr>"
+	    "</table><div>rivi<br>vaihtuu</div><script>alert(1)</script>"
+	    "</body></html>\n");
+
+	(void)state;
+	assert_string_equal(m->body, "\xc3\xbc" "ber \xc3\x9f \xce\xa8 "
+	    "\xc3\xb3 \xc3\xa4\n\n- yksi\n- kaksi linkki "
+	    "<https://x.example/a>\n\nTilausnumero\t4711\n\nrivi\nvaihtuu\n");
+	mime_free(m);
+}
+
 /* Charsets: undeclared 8-bit text, WHATWG labels, ISO-2022-JP (5, 6). */
 static void
 t_body_charsets(void **state)
@@ -259,6 +278,7 @@ main(void)
 		cmocka_unit_test(t_html_and_attachment),
 		cmocka_unit_test(t_encoded_words),
 		cmocka_unit_test(t_text_parts),
+		cmocka_unit_test(t_html),
 		cmocka_unit_test(t_body_charsets),
 		cmocka_unit_test(t_dsn),
 		cmocka_unit_test(t_garbage),
