@@ -12,7 +12,7 @@ set -eu
 #   git, debootstrap the suite's fresh-root stage (git archive of HEAD
 #                    into a new minbase root)
 pkgs="autoconf automake libtool pkg-config make gcc
-      libgmime-3.0-dev libxml2-dev libsqlite3-dev libcurl4-gnutls-dev libetpan-dev
+      libgmime-3.0-dev libxml2-dev libytnef0-dev libsqlite3-dev libcurl4-gnutls-dev libetpan-dev
       libmilter-dev ca-certificates"
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs libcmocka-dev faketime python3 sqlite3 valgrind

@@ -28,6 +28,7 @@
 #include "tiketti/html.h"
 #include "tiketti/mime.h"
 #include "tiketti/str.h"
+#include "tiketti/tnef.h"
 
 static pthread_once_t mime_once = PTHREAD_ONCE_INIT;
 
@@ -465,28 +466,79 @@ struct walk {
 	GMimeParserOptions	*opts;
 	const char *const	*fallbacks;	/* for undeclared 8-bit text */
 	struct buf		 text;		/* the inline text parts, joined */
+	char			*tnef_text;	/* winmail.dat's body */
 	int			 parts;
 	int			 is_report;
+	size_t			 want;		/* mime_attachment: which one */
+	struct buf		*grab;		/* ... and its bytes */
 };
 
+/* One attachment: its name, type, size and hash; its bytes when it is
+ * the one mime_attachment() asked for. */
 static void
-att_add(struct walk *w, const char *name, const char *type, GMimeStream *data)
+att_bytes(struct walk *w, const char *name, const char *type,
+    const void *data, size_t len)
 {
 	struct tk_msg *m = w->m;
 	struct mime_attachment *a;
-	GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(data));
 
 	if (m->natt >= MIME_MAX_PARTS) {
 		m->flags |= MIME_TRUNCATED;
 		return;
 	}
+	if (w->grab && m->natt + 1 == w->want)
+		buf_add(w->grab, data, len);
 	m->att = xreallocarray(m->att, m->natt + 1, sizeof(*m->att));
 	a = &m->att[m->natt++];
 	a->name = text_dup(m, name, 998, 1);
 	a->type = xstrdup(type);
 	str_lower(a->type);
-	a->size = ba->len;
-	mime_sha256(ba->data, ba->len, a->sha256);
+	a->size = len;
+	mime_sha256(data, len, a->sha256);
+}
+
+static void
+att_add(struct walk *w, const char *name, const char *type, GMimeStream *data)
+{
+	GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(data));
+
+	att_bytes(w, name, type, ba->len ? ba->data : (const guint8 *)"",
+	    ba->len);
+}
+
+/* Each file of a TNEF stream is an attachment of its own. */
+static int
+tnef_file(const char *name, const void *bytes, size_t n, void *arg)
+{
+	att_bytes(arg, name, "application/octet-stream", bytes, n);
+	return 0;
+}
+
+/*
+ * Outlook's winmail.dat: its files are the message's attachments, its
+ * text the message's when it has no other (kept in w->tnef_text); 0
+ * when it is no TNEF stream (it stays one attachment then).
+ */
+static int
+tnef_part(struct walk *w, GByteArray *ba)
+{
+	char *body = NULL, *cs = NULL;
+	size_t blen = 0;
+
+	if (tnef_read(ba->data, ba->len, tnef_file, w, &body, &blen, &cs) !=
+	    TK_OK)
+		return 0;
+	if (body && blen && w->tnef_text == NULL) {
+		int bad;
+
+		w->tnef_text = charset_decode(cs, body, blen, w->fallbacks,
+		    &bad);
+		if (bad)
+			w->m->flags |= MIME_BADUTF8;
+	}
+	free(body);
+	free(cs);
+	return 1;
 }
 
 /* The Message-ID of the mail a DSN returns, from its headers part. */
@@ -784,7 +836,11 @@ walk_obj(struct walk *w, GMimeObject *obj, int text_ok)
 
 			if (dw)
 				g_mime_data_wrapper_write_to_stream(dw, s);
-			att_add(w, name, t, s);
+			if (!((strcasecmp(t, "application/ms-tnef") == 0 ||
+			    (name && strcasecmp(name, "winmail.dat") == 0)) &&
+			    tnef_part(w, g_mime_stream_mem_get_byte_array(
+			    GMIME_STREAM_MEM(s)))))
+				att_add(w, name, t, s);
 			free(name);
 			g_object_unref(s);
 		}
@@ -974,10 +1030,13 @@ message_fill(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts,
 	buf_init(&w.text, MIME_MAX_BODY);
 	if (top)
 		walk_obj(&w, top, 1);
+	if (w.text.len == 0 && w.tnef_text)	/* Outlook's text, only there */
+		text_add(&w, w.tnef_text);
 	if (w.text.len) {
 		free(m->body);
 		m->body = text_dup(m, w.text.data, MIME_MAX_BODY, 0);
 	}
+	free(w.tnef_text);
 	buf_free(&w.text);
 	if (m->from.addr == NULL && m->message_id == NULL && m->date == 0 &&
 	    *m->subject == '\0')

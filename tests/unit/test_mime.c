@@ -1,4 +1,6 @@
 /* Unit tests for mime.c. */
+#include <stdio.h>
+
 #include "tk_test.h"
 #include "tiketti/mime.h"
 
@@ -200,6 +202,41 @@ t_encoded_words(void **state)
 	mime_free(m);
 }
 
+/* Outlook's winmail.dat: its files are the attachments (issue 22, 7). */
+static void
+t_tnef(void **state)
+{
+	const char *src = getenv("SRCDIR");
+	char *path = xasprintf("%s/tests/corpus/mimekit-tnef/two-files.tnef",
+	    src ? src : ".");
+	const char *head = "From: a@x.fi\nSubject: t\nContent-Type: "
+	    "multipart/mixed; boundary=B\n\n--B\nContent-Type: text/plain\n\n"
+	    "see\n--B\nContent-Type: application/ms-tnef; name=winmail.dat\n"
+	    "Content-Transfer-Encoding: binary\n\n";
+	struct tk_msg *m;
+	struct buf b;
+	FILE *fp;
+	char data[8192];
+	size_t n;
+
+	(void)state;
+	assert_non_null(fp = fopen(path, "rb"));
+	n = fread(data, 1, sizeof(data), fp);
+	fclose(fp);
+	buf_init(&b, 0);
+	buf_addstr(&b, head);
+	buf_add(&b, data, n);
+	buf_addstr(&b, "\n--B--\n");
+	m = mime_parse(b.data, b.len, charsets);
+	assert_int_equal(m->natt, 2);
+	assert_string_equal(m->att[0].name, "AUTHORS");
+	assert_string_equal(m->att[1].name, "README");
+	assert_string_equal(m->body, "see");
+	mime_free(m);
+	buf_free(&b);
+	free(path);
+}
+
 static void
 t_dsn(void **state)
 {
@@ -280,6 +317,7 @@ main(void)
 		cmocka_unit_test(t_text_parts),
 		cmocka_unit_test(t_html),
 		cmocka_unit_test(t_body_charsets),
+		cmocka_unit_test(t_tnef),
 		cmocka_unit_test(t_dsn),
 		cmocka_unit_test(t_garbage),
 		cmocka_unit_test(t_hashes),
