@@ -10,6 +10,8 @@
 #   conf      the configuration parser, seeded with the shipped configs
 #   authres   the Authentication-Results parser and verdict (a pass needs
 #             a line that says pass), seeded with tests/fuzz/seeds/authres
+#   quote     the quote stripper (the new text never adds), seeded with
+#             tests/fuzz/seeds/quote
 #   html      the HTML converter and the HTML cut (text valid UTF-8),
 #             seeded with tests/fuzz/seeds/html
 #   cut       the milter's cut of an agent's command lines from a
@@ -23,7 +25,7 @@
 
 : "${FUZZ_SECONDS:=5}"
 : "${FUZZ_ARTIFACTS:=$(pwd)}"
-: "${FUZZ_TARGETS:=ingest rules template conf authres cut html}"
+: "${FUZZ_TARGETS:=ingest rules template conf authres cut html quote}"
 mkdir -p "$FUZZ_ARTIFACTS"
 CC_FUZZ=${CC_FUZZ:-clang}
 need "$CC_FUZZ" pkg-config
@@ -86,7 +88,7 @@ seeds() {
 		cp "$SRCDIR/contrib/tiketti.conf" "$2/contrib.conf"
 		cp "$SRCDIR/sample/tiketti.conf" "$2/sample.conf"
 		;;
-	authres|html)
+	authres|html|quote)
 		cp "$F/seeds/$1"/* "$2/"
 		;;
 	cut)
