@@ -454,7 +454,9 @@ queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
 {
 	const struct tk_conf *c = ap->a->conf;
 	struct template_vars v = { .ticket = &ap->view,
-	    .prefix = c->ticket_prefix, .agent = agent };
+	    .prefix = c->ticket_prefix, .agent = agent,
+	    .text = ap->mail && ap->mail->msg ? ap->mail->msg->body : NULL,
+	    .new_text = ap->mail ? ap->mail->new_text : NULL };
 	struct template_out out = { 0 };
 	struct store_outbox ob = { 0 };
 	const char *why = NULL, *from = from_address(ap);
@@ -769,6 +771,7 @@ input_init(struct rules_input *in, struct apply *ap)
 	memset(in, 0, sizeof(*in));
 	if (ap->mail) {
 		in->msg = ap->mail->msg;
+		in->new_text = ap->mail->new_text;
 		in->env_from = ap->mail->env_from;
 		in->env_to = ap->mail->env_to;
 		in->nenv_to = ap->mail->nenv_to;

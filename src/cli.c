@@ -39,6 +39,7 @@
 #include "tiketti/log.h"
 #include "tiketti/milter.h"
 #include "tiketti/mime.h"
+#include "tiketti/quote.h"
 #include "tiketti/report.h"
 #include "tiketti/rules.h"
 #include "tiketti/store.h"
@@ -152,6 +153,8 @@ usage(void)
 	    "  ticket list [--status S] [--format text|json]\n"
 	    "  ticket show ID [--format text|json]\n"
 	    "  ticket set ID status|priority|category|assignee VALUE\n"
+	    "  message raw ID\n"
+	    "  message attachment ID N [-o FILE]\n"
 	    "  rules check [PATH...]\n"
 	    "  rules test [--event create|customer-reply|agent-reply] MAIL\n"
 	    "  poll [--account NAME] [--idle]\n"
@@ -980,6 +983,8 @@ struct list_out {
 	int		 json;
 	struct json	 j;
 	struct buf	 b;
+	struct store	*store;		/* ticket show: for attachments */
+	enum tk_status	 ts;		/* ... and how reading them went */
 };
 
 static int
@@ -1084,6 +1089,33 @@ ticket_list(struct ctx *x, int argc, char **argv)
 }
 
 static int
+show_att(const struct store_attachment *a, void *arg)
+{
+	struct list_out *o = arg;
+
+	if (!o->json) {
+		buf_printf(&o->b, "      attachment: %s (%lld bytes, %s)\n",
+		    a->name ? a->name : "(no name)", (long long)a->size, a->type);
+		return 0;
+	}
+	json_obj_open(&o->j);
+	json_key(&o->j, "name");
+	json_str(&o->j, a->name);
+	json_key(&o->j, "type");
+	json_str(&o->j, a->type);
+	json_key_int(&o->j, "size", a->size);
+	json_key(&o->j, "sha256");
+	json_str(&o->j, a->sha256);
+	json_obj_close(&o->j);
+	return 0;
+}
+
+/*
+ * A message of the conversation: in text its header line, what it
+ * added (new_text) and its attachments; in JSON all of it, the whole
+ * text too.
+ */
+static int
 show_msg(const struct store_msginfo *m, void *arg)
 {
 	struct list_out *o = arg;
@@ -1091,12 +1123,25 @@ show_msg(const struct store_msginfo *m, void *arg)
 
 	str_time(m->date, ts, sizeof(ts));
 	if (!o->json) {
-		buf_printf(&o->b, "  %s  %-3s  %-8s  %s  %s\n", ts, m->direction,
-		    m->kind, m->from_addr ? m->from_addr : "<>",
+		const char *p = m->new_text ? m->new_text : "";
+
+		buf_printf(&o->b, "  [%lld] %s  %-3s  %-8s  %s  %s\n",
+		    (long long)m->id, ts, m->direction, m->kind,
+		    m->from_addr ? m->from_addr : "<>",
 		    m->subject ? m->subject : "");
+		while (*p) {
+			size_t n = strcspn(p, "\n");
+
+			buf_printf(&o->b, "      | %.*s\n", (int)n, p);
+			p += n + (p[n] == '\n');
+		}
+		if (o->ts == TK_OK)
+			o->ts = store_message_attachments(o->store, m->id,
+			    show_att, o);
 		return 0;
 	}
 	json_obj_open(&o->j);
+	json_key_int(&o->j, "id", m->id);
 	json_key(&o->j, "message_id");
 	json_str(&o->j, m->message_id);
 	json_key(&o->j, "from");
@@ -1112,6 +1157,15 @@ show_msg(const struct store_msginfo *m, void *arg)
 	json_key(&o->j, "flagged");
 	json_bool(&o->j, m->flags & (MIME_UNPARSED | MIME_NOHEADERS |
 	    MIME_MID_REUSED));
+	json_key(&o->j, "text");
+	json_str(&o->j, m->text ? m->text : "");
+	json_key(&o->j, "new_text");
+	json_str(&o->j, m->new_text ? m->new_text : "");
+	json_key(&o->j, "attachments");
+	json_arr_open(&o->j);
+	if (o->ts == TK_OK)
+		o->ts = store_message_attachments(o->store, m->id, show_att, o);
+	json_arr_close(&o->j);
 	json_obj_close(&o->j);
 	return 0;
 }
@@ -1177,6 +1231,7 @@ ticket_show(struct ctx *x, int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	buf_init(&o.b, 0);
 	o.json = strcmp(format, "json") == 0;
+	o.store = x->store;
 	json_init(&o.j, &o.b, 1);
 	if (o.json) {
 		json_obj_open(&o.j);
@@ -1205,6 +1260,8 @@ ticket_show(struct ctx *x, int argc, char **argv)
 		buf_addstr(&o.b, "Messages:\n");
 	}
 	ts = store_ticket_messages(x->store, id, show_msg, &o);
+	if (ts == TK_OK)
+		ts = o.ts;
 	if (o.json) {
 		json_arr_close(&o.j);
 		json_key(&o.j, "events");
@@ -1348,6 +1405,23 @@ dry_apply(const struct rules_origin *o, const struct rules_action *a,
 	return TK_OK;
 }
 
+/* A text under a title, each line indented, at most 20 lines. */
+static void
+print_indented(const char *title, const char *text)
+{
+	int n = 0;
+
+	printf("%s:\n", title);
+	for (const char *p = text; *p && n < 20; n++) {
+		size_t len = strcspn(p, "\n");
+
+		printf("  | %.*s\n", (int)len, p);
+		p += len + (p[len] == '\n');
+	}
+	if (n == 20)
+		printf("  | ...\n");
+}
+
 static int
 rules_test_cmd(struct ctx *x, int argc, char **argv)
 {
@@ -1363,6 +1437,7 @@ rules_test_cmd(struct ctx *x, int argc, char **argv)
 	struct dry_run d = { 0 };
 	struct buf raw;
 	struct tk_msg *m;
+	char *new_text;
 	size_t e;
 	int fd;
 
@@ -1393,9 +1468,13 @@ rules_test_cmd(struct ctx *x, int argc, char **argv)
 	printf("mail from %s (%s%s%s), ticket would be \"%s\"\n",
 	    m->from.addr ? m->from.addr : "(nobody)", classify_kind_str(cls.kind),
 	    cls.reason ? ": " : "", cls.reason ? cls.reason : "", view.subject);
+	new_text = quote_strip(m->body);
+	print_indented("text (body)", m->body);
+	print_indented("new text, without the quote (body :new)", new_text);
 	printf("on %s:\n", evname);
 	memset(&in, 0, sizeof(in));
 	in.msg = m;
+	in.new_text = new_text;
 	in.ticket = &view;
 	in.now = view.created_at;
 	d.view = &view;
@@ -1407,6 +1486,58 @@ rules_test_cmd(struct ctx *x, int argc, char **argv)
 	rules_input_clear(&in);
 	store_ticket_clear(&view);
 	mime_free(m);
+	free(new_text);
+	buf_free(&raw);
+	return EX_OK;
+}
+
+/* ---- message ---- */
+
+/*
+ * message raw ID: the message exactly as it was ingested.
+ * message attachment ID N [-o FILE]: its attachment N, decoded, in the
+ * order of `ticket show`'s JSON.
+ */
+static int
+cmd_message(struct ctx *x, int argc, char **argv)
+{
+	const char *out = NULL;
+	struct buf raw, att;
+	enum tk_status ts;
+	long long id, n = 0;
+	int found, attachment;
+
+	if (argc >= 5 && strcmp(argv[argc - 2], "-o") == 0) {
+		out = argv[argc - 1];
+		argc -= 2;
+	}
+	attachment = argc == 4 && strcmp(argv[1], "attachment") == 0;
+	if (!(argc == 3 && strcmp(argv[1], "raw") == 0) && !attachment)
+		usage();
+	if (str_to_ll(argv[2], 1, INT64_MAX, &id) != TK_OK)
+		fatalx(EX_USAGE, "bad message id \"%s\" (the id in ticket "
+		    "show's JSON)", argv[2]);
+	if (attachment && str_to_ll(argv[3], 1, INT32_MAX, &n) != TK_OK)
+		fatalx(EX_USAGE, "bad attachment number \"%s\" (from 1)",
+		    argv[3]);
+	open_store(x, 1);
+	buf_init(&raw, 0);
+	if ((ts = store_message_raw(x->store, id, &raw, &found)) != TK_OK)
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	if (!found)
+		fatalx(EX_NOINPUT, "no message %lld", id);
+	if (!attachment) {
+		write_out(out, &raw);
+		buf_free(&raw);
+		return EX_OK;
+	}
+	buf_init(&att, 0);
+	if (mime_attachment(raw.data ? raw.data : "", raw.len,
+	    (const char *const *)x->conf->fallback_charsets, (size_t)n, &att) !=
+	    TK_OK)
+		fatalx(EX_NOINPUT, "message %lld has no attachment %lld", id, n);
+	write_out(out, &att);
+	buf_free(&att);
 	buf_free(&raw);
 	return EX_OK;
 }
@@ -1567,6 +1698,8 @@ main(int argc, char **argv)
 		rv = cmd_poll(&x, argc, argv);
 	else if (strcmp(argv[0], "report") == 0)
 		rv = cmd_report(&x, argc, argv);
+	else if (strcmp(argv[0], "message") == 0)
+		rv = cmd_message(&x, argc, argv);
 	else if (strcmp(argv[0], "outbox") == 0)
 		rv = cmd_outbox(&x, argc, argv);
 	else if (strcmp(argv[0], "flush") == 0)

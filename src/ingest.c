@@ -23,6 +23,7 @@
 #include "tiketti/buf.h"
 #include "tiketti/ingest.h"
 #include "tiketti/mime.h"
+#include "tiketti/quote.h"
 #include "tiketti/str.h"
 
 struct ingest {
@@ -268,13 +269,13 @@ static enum tk_status
 react(struct ingest *ig, const struct tk_msg *m, const struct ingest_envelope *env,
     const struct classify_result *cls, int64_t ticket, int64_t row,
     const char *old_status, size_t cmdlen, int created, int64_t now,
-    int history)
+    int history, const char *new_text)
 {
 	struct automate *a = ig->automate;
 	struct automate_mail mail = { m, env ? env->mail_from : NULL,
 	    env ? env->rcpts : NULL, env ? env->nrcpts : 0, row,
 	    cls->kind == KIND_AUTO || cls->kind == KIND_BOUNCE ?
-	    (cls->reason ? cls->reason : "auto") : NULL, history };
+	    (cls->reason ? cls->reason : "auto") : NULL, history, new_text };
 	const char *actor = m->from.addr, *reopen = NULL;
 	enum tk_status ts;
 	int changed;
@@ -492,7 +493,7 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	const char *mailbox, *actor = m->from.addr;
 	int64_t now = message_time(ig->conf, m, env, res), row, ticket;
 	enum tk_status ts;
-	char *key = dedupe_key(m);
+	char *key = dedupe_key(m), *new_text = NULL;
 	size_t cmdlen = 0;
 	int found, answer;
 
@@ -585,6 +586,9 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	}
 	res->flags = sm.flags;
 	sm.body = m->body + cmdlen;
+	/* What this mail adds: for rules (body :new), templates, agents. */
+	new_text = quote_strip(sm.body);
+	sm.new_text = new_text;
 	sm.sha256 = m->sha256;
 	sm.raw = raw;
 	sm.rawlen = len;
@@ -618,7 +622,8 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	} else if ((ts = bounce_note(ig, m, &cls, &thr, ticket, row, now)) !=
 	    TK_OK ||
 	    (ts = react(ig, m, env, &cls, ticket, row, res->created ? NULL :
-	    t.status, cmdlen, res->created, now, res->history)) != TK_OK)
+	    t.status, cmdlen, res->created, now, res->history, new_text)) !=
+	    TK_OK)
 		goto fail;
 	res->ticket = ticket;
 status:
@@ -631,12 +636,14 @@ status:
 	}
 	store_ticket_clear(&t);
 	free(key);
+	free(new_text);
 	return TK_OK;
 fail:
 	if (ig->err[0] == '\0')
 		store_fail(ig, ts);
 	store_ticket_clear(&t);
 	free(key);
+	free(new_text);
 	return ts;
 }
 

@@ -946,12 +946,13 @@ addr_header(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts,
 
 static void
 message_fill(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts,
-    const char *const *fallbacks)
+    const char *const *fallbacks, size_t want, struct buf *grab)
 {
 	const char *raw;
 	GMimeObject *top = g_mime_message_get_mime_part(msg);
 	GDateTime *date = g_mime_message_get_date(msg);
-	struct walk w = { .m = m, .opts = opts, .fallbacks = fallbacks };
+	struct walk w = { .m = m, .opts = opts, .fallbacks = fallbacks,
+	    .want = want, .grab = grab };
 
 	/* GMime keeps the Content-* headers on the top part: rules want
 	 * them with the rest. */
@@ -1106,8 +1107,10 @@ parser_options(const char *const *fallback_charsets)
 	return opts;
 }
 
-struct tk_msg *
-mime_parse(const char *raw, size_t len, const char *const *fallback_charsets)
+/* mime_parse(), and the bytes of attachment want (from 1) into grab. */
+static struct tk_msg *
+parse_grab(const char *raw, size_t len, const char *const *fallback_charsets,
+    size_t want, struct buf *grab)
 {
 	struct tk_msg *m = xcalloc(1, sizeof(*m));
 	GMimeParserOptions *opts;
@@ -1149,7 +1152,7 @@ mime_parse(const char *raw, size_t len, const char *const *fallback_charsets)
 		m->flags |= MIME_UNPARSED | MIME_NOHEADERS;
 		m->headers = xcalloc(1, sizeof(*m->headers));
 	} else {
-		message_fill(m, msg, opts, fallback_charsets);
+		message_fill(m, msg, opts, fallback_charsets, want, grab);
 		g_object_unref(msg);
 	}
 	g_object_unref(parser);
@@ -1157,6 +1160,23 @@ mime_parse(const char *raw, size_t len, const char *const *fallback_charsets)
 	g_mime_parser_options_free(opts);
 	free(clipped);
 	return m;
+}
+
+struct tk_msg *
+mime_parse(const char *raw, size_t len, const char *const *fallback_charsets)
+{
+	return parse_grab(raw, len, fallback_charsets, 0, NULL);
+}
+
+enum tk_status
+mime_attachment(const char *raw, size_t len,
+    const char *const *fallback_charsets, size_t n, struct buf *out)
+{
+	struct tk_msg *m = parse_grab(raw, len, fallback_charsets, n, out);
+	enum tk_status ts = n >= 1 && n <= m->natt ? TK_OK : TK_EPERM;
+
+	mime_free(m);
+	return ts;
 }
 
 /* ---- cutting the lead of a message's text (the milter) ---- */

@@ -381,7 +381,9 @@ eval(const struct test *t, struct rules_input *in)
 				return 1;
 		return 0;
 	case TEST_BODY:
-		return m && value_match(t, in, m->body, 1);
+		/* :new, what this mail adds: not a word it only quotes */
+		return m && value_match(t, in, t->which && in->new_text ?
+		    in->new_text : m->body, 1);
 	case TEST_ATTACHMENT:
 		for (size_t i = 0; m && i < m->natt; i++)
 			if (value_match(t, in, t->which ? m->att[i].type :

@@ -605,7 +605,13 @@ test_finish(struct parser *p, struct test *t, struct list *pos, size_t npos,
 			    "name (as in exists \"X-Priority\")");
 		return 0;
 	}
-	if (t->nnames && !takes_names(t->kind))
+	if (t->kind == TEST_BODY && t->nnames) {
+		if (t->nnames != 1 || strcmp(t->names[0], "new") != 0)
+			return error_at(p, line, col, "body takes :new (what "
+			    "the mail adds, without its quote), not \":%s\"",
+			    t->names[t->nnames - 1]);
+		t->which = 1;
+	} else if (t->nnames && !takes_names(t->kind))
 		return error_at(p, line, col, "unknown tag \":%s\"", t->names[0]);
 	if (t->kind == TEST_ADDRESS && !name_in(t, addr_names))
 		return error_at(p, line, col, "address reads :from, :to and "

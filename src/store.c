@@ -25,7 +25,7 @@
 #include "tiketti/buf.h"
 #include "tiketti/store.h"
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 
 static const char schema_v1[] =
 "CREATE TABLE tickets ("
@@ -183,6 +183,13 @@ static const char schema_v5[] =
 static const char schema_v6[] =
 "ALTER TABLE outbox ADD COLUMN while_status TEXT;";
 
+/*
+ * Fidelity (issue 22): what a message added, without its quote (NULL for
+ * messages stored before: their text stands in).
+ */
+static const char schema_v7[] =
+"ALTER TABLE messages ADD COLUMN new_text TEXT;";
+
 enum stmt_id {
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
 	Q_MSG_FIND, Q_TICKET_BY_MID, Q_MSG_INSERT, Q_RAW_INSERT, Q_ATT_INSERT,
@@ -190,6 +197,7 @@ enum stmt_id {
 	Q_SET_STATUS, Q_SET_PRIORITY, Q_SET_CATEGORY, Q_SET_ASSIGNEE,
 	Q_TICKET_TOUCH, Q_PART_ADD, Q_PART_IS, Q_TAG_ADD, Q_EVENT_ADD,
 	Q_TICKET_LIST, Q_TICKET_LIST_STATUS, Q_TICKET_MESSAGES,
+	Q_MSG_ATTACHMENTS, Q_MSG_RAW,
 	Q_TICKET_EVENTS, Q_COUNT_MESSAGES,
 	Q_TAG_REMOVE, Q_TICKET_CUSTOMER, Q_OUTBOX_ADD, Q_OUTBOX_LIST,
 	Q_AGENT_OPEN, Q_AGENT_LAST, Q_RULE_FIRE, Q_HORIZON_GET, Q_HORIZON_SET,
@@ -249,8 +257,8 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " ORDER BY id LIMIT 1",
 	[Q_MSG_INSERT] = "INSERT INTO messages (ticket_id, dedupe_key,"
 	    " message_id, direction, kind, from_addr, from_name, subject, date,"
-	    " received_at, mailbox, flags, body, sha256) VALUES (?1, ?2, ?3,"
-	    " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	    " received_at, mailbox, flags, body, sha256, new_text) VALUES (?1,"
+	    " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
 	[Q_RAW_INSERT] = "INSERT INTO raw_messages (message, raw)"
 	    " VALUES (?1, ?2)",
 	[Q_ATT_INSERT] = "INSERT INTO attachments (message, name, type, size,"
@@ -281,8 +289,13 @@ static const char *const stmt_sql[Q__COUNT] = {
 	[Q_TICKET_LIST_STATUS] = "SELECT " TICKET_COLS " FROM tickets t"
 	    " WHERE t.status = ?1 ORDER BY t.id",
 	[Q_TICKET_MESSAGES] = "SELECT message_id, from_addr, direction, kind,"
-	    " subject, coalesce(date, received_at), flags FROM messages"
+	    " subject, coalesce(date, received_at), flags, id, body,"
+	    " coalesce(new_text, body) FROM messages"
 	    " WHERE ticket_id = ?1 ORDER BY id",
+	/* In MIME order: the order they were stored in. */
+	[Q_MSG_ATTACHMENTS] = "SELECT name, type, size, sha256 FROM attachments"
+	    " WHERE message = ?1 ORDER BY rowid",
+	[Q_MSG_RAW] = "SELECT raw FROM raw_messages WHERE message = ?1",
 	[Q_TICKET_EVENTS] = "SELECT at, type, actor, old, new FROM events"
 	    " WHERE ticket_id = ?1 ORDER BY id",
 	[Q_COUNT_MESSAGES] = "SELECT count(*), coalesce(sum(flags != 0), 0)"
@@ -625,7 +638,9 @@ migrate(struct store *s)
 		goto fail;
 	if (version < 6 && (ts = exec_plain(s, schema_v6, "schema 6")) != TK_OK)
 		goto fail;
-	if ((ts = exec_plain(s, "PRAGMA user_version = 6", "user_version")) !=
+	if (version < 7 && (ts = exec_plain(s, schema_v7, "schema 7")) != TK_OK)
+		goto fail;
+	if ((ts = exec_plain(s, "PRAGMA user_version = 7", "user_version")) !=
 	    TK_OK)
 		goto fail;
 	return exec_plain(s, "COMMIT", "commit");
@@ -1028,6 +1043,7 @@ store_message_insert(struct store *s, const struct store_message *m,
 	sqlite3_bind_int(st, 12, m->flags);
 	bind_text(st, 13, m->body);
 	bind_text(st, 14, m->sha256);
+	bind_text(st, 15, m->new_text);
 	if ((ts = run(s, st, "insert message")) != TK_OK)
 		return ts;
 	*row = sqlite3_last_insert_rowid(s->db);
@@ -1306,9 +1322,64 @@ msg_row(sqlite3_stmt *st, void *fn, void *arg)
 		.direction = col(st, 2), .kind = col(st, 3),
 		.subject = col(st, 4), .date = sqlite3_column_int64(st, 5),
 		.flags = sqlite3_column_int(st, 6),
+		.id = sqlite3_column_int64(st, 7), .text = col(st, 8),
+		.new_text = col(st, 9),
 	};
 
 	return cb(&m, arg);
+}
+
+static int
+att_row(sqlite3_stmt *st, void *fn, void *arg)
+{
+	int (*cb)(const struct store_attachment *, void *) =
+	    (int (*)(const struct store_attachment *, void *))fn;
+	struct store_attachment a = {
+		.name = col(st, 0), .type = col(st, 1),
+		.size = sqlite3_column_int64(st, 2), .sha256 = col(st, 3),
+	};
+
+	return cb(&a, arg);
+}
+
+enum tk_status
+store_message_attachments(struct store *s, int64_t message,
+    int (*fn)(const struct store_attachment *, void *), void *arg)
+{
+	sqlite3_stmt *st = stmt(s, Q_MSG_ATTACHMENTS);
+
+	if (st == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, message);
+	return each(s, st, "list attachments", att_row, (void *)fn, arg);
+}
+
+enum tk_status
+store_message_raw(struct store *s, int64_t message, struct buf *out,
+    int *found)
+{
+	sqlite3_stmt *st = stmt(s, Q_MSG_RAW);
+	int rc;
+
+	*found = 0;
+	if (st == NULL)
+		return TK_EIO;
+	sqlite3_bind_int64(st, 1, message);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*found = 1;
+		if (buf_add(out, sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0)) != TK_OK) {
+			done(st);
+			free(s->errmsg);
+			s->errmsg = xstrdup("raw message over the buffer's cap");
+			return TK_ELIMIT;
+		}
+		rc = SQLITE_DONE;
+	}
+	if (rc != SQLITE_DONE)
+		seterr(s, "read raw message");
+	done(st);
+	return status_of(rc);
 }
 
 enum tk_status

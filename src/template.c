@@ -33,7 +33,7 @@ static const char *const var_names[] = {
 	"ticket.category", "ticket.tag", "customer.name", "customer.address",
 	"agent.name", "csat.1", "csat.2", "csat.3", "csat.4", "csat.5",
 	"csat.web.1", "csat.web.2", "csat.web.3", "csat.web.4", "csat.web.5",
-	"csat.links", NULL,
+	"csat.links", "message.text", "message.new_text", NULL,
 };
 
 static int
@@ -69,6 +69,11 @@ var_value(const struct template_vars *v, const char *name, struct buf *out)
 		buf_addstr(out, t->requester ? t->requester : "");
 	else if (strcmp(name, "agent.name") == 0)
 		buf_addstr(out, v->agent ? v->agent : "");
+	else if (strcmp(name, "message.text") == 0)
+		buf_addstr(out, v->text ? v->text : "");
+	else if (strcmp(name, "message.new_text") == 0)
+		buf_addstr(out, v->new_text ? v->new_text : v->text ?
+		    v->text : "");
 	else if (strcmp(name, "csat.links") == 0) {
 		for (int i = 5; i >= 1; i--) {
 			if (v->csat[i - 1] == NULL)

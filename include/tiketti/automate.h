@@ -23,6 +23,7 @@ struct automate_mail {
 	const char		*robot;	/* why it is automatic mail, or NULL */
 	int			 history;	/* an old mail imported: nothing
 						 * it sets off is sent */
+	const char		*new_text;	/* its text without its quote */
 };
 
 struct automate_stats {

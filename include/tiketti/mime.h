@@ -91,6 +91,14 @@ struct tk_msg *mime_parse(const char *raw, size_t len,
     const char *const *fallback_charsets);
 void mime_free(struct tk_msg *m);
 
+/*
+ * Adds the decoded bytes of attachment n (from 1, in the order of
+ * msg->att: MIME order, a winmail.dat's files in its place) of raw to
+ * out. TK_EPERM when there is no such attachment; out's cap applies.
+ */
+enum tk_status mime_attachment(const char *raw, size_t len,
+    const char *const *fallback_charsets, size_t n, struct buf *out);
+
 /* First header of that name (case-insensitive); borrowed, or NULL. */
 const char *mime_header_get(const struct tk_msg *m, const char *name);
 

@@ -62,6 +62,8 @@ struct rules_cache;
  * without a mail; header, body and envelope tests are then false. */
 struct rules_input {
 	const struct tk_msg	*msg;
+	const char		*new_text;	/* msg's text without its quote
+						 * (body :new), or NULL */
 	const char		*env_from;
 	const char *const	*env_to;
 	size_t			 nenv_to;

@@ -82,12 +82,14 @@ struct store_message {
 	const char	*mailbox;
 	int		 flags;
 	const char	*body;
+	const char	*new_text;	/* body without its quote, or NULL */
 	const char	*sha256;
 	const char	*raw;
 	size_t		 rawlen;
 };
 
 struct store_msginfo {
+	int64_t		 id;		/* the message's number: stable */
 	const char	*message_id;
 	const char	*from_addr;
 	const char	*direction;
@@ -95,6 +97,15 @@ struct store_msginfo {
 	const char	*subject;
 	int64_t		 date;
 	int		 flags;
+	const char	*text;		/* the whole decoded text */
+	const char	*new_text;	/* what it added (text when not known) */
+};
+
+struct store_attachment {
+	const char	*name;		/* or NULL */
+	const char	*type;
+	int64_t		 size;
+	const char	*sha256;
 };
 
 struct store_event {
@@ -176,6 +187,13 @@ enum tk_status store_ticket_list(struct store *s, const char *status,
     int (*fn)(const struct store_ticket *, void *), void *arg);
 enum tk_status store_ticket_messages(struct store *s, int64_t ticket,
     int (*fn)(const struct store_msginfo *, void *), void *arg);
+/* A message's attachments in MIME order. */
+enum tk_status store_message_attachments(struct store *s, int64_t message,
+    int (*fn)(const struct store_attachment *, void *), void *arg);
+/* Adds the message's raw bytes, as ingested, to out (*found = 0: no such
+ * message); TK_ELIMIT past out's cap. */
+enum tk_status store_message_raw(struct store *s, int64_t message,
+    struct buf *out, int *found);
 enum tk_status store_ticket_events(struct store *s, int64_t ticket,
     int (*fn)(const struct store_event *, void *), void *arg);
 

@@ -24,6 +24,8 @@ struct template_vars {
 	const char			*agent;		/* agent name, or NULL */
 	const char			*csat[5];	/* mailto: links, or NULL */
 	const char			*csat_web[5];	/* web links, or NULL */
+	const char			*text;		/* the mail's text, or NULL */
+	const char			*new_text;	/* ... without its quote */
 };
 
 struct template_out {
