@@ -175,6 +175,7 @@ quote_strip(const char *text)
 	size_t n = 0, end, i;
 	struct buf out;
 	char *res;
+	int cut = 0;
 
 	for (const char *p = text; *p && n < QUOTE_MAX_LINES;) {
 		size_t len = strcspn(p, "\n");
@@ -207,8 +208,10 @@ quote_strip(const char *text)
 		char *s;
 		int attr;
 
-		if (quoted(&v[i]))
+		if (quoted(&v[i])) {
+			cut = 1;
 			continue;
+		}
 		s = fold(&v[i]);
 		attr = attribution(s);
 		/* Gmail wraps a long one: "On ... Anna <" / "a@x> wrote:" */
@@ -227,6 +230,7 @@ quote_strip(const char *text)
 				;
 			if (k >= end || quoted(&v[k])) {
 				i += (size_t)attr - 1;
+				cut = 1;
 				continue;
 			}
 		}
@@ -235,7 +239,8 @@ quote_strip(const char *text)
 	}
 	free(v);
 	res = str_trim(buf_release(&out));
-	if (*res == '\0') {
+	/* Nothing new, or nothing taken away: the text as it is. */
+	if (*res == '\0' || (end == n && !cut)) {
 		free(res);
 		return xstrdup(text);
 	}

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "tiketti/buf.h"
 #include "tiketti/tk.h"
 
 struct store;

@@ -63,7 +63,7 @@ t_outlook(void **state)
 	is_new("Ok.\n-----Original Message-----\nFrom: x\nold\n", "Ok.");
 	/* one "From:" line alone is no header block */
 	is_new("From: the manual, page 4.\nStill broken.\n",
-	    "From: the manual, page 4.\nStill broken.");
+	    "From: the manual, page 4.\nStill broken.\n");
 }
 
 static void
@@ -74,7 +74,8 @@ t_signature_and_nothing_left(void **state)
 	/* nothing new at all: the whole text */
 	is_new("> only a quote\n", "> only a quote\n");
 	is_new("", "");
-	is_new("plain text\n", "plain text");
+	/* nothing quoted: the text as it is */
+	is_new("plain text\n", "plain text\n");
 }
 
 int
