@@ -279,6 +279,10 @@ try_as(const char *name, const char *bytes, size_t len, int strict, int *bad)
 		buf_free(&out);
 		return NULL;
 	}
+	/* A NUL would end the text where it stands: a space instead. */
+	for (size_t i = 0; i < out.len; i++)
+		if (out.data[i] == '\0')
+			out.data[i] = ' ';
 	return buf_release(&out);
 }
 

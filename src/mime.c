@@ -258,15 +258,26 @@ ew_word(const char *p, const char **end, char **cs, struct buf *out)
 	*cs = xstrndup(p + 2, (size_t)(t - (p + 2)));
 	*end = q + 2;
 	if (enc == 'b') {
-		/* Each word alone: its padding ends it, not the run. */
-		gsize n = 0;
+		/* Each word alone: its padding ends it, not the run. A word
+		 * padded wrong ("VEVTVA=") is padded right first. */
+		gsize n = 0, len = 0;
 		gint state = 0;
 		guint save = 0;
-		guchar *dec = g_malloc((gsize)(q - e) * 3 / 4 + 3);
+		gchar *in = g_malloc((gsize)(q - e) + 4);
+		guchar *dec;
 
-		n = g_base64_decode_step(e, (gsize)(q - e), dec, &state, &save);
+		for (const char *c = e; c < q; c++)
+			if (*c != '=')
+				in[len++] = *c;
+		if (len % 4 == 1)
+			len--;
+		while (len % 4)
+			in[len++] = '=';
+		dec = g_malloc(len * 3 / 4 + 3);
+		n = g_base64_decode_step(in, len, dec, &state, &save);
 		buf_add(out, dec, n);
 		g_free(dec);
+		g_free(in);
 	} else
 		for (const char *c = e; c < q; c++) {
 			if (*c == '_')
@@ -701,16 +712,21 @@ blank(const char *s)
 	return s[strspn(s, " \t\r\n")] == '\0';
 }
 
-/* A part that is text to read, not an attachment: inline, no name. */
+/*
+ * A part that is text to read, not an attachment: inline, no name. A
+ * part with no Content-Type at all is text/plain (RFC 2045).
+ */
 static int
 inline_text(GMimeObject *obj, const char *subtype)
 {
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
 
-	return GMIME_IS_TEXT_PART(obj) && ct &&
-	    g_mime_content_type_is_type(ct, "text", subtype) &&
-	    !g_mime_part_is_attachment(GMIME_PART(obj)) &&
-	    g_mime_part_get_filename(GMIME_PART(obj)) == NULL;
+	if (!GMIME_IS_PART(obj) || g_mime_part_is_attachment(GMIME_PART(obj)) ||
+	    g_mime_part_get_filename(GMIME_PART(obj)) != NULL)
+		return 0;
+	if (raw_header(obj, "Content-Type") == NULL)
+		return strcmp(subtype, "plain") == 0;
+	return ct && g_mime_content_type_is_type(ct, "text", subtype);
 }
 
 /* 1 when obj is, or (a multipart) holds, an inline text/html part. */
@@ -1154,6 +1170,15 @@ parse_grab(const char *raw, size_t len, const char *const *fallback_charsets,
 	} else {
 		message_fill(m, msg, opts, fallback_charsets, want, grab);
 		g_object_unref(msg);
+	}
+	/* No header at all and no text found: the bytes are the text. */
+	if (((m->flags & MIME_UNPARSED) || m->nheaders == 0) &&
+	    *m->body == '\0' && len > 0) {
+		char *t = charset_decode(NULL, raw, len, fallback_charsets, NULL);
+
+		free(m->body);
+		m->body = text_dup(m, t, MIME_MAX_BODY, 0);
+		free(t);
 	}
 	g_object_unref(parser);
 	stream_free(stream, shell);

@@ -2,7 +2,9 @@
 # Every file of tests/corpus (real-world mail from other projects' test
 # suites, see tests/corpus/README.md) goes through `tiketti ingest`: none
 # is lost, none crashes, a second run stores nothing new, and every
-# bounce is recognised as automatic. With TIKETTI_VALGRIND=1 the ingest
+# bounce is recognised as automatic; the stored Subjects, texts and
+# attachment names agree with Python's email package (corpus_figures.py)
+# for at least 95% of the messages. With TIKETTI_VALGRIND=1 the ingest
 # runs under valgrind and any leak or memory error fails.
 . "${SRCDIR:-.}/tests/lib.sh"
 
@@ -55,6 +57,22 @@ is "corpus: stored + duplicates = files" \
     "$((stored + $(summary 4)))" "$nfiles"
 check "corpus: unparseable files are flagged, not dropped" \
     test "$(sqlite3 "$WORK/c.db" "SELECT count(*) FROM messages WHERE flags & 3")" -gt 0
+
+# What is stored is what Python's email package reads (issue 22): the
+# share of Subjects, texts and attachment names that agree, each at
+# least 95%.
+if [ -z "${TIKETTI_VALGRIND:-}" ]; then
+	python3 "$SRCDIR/tests/corpus_figures.py" "$WORK/c.db" >"$WORK/fig" 2>&1
+	for fig in subjects text attachment_names; do
+		set -- $(grep "^$fig " "$WORK/fig")
+		if [ $# -eq 4 ] && [ "$(echo "$4 >= 95" | bc)" = 1 ]; then
+			ok "corpus: $fig as Python reads them: $2 of $3 ($4%)"
+		else
+			not_ok "corpus: $fig as Python reads them: ${2:-?} of ${3:-?} (${4:-?}%, want 95%)"
+			sed 's/^/# /' "$WORK/fig" | head -40
+		fi
+	done
+fi
 
 if ingest_all; then
 	ok "corpus: second run exits 0"
