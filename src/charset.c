@@ -296,6 +296,17 @@ charset_decode(const char *label, const char *bytes, size_t len,
 
 	if (repaired)
 		*repaired = 0;
+	/* Plain ASCII is itself in every charset mail uses but the UTF-16s
+	 * (and ISO-2022-JP's escapes are ESC, a control). */
+	if (name == NULL || strncasecmp(name, "UTF-16", 6) != 0) {
+		size_t i;
+
+		for (i = 0; i < len && (unsigned char)bytes[i] < 0x80 &&
+		    bytes[i] != 0x1b && bytes[i] != '\0'; i++)
+			;
+		if (i == len)
+			return xstrndup(bytes, len);
+	}
 	if (name && (s = try_as(name, bytes, len, 1, &bad)) != NULL)
 		return s;
 	for (size_t i = 0; fallbacks && fallbacks[i]; i++)

@@ -79,6 +79,18 @@ blank_line(const struct line *l)
 	return 1;
 }
 
+/* 1 when the line ends in ':' (white space aside). */
+static int
+ends_colon(const struct line *l)
+{
+	size_t n = l->n;
+
+	while (n > 0 && (l->p[n - 1] == ' ' || l->p[n - 1] == '\t' ||
+	    l->p[n - 1] == '\r'))
+		n--;
+	return n > 0 && l->p[n - 1] == ':';
+}
+
 /* 1 when the folded text is an attribution: it ends in ':' and names
  * one of the verbs as a word. */
 static int
@@ -104,8 +116,13 @@ attribution(const char *s)
 static int
 outlook_from(const struct line *l)
 {
-	char *s = fold(l);
+	char *s;
 	int lang = -1;
+
+	/* Its field name is a word or two: a colon early on. */
+	if (memchr(l->p, ':', l->n < 24 ? l->n : 24) == NULL)
+		return -1;
+	s = fold(l);
 
 	for (size_t k = 0; k < sizeof(outlook) / sizeof(outlook[0]); k++)
 		if (strncmp(s, outlook[k][0], strlen(outlook[k][0])) == 0) {
@@ -126,7 +143,11 @@ outlook_block(const struct line *v, size_t n, size_t i)
 	if (lang < 0)
 		return 0;
 	for (size_t k = i + 1; k < n && k <= i + 6; k++) {
-		char *s = fold(&v[k]);
+		char *s;
+
+		if (memchr(v[k].p, ':', v[k].n < 24 ? v[k].n : 24) == NULL)
+			continue;
+		s = fold(&v[k]);
 
 		for (int f = 1; f < 4; f++)
 			if (strncmp(s, outlook[lang][f], strlen(outlook[lang][f])) ==
@@ -210,6 +231,13 @@ quote_strip(const char *text)
 
 		if (quoted(&v[i])) {
 			cut = 1;
+			continue;
+		}
+		/* An attribution ends in ':' on this line or the next. */
+		if (!ends_colon(&v[i]) && (i + 1 >= end ||
+		    !ends_colon(&v[i + 1]))) {
+			buf_add(&out, v[i].p, v[i].n);
+			buf_addc(&out, '\n');
 			continue;
 		}
 		s = fold(&v[i]);
