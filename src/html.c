@@ -157,10 +157,13 @@ element(struct walk *w, xmlNodePtr n, int pre)
 
 	if (name_in(name, skipped))
 		return;
-	if (strcasecmp(name, "br") == 0) {
-		newline(w, 0);
-		if (at_line_start(w->out) && w->out->len == 0)
-			buf_addc(w->out, '\n');
+	if (strcasecmp(name, "br") == 0) {	/* each one a line end */
+		struct buf *b = w->out;
+
+		while (b->len > 0 && (b->data[b->len - 1] == ' ' ||
+		    b->data[b->len - 1] == '\t'))
+			b->data[--b->len] = '\0';
+		buf_addc(b, '\n');
 		return;
 	}
 	if (block)

@@ -122,13 +122,15 @@ t_html(void **state)
 	    "</head><body><p>&uuml;ber &szlig; &Psi; &oacute; &#228;</p>"
 	    "<ul><li>yksi</li><li>kaksi <a href=\"https://x.example/a\">linkki"
 	    "</a></li></ul><table><tr><th>Tilausnumero</th><td>4711</td></tr>"
-	    "</table><div>rivi<br>vaihtuu</div><script>alert(1)</script>"
+	    "</table><div>rivi<br>vaihtuu<br><br>kappale</div>"
+	    "<script>alert(1)</script>"
 	    "</body></html>\n");
 
 	(void)state;
 	assert_string_equal(m->body, "\xc3\xbc" "ber \xc3\x9f \xce\xa8 "
 	    "\xc3\xb3 \xc3\xa4\n\n- yksi\n- kaksi linkki "
-	    "<https://x.example/a>\n\nTilausnumero\t4711\n\nrivi\nvaihtuu\n");
+	    "<https://x.example/a>\n\nTilausnumero\t4711\n\nrivi\nvaihtuu\n\n"
+	    "kappale\n");
 	mime_free(m);
 }
 
