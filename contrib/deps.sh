@@ -11,13 +11,16 @@ set -eu
 #                    against it (without it every TLS server is refused)
 #   git, debootstrap the suite's fresh-root stage (git archive of HEAD
 #                    into a new minbase root)
+#   postgresql       the server the PostgreSQL tests start in a scratch
+#                    directory; the package's own cluster is not made
 pkgs="autoconf automake libtool pkg-config make gcc
-      libgmime-3.0-dev libxml2-dev libytnef0-dev libsqlite3-dev libcurl4-gnutls-dev libetpan-dev
+      libgmime-3.0-dev libxml2-dev libytnef0-dev libsqlite3-dev libpq-dev libcurl4-gnutls-dev libetpan-dev
       libmilter-dev ca-certificates"
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs libcmocka-dev faketime python3 sqlite3 valgrind
 	      clang libclang-rt-14-dev postfix miltertest swaks bc
-	      dovecot-imapd openssl isync chromium git debootstrap"
+	      dovecot-imapd openssl isync chromium git debootstrap
+	      postgresql"
 fi
 missing=
 for p in $pkgs; do
@@ -31,6 +34,12 @@ echo "installing:$missing"
 # a scratch directory, on free ports.
 echo "postfix postfix/main_mailer_type select No configuration" |
     debconf-set-selections
+# Nor PostgreSQL a cluster of its own on port 5432: the tests make theirs.
+if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+	mkdir -p /etc/postgresql-common
+	echo "create_main_cluster = false" \
+	    >/etc/postgresql-common/createcluster.conf
+fi
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
     --no-install-recommends $missing >/dev/null

@@ -1,0 +1,600 @@
+/*
+ * NAME
+ *	store_pg.c — the PostgreSQL backend of the store.
+ * DESCRIPTION
+ *	The only module that includes libpq. The target is a libpq
+ *	connection URI (postgresql://user@host:port/db?...) or
+ *	"postgresql:" followed by a keyword/value conninfo; libpq does the
+ *	rest: several hosts with target_session_attrs=read-write, TLS with
+ *	sslmode=verify-full, the password from a passfile. A password
+ *	written in the target itself is refused: the configuration is not
+ *	a secret's place.
+ *
+ *	Statements are prepared once per connection (named q1, q2, ...),
+ *	their ?N parameters turned into $N, every value sent as text but
+ *	blobs (binary). A write transaction takes a transaction-scoped
+ *	advisory lock first, so writers on every host take turns as SQLite's
+ *	do on one; readers never wait. The session's time zone is the
+ *	process's, so that a report's local days are the same as on
+ *	SQLite. The schema version is the one row of tiketti_schema.
+ *
+ *	A connection found broken when a transaction begins is reset once
+ *	(its statements prepared again); a failure inside a transaction is
+ *	TK_ETEMP and the caller's retry begins on the fresh connection.
+ * DIAGNOSTICS
+ *	Lost connections (SQLSTATE class 08 or none), serialisation
+ *	failures and deadlocks (40001, 40P01), a lock or statement timeout,
+ *	a server shutting down, out of resources (53) and a read-only
+ *	server (25006, a standby after failover) are TK_ETEMP; integrity
+ *	violations (23) TK_EPERM; program limits (54) TK_ELIMIT; the rest
+ *	TK_EIO. The server's text stays in the connection.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "tiketti/buf.h"
+#include "store_db.h"
+
+#define PG_MAXP		32	/* parameters a statement may have */
+#define BYTEA_OID	17
+#define WRITER_LOCK	"7602161133"	/* pg_advisory_xact_lock's key */
+
+struct pg {
+	struct db	 base;
+	PGconn		*conn;
+	enum tk_status	 status;	/* of the last failure */
+	char		*err;
+	int64_t		 changes;
+	unsigned	 gen;		/* bumped by a reset */
+	unsigned	 nstmt;
+	long long	 lock_timeout;
+	int		 readonly;
+};
+
+struct pg_stmt {
+	struct db_stmt	 base;
+	struct pg	*pg;
+	char		*sql;		/* with $N */
+	char		 name[16];
+	unsigned	 gen;		/* prepared on this connection; 0 = not */
+	int		 nparams;
+	const char	*val[PG_MAXP];
+	int		 len[PG_MAXP];
+	int		 fmt[PG_MAXP];
+	char		 num[PG_MAXP][24];
+	PGresult	*res;
+	int		 row, nrows;
+	unsigned char	*blob;		/* a bytea value, unescaped */
+};
+
+static enum tk_status
+status_of_state(const char *state)
+{
+	if (state == NULL || strncmp(state, "08", 2) == 0 ||
+	    strncmp(state, "53", 2) == 0 || strncmp(state, "57", 2) == 0 ||
+	    strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+	    strcmp(state, "55P03") == 0 || strcmp(state, "25006") == 0)
+		return TK_ETEMP;
+	if (strncmp(state, "23", 2) == 0)
+		return TK_EPERM;
+	if (strncmp(state, "54", 2) == 0)
+		return TK_ELIMIT;
+	return TK_EIO;
+}
+
+static void
+set_err(struct pg *p, const char *text, enum tk_status ts)
+{
+	size_t n;
+
+	free(p->err);
+	p->err = xstrdup(text && *text ? text : "unknown PostgreSQL error");
+	/* libpq's messages end in a newline. */
+	n = strlen(p->err);
+	while (n > 0 && (p->err[n - 1] == '\n' || p->err[n - 1] == ' '))
+		p->err[--n] = '\0';
+	p->status = ts;
+}
+
+/* Keeps a failed result's error; a lost connection is TK_ETEMP. */
+static enum tk_status
+fail_res(struct pg *p, PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res,
+	    PG_DIAG_SQLSTATE) : NULL;
+	enum tk_status ts = status_of_state(state);
+
+	if (PQstatus(p->conn) == CONNECTION_BAD)
+		ts = TK_ETEMP;
+	set_err(p, res ? PQresultErrorMessage(res) : PQerrorMessage(p->conn),
+	    ts);
+	return ts;
+}
+
+static int
+res_ok(PGresult *res)
+{
+	ExecStatusType e = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+	return e == PGRES_COMMAND_OK || e == PGRES_TUPLES_OK;
+}
+
+static enum tk_status
+pg_exec(struct db *d, const char *sql)
+{
+	struct pg *p = (struct pg *)d;
+	PGresult *res = PQexec(p->conn, sql);
+	enum tk_status ts = TK_OK;
+
+	if (!res_ok(res))
+		ts = fail_res(p, res);
+	PQclear(res);
+	return ts;
+}
+
+/* One text parameter, no rows wanted. */
+static enum tk_status
+exec1(struct pg *p, const char *sql, const char *v)
+{
+	PGresult *res = PQexecParams(p->conn, sql, 1, NULL, &v, NULL, NULL, 0);
+	enum tk_status ts = TK_OK;
+
+	if (!res_ok(res))
+		ts = fail_res(p, res);
+	PQclear(res);
+	return ts;
+}
+
+/*
+ * The process's time zone by name, as PostgreSQL knows zones: TZ
+ * (without a leading colon or the zoneinfo directory), else where
+ * /etc/localtime points, else /etc/timezone, else UTC.
+ */
+static char *
+local_zone(void)
+{
+	const char *tz = getenv("TZ");
+	const char *z;
+	char link[512];
+	ssize_t n;
+	FILE *f;
+
+	if (tz && *tz) {
+		if (*tz == ':')
+			tz++;
+		if ((z = strstr(tz, "zoneinfo/")) != NULL)
+			tz = z + 9;
+		return xstrdup(tz);
+	}
+	if ((n = readlink("/etc/localtime", link, sizeof(link) - 1)) > 0) {
+		link[n] = '\0';
+		if ((z = strstr(link, "zoneinfo/")) != NULL)
+			return xstrdup(z + 9);
+	}
+	if ((f = fopen("/etc/timezone", "r")) != NULL) {
+		char line[128];
+
+		if (fgets(line, sizeof(line), f) != NULL) {
+			line[strcspn(line, " \t\r\n")] = '\0';
+			if (line[0]) {
+				fclose(f);
+				return xstrdup(line);
+			}
+		}
+		fclose(f);
+	}
+	return xstrdup("UTC");
+}
+
+/* What every connection (and every reset one) is set to. */
+static enum tk_status
+session_setup(struct pg *p)
+{
+	char *zone = local_zone();
+	char timeout[32];
+	enum tk_status ts;
+
+	if (PQsetClientEncoding(p->conn, "UTF8") != 0) {
+		set_err(p, PQerrorMessage(p->conn), TK_EIO);
+		free(zone);
+		return TK_EIO;
+	}
+	ts = exec1(p, "SELECT set_config('TimeZone', $1, false)", zone);
+	free(zone);
+	if (ts != TK_OK)
+		return ts;
+	snprintf(timeout, sizeof(timeout), "%llds", p->lock_timeout);
+	if ((ts = exec1(p, "SELECT set_config('lock_timeout', $1, false)",
+	    timeout)) != TK_OK)
+		return ts;
+	if (p->readonly)
+		return pg_exec(&p->base,
+		    "SET default_transaction_read_only = on");
+	return TK_OK;
+}
+
+/* The target as libpq takes it: a URI as it is, else the conninfo. */
+static const char *
+conninfo_of(const char *target)
+{
+	if (strncmp(target, "postgresql://", 13) == 0 ||
+	    strncmp(target, "postgres://", 11) == 0)
+		return target;
+	return target + strlen("postgresql:");
+}
+
+static enum tk_status
+pg_open(const char *target, long long busy_timeout, int readonly,
+    struct db **out, char **err)
+{
+	struct pg *p = xcalloc(1, sizeof(*p));
+	const char *info = conninfo_of(target);
+	const char *keys[] = { "dbname", "fallback_application_name", NULL };
+	const char *vals[] = { info, "tiketti", NULL };
+	PQconninfoOption *opts;
+	char *perr = NULL;
+
+	p->base.ops = &store_pg_ops;
+	p->gen = 1;
+	p->lock_timeout = busy_timeout > 0 ? busy_timeout : 1;
+	p->readonly = readonly;
+	*out = &p->base;
+	if ((opts = PQconninfoParse(info, &perr)) == NULL) {
+		*err = xasprintf("database: %s", perr ? perr :
+		    "not a PostgreSQL connection string");
+		PQfreemem(perr);
+		return TK_EPARSE;
+	}
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val) {
+			PQconninfoFree(opts);
+			*err = xstrdup("database: a password in the connection "
+			    "string; keep it in a passfile readable only by its "
+			    "owner (passfile= or PGPASSFILE)");
+			return TK_EPERM;
+		}
+	PQconninfoFree(opts);
+	p->conn = PQconnectdbParams(keys, vals, 1);
+	if (p->conn == NULL || PQstatus(p->conn) != CONNECTION_OK) {
+		set_err(p, p->conn ? PQerrorMessage(p->conn) :
+		    "out of memory", TK_ETEMP);
+		return TK_ETEMP;
+	}
+	return session_setup(p);
+}
+
+static void
+pg_close(struct db *d)
+{
+	struct pg *p = (struct pg *)d;
+
+	PQfinish(p->conn);
+	free(p->err);
+	free(p);
+}
+
+static const char *
+pg_errmsg(struct db *d)
+{
+	struct pg *p = (struct pg *)d;
+
+	return p->err ? p->err : "no error";
+}
+
+static enum tk_status
+pg_status(struct db *d)
+{
+	return ((struct pg *)d)->status;
+}
+
+static enum tk_status
+pg_begin(struct db *d)
+{
+	struct pg *p = (struct pg *)d;
+	enum tk_status ts;
+
+	if (PQstatus(p->conn) == CONNECTION_BAD) {
+		PQreset(p->conn);
+		if (PQstatus(p->conn) != CONNECTION_OK) {
+			set_err(p, PQerrorMessage(p->conn), TK_ETEMP);
+			return TK_ETEMP;
+		}
+		p->gen++;
+		if ((ts = session_setup(p)) != TK_OK)
+			return ts;
+	}
+	if ((ts = pg_exec(d, "BEGIN")) != TK_OK)
+		return ts;
+	if ((ts = pg_exec(d, "SELECT pg_advisory_xact_lock(" WRITER_LOCK
+	    ")")) != TK_OK)
+		pg_exec(d, "ROLLBACK");
+	return ts;
+}
+
+static int
+pg_in_transaction(struct db *d)
+{
+	return PQtransactionStatus(((struct pg *)d)->conn) != PQTRANS_IDLE;
+}
+
+static int
+pg_version_get(struct db *d)
+{
+	struct pg *p = (struct pg *)d;
+	PGresult *res = PQexec(p->conn, "SELECT CASE WHEN to_regclass("
+	    "'tiketti_schema') IS NULL THEN 0 ELSE (SELECT coalesce(max("
+	    "version), 0) FROM tiketti_schema) END");
+	int version = -1;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		version = atoi(PQgetvalue(res, 0, 0));
+	else
+		fail_res(p, res);
+	PQclear(res);
+	return version;
+}
+
+static enum tk_status
+pg_version_set(struct db *d, int version)
+{
+	char sql[160];
+
+	snprintf(sql, sizeof(sql), "CREATE TABLE IF NOT EXISTS tiketti_schema"
+	    " (version INTEGER NOT NULL); DELETE FROM tiketti_schema;"
+	    " INSERT INTO tiketti_schema VALUES (%d)", version);
+	return pg_exec(d, sql);
+}
+
+static int64_t
+pg_changes(struct db *d)
+{
+	return ((struct pg *)d)->changes;
+}
+
+/* ?N becomes $N; returns the highest N, or -1 past PG_MAXP. */
+static int
+convert(const char *sql, char **out)
+{
+	struct buf b;
+	int maxp = 0;
+
+	buf_init(&b, 0);
+	for (const char *q = sql; *q; q++) {
+		if (*q == '?' && isdigit((unsigned char)q[1])) {
+			int n = atoi(q + 1);
+
+			if (n > maxp)
+				maxp = n;
+			buf_addc(&b, '$');
+			continue;
+		}
+		buf_addc(&b, *q);
+	}
+	*out = buf_release(&b);
+	return maxp > PG_MAXP ? -1 : maxp;
+}
+
+static struct db_stmt *
+pg_prepare(struct db *d, const char *sql)
+{
+	struct pg *p = (struct pg *)d;
+	struct pg_stmt *s = xcalloc(1, sizeof(*s));
+
+	s->base.ops = &store_pg_ops;
+	s->pg = p;
+	if ((s->nparams = convert(sql, &s->sql)) < 0) {
+		set_err(p, "a statement with too many parameters", TK_EIO);
+		free(s->sql);
+		free(s);
+		return NULL;
+	}
+	snprintf(s->name, sizeof(s->name), "q%u", ++p->nstmt);
+	return &s->base;
+}
+
+#define PS(x)	((struct pg_stmt *)(x))
+
+static void
+pg_reset(struct db_stmt *st)
+{
+	struct pg_stmt *s = PS(st);
+
+	PQclear(s->res);
+	s->res = NULL;
+	PQfreemem(s->blob);
+	s->blob = NULL;
+	s->row = s->nrows = 0;
+	for (int i = 0; i < PG_MAXP; i++) {
+		s->val[i] = NULL;
+		s->len[i] = s->fmt[i] = 0;
+	}
+}
+
+static void
+pg_finalize(struct db_stmt *st)
+{
+	struct pg_stmt *s = PS(st);
+
+	if (s == NULL)
+		return;
+	pg_reset(st);
+	/* The connection closes next, or goes on without a name in use:
+	 * DEALLOCATE is not worth a round trip. */
+	free(s->sql);
+	free(s);
+}
+
+static int
+slot(int i)
+{
+	return i >= 1 && i <= PG_MAXP ? i - 1 : -1;
+}
+
+static void
+pg_bind_null(struct db_stmt *st, int i)
+{
+	int k = slot(i);
+
+	if (k >= 0) {
+		PS(st)->val[k] = NULL;
+		PS(st)->fmt[k] = 0;
+	}
+}
+
+static void
+pg_bind_int64(struct db_stmt *st, int i, int64_t v)
+{
+	struct pg_stmt *s = PS(st);
+	int k = slot(i);
+
+	if (k >= 0) {
+		snprintf(s->num[k], sizeof(s->num[k]), "%lld", (long long)v);
+		s->val[k] = s->num[k];
+		s->fmt[k] = 0;
+	}
+}
+
+static void
+pg_bind_text(struct db_stmt *st, int i, const char *v)
+{
+	int k = slot(i);
+
+	if (k >= 0) {
+		PS(st)->val[k] = v;
+		PS(st)->fmt[k] = 0;
+	}
+}
+
+static void
+pg_bind_blob(struct db_stmt *st, int i, const void *b, size_t n)
+{
+	struct pg_stmt *s = PS(st);
+	int k = slot(i);
+
+	if (k >= 0) {
+		s->val[k] = b ? b : "";
+		s->len[k] = (int)n;
+		s->fmt[k] = 1;
+	}
+}
+
+static enum db_rc
+pg_step(struct db_stmt *st)
+{
+	struct pg_stmt *s = PS(st);
+	struct pg *p = s->pg;
+
+	if (s->res == NULL) {
+		if (s->gen != p->gen) {
+			PGresult *r = PQprepare(p->conn, s->name, s->sql,
+			    s->nparams, NULL);
+
+			if (!res_ok(r)) {
+				fail_res(p, r);
+				PQclear(r);
+				return DB_ERROR;
+			}
+			PQclear(r);
+			s->gen = p->gen;
+		}
+		s->res = PQexecPrepared(p->conn, s->name, s->nparams, s->val,
+		    s->len, s->fmt, 0);
+		if (!res_ok(s->res)) {
+			fail_res(p, s->res);
+			PQclear(s->res);
+			s->res = NULL;
+			return DB_ERROR;
+		}
+		p->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
+		s->nrows = PQntuples(s->res);
+		s->row = -1;
+	}
+	if (s->row + 1 >= s->nrows) {
+		s->row = s->nrows;
+		return DB_DONE;
+	}
+	s->row++;
+	PQfreemem(s->blob);
+	s->blob = NULL;
+	return DB_ROW;
+}
+
+static int
+live(struct pg_stmt *s, int i)
+{
+	return s->res && s->row >= 0 && s->row < s->nrows && i >= 0 &&
+	    i < PQnfields(s->res);
+}
+
+static int
+pg_columns(struct db_stmt *st)
+{
+	return PS(st)->res ? PQnfields(PS(st)->res) : 0;
+}
+
+static int
+pg_is_null(struct db_stmt *st, int i)
+{
+	struct pg_stmt *s = PS(st);
+
+	return !live(s, i) || PQgetisnull(s->res, s->row, i);
+}
+
+static const char *
+pg_text(struct db_stmt *st, int i)
+{
+	struct pg_stmt *s = PS(st);
+
+	return pg_is_null(st, i) ? NULL : PQgetvalue(s->res, s->row, i);
+}
+
+/* Integers, and booleans as 1 and 0; numeric sums are whole. */
+static int64_t
+pg_integer(struct db_stmt *st, int i)
+{
+	const char *v = pg_text(st, i);
+
+	if (v == NULL)
+		return 0;
+	if (v[0] == 't' && v[1] == '\0')
+		return 1;
+	return strtoll(v, NULL, 10);
+}
+
+static const void *
+pg_blob(struct db_stmt *st, int i, size_t *n)
+{
+	struct pg_stmt *s = PS(st);
+
+	*n = 0;
+	if (pg_is_null(st, i))
+		return NULL;
+	if (PQftype(s->res, i) != BYTEA_OID) {
+		*n = (size_t)PQgetlength(s->res, s->row, i);
+		return PQgetvalue(s->res, s->row, i);
+	}
+	PQfreemem(s->blob);
+	s->blob = PQunescapeBytea((const unsigned char *)PQgetvalue(s->res,
+	    s->row, i), n);
+	return s->blob;
+}
+
+const struct db_ops store_pg_ops = {
+	.dialect = DB_PG,
+	.open = pg_open, .close = pg_close, .errmsg = pg_errmsg,
+	.status = pg_status, .exec = pg_exec, .begin = pg_begin,
+	.in_transaction = pg_in_transaction, .version_get = pg_version_get,
+	.version_set = pg_version_set, .changes = pg_changes,
+	.prepare = pg_prepare, .finalize = pg_finalize,
+	.bind_null = pg_bind_null, .bind_int64 = pg_bind_int64,
+	.bind_text = pg_bind_text, .bind_blob = pg_bind_blob,
+	.step = pg_step, .reset = pg_reset, .columns = pg_columns,
+	.is_null = pg_is_null, .int64 = pg_integer, .text = pg_text,
+	.blob = pg_blob,
+};
