@@ -383,9 +383,9 @@ enum stmt_id {
 	" coalesce(o.out_message, 0), o.while_status," \
 	" (SELECT status FROM tickets t WHERE t.id = o.ticket_id)"
 
-#define REP_MAILBOX "(?3 IS NULL OR t.mailbox = ?3)"
+#define REP_MAILBOX "(CAST(?3 AS TEXT) IS NULL OR t.mailbox = ?3)"
 /* Events of the mailbox's tickets, without a join when there is none. */
-#define REP_EV_MAILBOX "(?3 IS NULL OR e.ticket_id IN" \
+#define REP_EV_MAILBOX "(CAST(?3 AS TEXT) IS NULL OR e.ticket_id IN" \
 	" (SELECT id FROM tickets WHERE mailbox = ?3))"
 /* The local day of a quarter hour q: the process's zone on SQLite, the
  * session's (set to the process's at connect) on PostgreSQL. */
@@ -395,6 +395,9 @@ enum stmt_id {
 	" coalesce(e.old, '') NOT IN ('solved', 'closed')))"
 #define REP_REOPEN "(e.old IN ('solved', 'closed') AND" \
 	" e.new NOT IN ('solved', 'closed'))"
+/* The response times' table lives as long as the connection. */
+#define REP_TIMES_TABLE "CREATE TEMP TABLE IF NOT EXISTS rep_times" \
+	" (frt BIGINT, fa TEXT, res BIGINT, ra TEXT, mb TEXT, cat TEXT)"
 #define ONE_IF(cond) "CASE WHEN " cond " THEN 1 ELSE 0 END"
 
 static const char *const stmt_sql[Q__COUNT] = {
@@ -458,7 +461,7 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12)"
 	    " ON CONFLICT DO NOTHING RETURNING id",
 	[Q_OUTBOX_LIST] = "SELECT " OUTBOX_COLS ", NULL, NULL FROM outbox o"
-	    " WHERE ?1 IS NULL OR o.state = ?1 ORDER BY o.id",
+	    " WHERE CAST(?1 AS TEXT) IS NULL OR o.state = ?1 ORDER BY o.id",
 	/* Open = not yet solved: what an agent still has to work on. */
 	[Q_AGENT_OPEN] = "SELECT count(*) FROM tickets WHERE assignee = ?1"
 	    " AND status IN ('new', 'open', 'pending')",
@@ -474,10 +477,12 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " AND status_at > ?2 AND status_at <= ?3 ORDER BY status_at, id",
 	[Q_DUE_CREATED] = "SELECT id, created_at FROM tickets"
 	    " WHERE created_at > ?2 AND created_at <= ?3"
-	    " AND (?1 IS NULL OR status = ?1) ORDER BY created_at, id",
+	    " AND (CAST(?1 AS TEXT) IS NULL OR status = ?1)"
+	    " ORDER BY created_at, id",
 	[Q_DUE_CUSTOMER] = "SELECT id, last_customer_at FROM tickets"
 	    " WHERE last_customer_at > ?2 AND last_customer_at <= ?3"
-	    " AND (?1 IS NULL OR status = ?1) ORDER BY last_customer_at, id",
+	    " AND (CAST(?1 AS TEXT) IS NULL OR status = ?1)"
+	    " ORDER BY last_customer_at, id",
 	[Q_SET_SKILL] = "UPDATE tickets SET skill = ?2, updated_at = ?3"
 	    " WHERE id = ?1",
 	[Q_OUTBOX_GET] = "SELECT " OUTBOX_COLS ", m.from_addr, r.raw"
@@ -491,7 +496,7 @@ static const char *const stmt_sql[Q__COUNT] = {
 	[Q_OUTBOX_STALE_FAIL] = "UPDATE outbox SET state = 'failed',"
 	    " claimed_at = NULL, last_error = 'interrupted twice while"
 	    " sending; not tried again' WHERE state = 'sending'"
-	    " AND claimed_at < ?1 AND interrupted",
+	    " AND claimed_at < ?1 AND interrupted <> 0",
 	[Q_OUTBOX_STALE_REQUEUE] = "UPDATE outbox SET state = 'queued',"
 	    " claimed_at = NULL, interrupted = 1, next_at = ?2,"
 	    " last_error = 'interrupted while sending; it may go out twice'"
@@ -893,6 +898,25 @@ store_close(struct store *s)
 	free(s->target);
 	free(s->errmsg);
 	free(s);
+}
+
+enum tk_status
+store_prepare_all(struct store *s)
+{
+	enum tk_status ts;
+
+	/* The report's times table must exist for its statements. */
+	if ((ts = exec_plain(s, REP_TIMES_TABLE, "report")) != TK_OK)
+		return ts;
+	for (int i = 0; i < Q__COUNT; i++)
+		if (stmt(s, (enum stmt_id)i) == NULL) {
+			char *e = s->errmsg;
+
+			s->errmsg = xasprintf("statement %d: %s", i, e);
+			free(e);
+			return s->db->ops->status(s->db);
+		}
+	return TK_OK;
 }
 
 const char *
@@ -1930,10 +1954,8 @@ store_report(struct store *s, enum store_report_q q, int64_t since,
 	enum db_rc rc;
 
 	/* The times' table lives as long as the connection, emptied first. */
-	if (q == STORE_REP_TIMES_FILL && (ts = exec_plain(s, "CREATE TEMP TABLE"
-	    " IF NOT EXISTS rep_times (frt BIGINT, fa TEXT, res BIGINT,"
-	    " ra TEXT, mb TEXT, cat TEXT); DELETE FROM rep_times",
-	    "report")) != TK_OK)
+	if (q == STORE_REP_TIMES_FILL && (ts = exec_plain(s, REP_TIMES_TABLE
+	    "; DELETE FROM rep_times", "report")) != TK_OK)
 		return ts;
 	if ((st = stmt(s, ids[q])) == NULL)
 		return TK_EIO;

@@ -54,7 +54,6 @@ struct pg {
 	unsigned	 gen;		/* bumped by a reset */
 	unsigned	 nstmt;
 	long long	 lock_timeout;
-	int		 readonly;
 };
 
 struct pg_stmt {
@@ -64,6 +63,7 @@ struct pg_stmt {
 	char		 name[16];
 	unsigned	 gen;		/* prepared on this connection; 0 = not */
 	int		 nparams;
+	Oid		 types[PG_MAXP];	/* 0: the server infers it */
 	const char	*val[PG_MAXP];
 	int		 len[PG_MAXP];
 	int		 fmt[PG_MAXP];
@@ -210,13 +210,10 @@ session_setup(struct pg *p)
 	if (ts != TK_OK)
 		return ts;
 	snprintf(timeout, sizeof(timeout), "%llds", p->lock_timeout);
-	if ((ts = exec1(p, "SELECT set_config('lock_timeout', $1, false)",
-	    timeout)) != TK_OK)
-		return ts;
-	if (p->readonly)
-		return pg_exec(&p->base,
-		    "SET default_transaction_read_only = on");
-	return TK_OK;
+	/* A reader's connection is not made read-only: a report fills a
+	 * temporary table, which a read-only transaction may not. */
+	return exec1(p, "SELECT set_config('lock_timeout', $1, false)",
+	    timeout);
 }
 
 /* The target as libpq takes it: a URI as it is, else the conninfo. */
@@ -243,7 +240,7 @@ pg_open(const char *target, long long busy_timeout, int readonly,
 	p->base.ops = &store_pg_ops;
 	p->gen = 1;
 	p->lock_timeout = busy_timeout > 0 ? busy_timeout : 1;
-	p->readonly = readonly;
+	(void)readonly;
 	*out = &p->base;
 	if ((opts = PQconninfoParse(info, &perr)) == NULL) {
 		*err = xasprintf("database: %s", perr ? perr :
@@ -323,21 +320,32 @@ pg_in_transaction(struct db *d)
 	return PQtransactionStatus(((struct pg *)d)->conn) != PQTRANS_IDLE;
 }
 
+/* One integer from a query without parameters; -1 on error. */
+static int
+query_int(struct pg *p, const char *sql)
+{
+	PGresult *res = PQexec(p->conn, sql);
+	int v = -1;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		v = atoi(PQgetvalue(res, 0, 0));
+	else
+		fail_res(p, res);
+	PQclear(res);
+	return v;
+}
+
 static int
 pg_version_get(struct db *d)
 {
 	struct pg *p = (struct pg *)d;
-	PGresult *res = PQexec(p->conn, "SELECT CASE WHEN to_regclass("
-	    "'tiketti_schema') IS NULL THEN 0 ELSE (SELECT coalesce(max("
-	    "version), 0) FROM tiketti_schema) END");
-	int version = -1;
+	int exists = query_int(p, "SELECT CASE WHEN to_regclass("
+	    "'tiketti_schema') IS NULL THEN 0 ELSE 1 END");
 
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-		version = atoi(PQgetvalue(res, 0, 0));
-	else
-		fail_res(p, res);
-	PQclear(res);
-	return version;
+	if (exists <= 0)
+		return exists;
+	return query_int(p, "SELECT coalesce(max(version), 0)"
+	    " FROM tiketti_schema");
 }
 
 static enum tk_status
@@ -357,9 +365,15 @@ pg_changes(struct db *d)
 	return ((struct pg *)d)->changes;
 }
 
-/* ?N becomes $N; returns the highest N, or -1 past PG_MAXP. */
+/*
+ * ?N becomes $N; returns the highest N, or -1 past PG_MAXP. A number
+ * the text skips (the backlog reads only the mailbox, ?3) is given a
+ * type, text, since the server has nothing to infer it from.
+ */
+#define TEXT_OID	25
+
 static int
-convert(const char *sql, char **out)
+convert(const char *sql, char **out, Oid *types)
 {
 	struct buf b;
 	int maxp = 0;
@@ -371,13 +385,19 @@ convert(const char *sql, char **out)
 
 			if (n > maxp)
 				maxp = n;
+			if (n >= 1 && n <= PG_MAXP)
+				types[n - 1] = 1;	/* used */
 			buf_addc(&b, '$');
 			continue;
 		}
 		buf_addc(&b, *q);
 	}
 	*out = buf_release(&b);
-	return maxp > PG_MAXP ? -1 : maxp;
+	if (maxp > PG_MAXP)
+		return -1;
+	for (int i = 0; i < maxp; i++)
+		types[i] = types[i] ? 0 : TEXT_OID;
+	return maxp;
 }
 
 static struct db_stmt *
@@ -388,7 +408,7 @@ pg_prepare(struct db *d, const char *sql)
 
 	s->base.ops = &store_pg_ops;
 	s->pg = p;
-	if ((s->nparams = convert(sql, &s->sql)) < 0) {
+	if ((s->nparams = convert(sql, &s->sql, s->types)) < 0) {
 		set_err(p, "a statement with too many parameters", TK_EIO);
 		free(s->sql);
 		free(s);
@@ -493,7 +513,7 @@ pg_step(struct db_stmt *st)
 	if (s->res == NULL) {
 		if (s->gen != p->gen) {
 			PGresult *r = PQprepare(p->conn, s->name, s->sql,
-			    s->nparams, NULL);
+			    s->nparams, s->types);
 
 			if (!res_ok(r)) {
 				fail_res(p, r);

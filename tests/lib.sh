@@ -91,3 +91,29 @@ done_testing() {
 	echo "1..$TAP_N"
 	[ "$TAP_FAILED" -eq 0 ]
 }
+
+# db NAME: a test's database NAME, empty: $WORK/NAME.db, or, when
+# tests/pg.sh runs the test (TIKETTI_TEST_PG set: the URL of a scratch
+# cluster up to the database name), a new PostgreSQL database there. A
+# second call for the same NAME starts it empty again.
+db() {
+	if [ -n "${TIKETTI_TEST_PG:-}" ]; then
+		_n=$(basename "$WORK" | tr 'A-Z.-' 'a-z__')_$1
+		$TIKETTI_TEST_PG_DROPDB --if-exists "$_n" >/dev/null 2>&1
+		$TIKETTI_TEST_PG_CREATEDB "$_n" >/dev/null ||
+		    echo "# createdb $_n failed" >&2
+		echo "$TIKETTI_TEST_PG$_n"
+	else
+		rm -f "$WORK/$1.db" "$WORK/$1.db-wal" "$WORK/$1.db-shm"
+		echo "$WORK/$1.db"
+	fi
+}
+
+# sql DATABASE QUERY: the rows a query returns, columns joined by "|",
+# on either backend (sqlite3, or psql for a postgresql:// database).
+sql_db() {
+	case $1 in
+	postgres*) psql -X -A -t -q -d "$1" -c "$2" ;;
+	*) sqlite3 "$1" "$2" ;;
+	esac
+}

@@ -33,8 +33,9 @@ chmod 711 "$WORK"	# smtp-sink runs as nobody
 SPORT=$(freeport)
 sink_up "$SPORT" "$WORK/sink"
 mkdir -p "$WORK/rules" "$WORK/tmpl"
+DB=$(db t)
 cat >"$WORK/tiketti.conf" <<EOF
-database = $WORK/t.db
+database = $DB
 mailboxes = support@yritys.example, myynti@yritys.example
 ticket_prefix = Tuki
 secret = report-test-secret-0123456789
@@ -74,7 +75,7 @@ send_at() {
 # answer WHO 'time' N: an agent's answer to the customer of ticket N;
 # agent_cmd WHO 'time' N COMMAND: a command to the shared address.
 customer_of() {
-	sqlite3 "$WORK/t.db" "select requester from tickets where id = $1"
+	sql_db "$DB" "select requester from tickets where id = $1"
 }
 answer() {
 	send_at "$2" "Authentication-Results: mx.yritys.example; dkim=pass header.d=yritys.example
@@ -144,9 +145,9 @@ send_at '2026-11-06 09:00' 'From: Anna <anna@asiakas.example>
 To: support@yritys.example
 Subject: Re: Order 1 missing [Tuki #1]' 'It came broken.'
 
-sql() { sqlite3 "$WORK/t.db" "$1"; }
+sql() { sql_db "$DB" "$1"; }
 is "the week: six tickets as planned" \
-    "$(sql "select group_concat(id || ':' || status || ':' || coalesce(category, '') || ':' || coalesce(parent, ''), ' ') from tickets")" \
+    "$(sql "select id || ':' || status || ':' || coalesce(category, '') || ':' || coalesce(cast(parent as text), '') from tickets order by id" | tr '\n' ' ' | sed 's/ $//')" \
     "1:closed:: 2:solved:: 3:new:: 4:open:billing: 5:solved:: 6:new::1"
 check "nothing went wrong ingesting" sh -c "! grep -i 'fail\|error' '$WORK/ingest.log'"
 
@@ -255,8 +256,8 @@ PY
 
 # A category a spreadsheet would take for a formula stays text (the
 # first-response figures by category start a cell with it).
-printf 'database = %s/inj.db\ntrusted_authserv_id = mx.yritys.example\n[agent maria]\naddress = maria@yritys.example\n' \
-    "$WORK" >"$WORK/inj.conf"
+printf 'database = %s\ntrusted_authserv_id = mx.yritys.example\n[agent maria]\naddress = maria@yritys.example\n' \
+    "$(db inj)" >"$WORK/inj.conf"
 i=0
 for c in '=HYPERLINK("http://evil.example/?x","Click")' '@SUM(1+1)' '+cmd|x' '-2+3'; do
 	i=$((i + 1))

@@ -67,9 +67,8 @@ expect_outbox() {
 for S in "$SRCDIR"/tests/scenarios/*/; do
 	S=${S%/}
 	NAME=$(basename "$S")
-	rm -f "$WORK"/t.db*
 	mkdir -p "$WORK/no-rules"
-	printf 'database = %s\nrules_dir = %s\n' "$WORK/t.db" "$WORK/no-rules" \
+	printf 'database = %s\nrules_dir = %s\n' "$(db t)" "$WORK/no-rules" \
 	    >"$WORK/tiketti.conf"
 	[ -f "$S/tiketti.conf" ] && sed "s|@SRCDIR@|$SRCDIR|g" "$S/tiketti.conf" \
 	    >>"$WORK/tiketti.conf"

@@ -274,3 +274,50 @@ for i in range(first, last + 1):
 PY
 	chown -R nobody:nogroup "$DIR/dc/mail"
 }
+
+# pg_up: a throw-away PostgreSQL cluster in $DIR/pg (HARNESS.md): initdb
+# with trust for user tiketti, a free port on loopback, its socket in
+# $DIR/pg, fsync on; run as user postgres when we are root (the server
+# refuses root). Sets PG_PORT, PG_PID, PG_BIN, PG_URL (up to the
+# database name: ${PG_URL}NAME) and PG_CREATEDB (a command that takes
+# NAME). Returns non-zero when it did not start.
+pg_up() {
+	PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+	[ -n "$PG_BIN" ] || { echo "# no PostgreSQL server installed"; return 1; }
+	PG_DIR=$DIR/pg
+	mkdir -p "$PG_DIR"
+	_pgrun=
+	if [ "$(id -u)" = 0 ]; then
+		chmod o+x "$DIR"
+		chown postgres "$PG_DIR"
+		_pgrun="runuser -u postgres --"
+	fi
+	$_pgrun "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U tiketti \
+	    -E UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1 ||
+	    { sed 's/^/# /' "$PG_DIR/initdb.log"; return 1; }
+	PG_PORT=$(freeport)
+	$_pgrun "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/pg.log" -w \
+	    -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=on" \
+	    start >/dev/null || { sed 's/^/# /' "$PG_DIR/pg.log"; return 1; }
+	PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid")
+	PG_URL="postgresql://tiketti@127.0.0.1:$PG_PORT/"
+	PG_CREATEDB="$PG_BIN/createdb -h 127.0.0.1 -p $PG_PORT -U tiketti"
+}
+
+# pg_restart: a fast restart (every connection dropped), as a fault.
+pg_restart() {
+	$_pgrun "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/pg.log" -w \
+	    -m fast restart >/dev/null
+	PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid")
+}
+
+# pg_down: a fast shutdown by the postmaster's pid; waits until it is gone.
+pg_down() {
+	[ -n "${PG_PID:-}" ] || return 0
+	kill -INT "$PG_PID" 2>/dev/null || :
+	for _i in $(seq 100); do
+		kill -0 "$PG_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	PG_PID=
+}

@@ -135,7 +135,12 @@ enum store_open_flags {
 enum tk_status store_open(const char *path, long long busy_timeout, int flags,
     struct store **out);
 void store_close(struct store *s);
-/* The database file of the handle; borrowed. */
+/*
+ * Prepares every statement of the store on this connection: a dialect's
+ * mistake shows here rather than on the first mail that needs it.
+ */
+enum tk_status store_prepare_all(struct store *s);
+/* The database the handle was opened on, as given; borrowed. */
 const char *store_path(const struct store *s);
 /* The text of the last error on this handle; borrowed. */
 const char *store_errmsg(const struct store *s);

@@ -64,7 +64,7 @@ fresh(const char *rules)
 	ingest_free(ig);
 	store_close(st);
 	rules_free(rs);
-	assert_int_equal(store_open(":memory:", 1, 0, &st), TK_OK);
+	assert_int_equal(store_open(tk_test_db(), 1, 0, &st), TK_OK);
 	rs = rules_new();
 	buf_init(&err, 0);
 	if (rules_add_text(rs, "t.rules", rules, strlen(rules), conf, &err) !=

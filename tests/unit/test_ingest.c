@@ -15,7 +15,7 @@ setup(void **state)
 	buf_init(&err, 0);
 	conf_load(NULL, 0, &conf, &err);
 	buf_free(&err);
-	if (store_open(":memory:", 1, 0, &st) != TK_OK)
+	if (store_open(tk_test_db(), 1, 0, &st) != TK_OK)
 		return -1;
 	ig = ingest_new(conf, st);
 	return 0;

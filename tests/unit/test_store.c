@@ -21,7 +21,8 @@ t_tickets(void **state)
 	buf_init(&e, 0);
 	assert_int_equal(conf_load(NULL, 0, &conf, &e), TK_OK);
 	buf_free(&e);
-	assert_int_equal(store_open(":memory:", 1, 0, &s), TK_OK);
+	assert_int_equal(store_open(tk_test_db(), 1, 0, &s), TK_OK);
+	assert_int_equal(store_prepare_all(s), TK_OK);
 	assert_int_equal(store_begin(s), TK_OK);
 	assert_int_equal(store_ticket_insert(s, &t), TK_OK);
 	assert_int_equal(t.id, 1);
@@ -66,7 +67,7 @@ t_messages(void **state)
 	int found;
 
 	(void)state;
-	assert_int_equal(store_open(":memory:", 1, 0, &s), TK_OK);
+	assert_int_equal(store_open(tk_test_db(), 1, 0, &s), TK_OK);
 	assert_int_equal(store_ticket_insert(s, &t), TK_OK);
 	m.ticket = t.id;
 	assert_int_equal(store_message_insert(s, &m, &row), TK_OK);
@@ -203,6 +204,33 @@ t_rollback_wal(void **state)
 	}
 }
 
+/*
+ * PostgreSQL: a password written in the connection string is refused
+ * before anything connects; a server that is not there is "try later".
+ */
+static void
+t_pg_open(void **state)
+{
+	struct store *s;
+
+	(void)state;
+	assert_int_equal(store_open("postgresql://tk:secret@127.0.0.1:1/x", 1,
+	    0, &s), TK_EPERM);
+	assert_non_null(strstr(store_errmsg(s), "passfile"));
+	assert_null(strstr(store_errmsg(s), "secret"));
+	store_close(s);
+	assert_int_equal(store_open("postgresql:host=127.0.0.1 port=1 "
+	    "dbname=x password=secret", 1, 0, &s), TK_EPERM);
+	store_close(s);
+	assert_int_equal(store_open("postgresql:host=127.0.0.1 port=1 "
+	    "dbname=x connect_timeout=2", 1, 0, &s), TK_ETEMP);
+	assert_non_null(strstr(store_errmsg(s), "127.0.0.1"));
+	store_close(s);
+	assert_int_equal(store_open("postgresql:host=127.0.0.1 nonsense", 1,
+	    0, &s), TK_EPARSE);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -211,7 +239,17 @@ main(void)
 		cmocka_unit_test(t_messages),
 		cmocka_unit_test(t_open_fails),
 		cmocka_unit_test(t_rollback_wal),
+		cmocka_unit_test(t_pg_open),
 	};
+	/* The backend-neutral tests, on the PostgreSQL of tests/pg.sh. */
+	const struct CMUnitTest pg[] = {
+		cmocka_unit_test(t_tickets),
+		cmocka_unit_test(t_messages),
+		cmocka_unit_test(t_pg_open),
+	};
+	const char *url = getenv("TIKETTI_TEST_PG");
 
+	if (url && *url)
+		return cmocka_run_group_tests(pg, NULL, NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
