@@ -682,19 +682,6 @@ poll_flush(void *arg)
 	flush_after(arg);
 }
 
-/* DB.poll-ACCOUNT.lock beside the database, the name made file-safe. */
-static char *
-poll_lockfile(struct ctx *x, const char *account)
-{
-	const char *db = x->dbpath ? x->dbpath : x->conf->database;
-	char *path = xasprintf("%s.poll-%s.lock", db, account);
-
-	for (char *q = path + strlen(db) + 6; *q; q++)
-		if (!isalnum((unsigned char)*q) && *q != '-' && *q != '.')
-			*q = '_';
-	return path;
-}
-
 /* How much an exit code says: a refusal, then I/O, then "try again". */
 static int
 poll_rank(int code)
@@ -761,10 +748,8 @@ cmd_poll(struct ctx *x, int argc, char **argv)
 
 		if (name && strcmp(name, a->name) != 0)
 			continue;
-		io.lockfile = poll_lockfile(x, a->name);
 		ts = imap_poll(x->conf, a, x->store, ig, &io, &st, err,
 		    sizeof(err));
-		free((char *)io.lockfile);
 		if (ts != TK_OK)
 			log_warnx("%s%s", err, ts == TK_ETEMP ?
 			    " (try again later)" : "");

@@ -891,24 +891,21 @@ imap_poll(const struct tk_conf *c, const struct conf_account *a,
 	struct poller p = { .conf = c, .acct = a, .store = s, .ig = ig,
 	    .opts = o, .st = st, .err = err, .errlen = errlen };
 	enum tk_status ts;
-	int lock, backoff = 1;
-	char msg[512];
+	int held, backoff = 1;
+	char msg[512], *lock;
 
 	memset(st, 0, sizeof(*st));
 	err[0] = '\0';
-	if ((lock = open(o->lockfile, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) ==
-	    -1) {
-		snprintf(err, errlen, "account %s: lock file %s: %s", a->name,
-		    o->lockfile, strerror(errno));
+	/* One poll of an account at a time, on every host. */
+	lock = xasprintf("poll-%s", a->name);
+	ts = store_lock_try(s, lock, &held);
+	free(lock);
+	if (ts != TK_OK) {
+		snprintf(err, errlen, "account %s: %s", a->name,
+		    store_errmsg(s));
 		return TK_ETEMP;
 	}
-	if (flock(lock, LOCK_EX | LOCK_NB) == -1) {
-		close(lock);
-		if (errno != EWOULDBLOCK) {
-			snprintf(err, errlen, "account %s: lock %s: %s",
-			    a->name, o->lockfile, strerror(errno));
-			return TK_ETEMP;
-		}
+	if (!held) {
 		log_info("account %s: another poll of it is running; "
 		    "skipped", a->name);
 		st->busy = 1;
@@ -917,7 +914,7 @@ imap_poll(const struct tk_conf *c, const struct conf_account *a,
 	if ((ts = conf_read_secret("password_file", a->password_file,
 	    &p.password, msg, sizeof(msg))) != TK_OK) {
 		snprintf(err, errlen, "account %s: %s", a->name, msg);
-		close(lock);
+		store_unlock(s);
 		return ts;
 	}
 	for (;;) {
@@ -939,6 +936,6 @@ imap_poll(const struct tk_conf *c, const struct conf_account *a,
 	}
 	explicit_bzero(p.password, strlen(p.password));
 	free(p.password);
-	close(lock);
+	store_unlock(s);
 	return stopped(&p) && ts == TK_ETEMP ? TK_OK : ts;
 }

@@ -901,6 +901,22 @@ store_close(struct store *s)
 }
 
 enum tk_status
+store_lock_try(struct store *s, const char *name, int *held)
+{
+	enum tk_status ts = s->db->ops->lock_try(s->db, name, held);
+
+	if (ts != TK_OK)
+		seterr(s, "lock");
+	return ts;
+}
+
+void
+store_unlock(struct store *s)
+{
+	s->db->ops->unlock(s->db);
+}
+
+enum tk_status
 store_prepare_all(struct store *s)
 {
 	enum tk_status ts;

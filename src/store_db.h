@@ -56,6 +56,9 @@ struct db_ops {
 	enum tk_status	(*version_set)(struct db *, int version);
 	/* Rows the last write statement changed. */
 	int64_t		(*changes)(struct db *);
+	/* The named lock of store_lock_try; one at a time per connection. */
+	enum tk_status	(*lock_try)(struct db *, const char *name, int *held);
+	void		(*unlock)(struct db *);
 
 	struct db_stmt	*(*prepare)(struct db *, const char *sql);
 	void		(*finalize)(struct db_stmt *);

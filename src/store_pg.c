@@ -51,6 +51,7 @@ struct pg {
 	enum tk_status	 status;	/* of the last failure */
 	char		*err;
 	int64_t		 changes;
+	char		*lock;		/* store_lock_try's name, or NULL */
 	unsigned	 gen;		/* bumped by a reset */
 	unsigned	 nstmt;
 	long long	 lock_timeout;
@@ -266,11 +267,62 @@ pg_open(const char *target, long long busy_timeout, int readonly,
 	return session_setup(p);
 }
 
+/*
+ * A named lock on every host: a session-level advisory lock on the
+ * name's hash. The server drops it with the session (a process that
+ * dies, a connection that is lost).
+ */
+static enum tk_status
+pg_lock_try(struct db *d, const char *name, int *held)
+{
+	struct pg *p = (struct pg *)d;
+	char *key;
+	PGresult *res;
+	enum tk_status ts = TK_OK;
+	const char *v;
+
+	*held = 0;
+	if (p->lock) {
+		set_err(p, "a lock is already held on this connection", TK_EIO);
+		return TK_EIO;
+	}
+	key = xasprintf("tiketti.%s", name);
+	v = key;
+	res = PQexecParams(p->conn, "SELECT pg_try_advisory_lock("
+	    "hashtextextended($1, 0))", 1, NULL, &v, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
+			*held = 1;
+			p->lock = key;
+			key = NULL;
+		}
+	} else
+		ts = fail_res(p, res);
+	PQclear(res);
+	free(key);
+	return ts;
+}
+
+static void
+pg_unlock(struct db *d)
+{
+	struct pg *p = (struct pg *)d;
+	const char *v = p->lock;
+
+	if (p->lock == NULL)
+		return;
+	PQclear(PQexecParams(p->conn, "SELECT pg_advisory_unlock("
+	    "hashtextextended($1, 0))", 1, NULL, &v, NULL, NULL, 0));
+	free(p->lock);
+	p->lock = NULL;
+}
+
 static void
 pg_close(struct db *d)
 {
 	struct pg *p = (struct pg *)d;
 
+	free(p->lock);
 	PQfinish(p->conn);
 	free(p->err);
 	free(p);
@@ -611,6 +663,7 @@ const struct db_ops store_pg_ops = {
 	.status = pg_status, .exec = pg_exec, .begin = pg_begin,
 	.in_transaction = pg_in_transaction, .version_get = pg_version_get,
 	.version_set = pg_version_set, .changes = pg_changes,
+	.lock_try = pg_lock_try, .unlock = pg_unlock,
 	.prepare = pg_prepare, .finalize = pg_finalize,
 	.bind_null = pg_bind_null, .bind_int64 = pg_bind_int64,
 	.bind_text = pg_bind_text, .bind_blob = pg_bind_blob,

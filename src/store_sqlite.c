@@ -15,9 +15,15 @@
  *	errors are TK_ETEMP (the sender retries); a constraint is TK_EPERM.
  *	A failed write to the WAL shows at the commit.
  */
+#include <sys/file.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -30,6 +36,7 @@ struct sq {
 	sqlite3		*db;
 	int		 rc;		/* of the last failed call */
 	char		*err;
+	int		 lockfd;	/* store_lock_try's file, or -1 */
 };
 
 struct sq_stmt {
@@ -307,6 +314,7 @@ sq_open(const char *path, long long busy_timeout, int readonly,
 
 	(void)err;
 	q->base.ops = &store_sqlite_ops;
+	q->lockfd = -1;
 	*out = &q->base;
 	pthread_once(&vfs_once, vfs_register);
 	if ((rc = sqlite3_open_v2(path, &q->db, oflags | SQLITE_OPEN_NOMUTEX,
@@ -328,11 +336,70 @@ sq_open(const char *path, long long busy_timeout, int readonly,
 	return TK_OK;
 }
 
+/*
+ * A named lock on one host: flock on DB.NAME.lock beside the database
+ * (NAME made file-safe), which every process that opens the database
+ * sees; the kernel drops it when the process dies.
+ */
+static enum tk_status
+sq_lock_try(struct db *d, const char *name, int *held)
+{
+	struct sq *q = (struct sq *)d;
+	const char *db = sqlite3_db_filename(q->db, "main");
+	char *path, *safe;
+	int fd;
+
+	*held = 0;
+	if (q->lockfd != -1) {
+		free(q->err);
+		q->err = xstrdup("a lock is already held on this connection");
+		q->rc = SQLITE_MISUSE;
+		return TK_EIO;
+	}
+	safe = xstrdup(name);
+	for (char *c = safe; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.')
+			*c = '_';
+	path = xasprintf("%s.%s.lock", db && *db ? db : "tiketti", safe);
+	free(safe);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
+	    flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		int e = errno;
+
+		if (fd != -1)
+			close(fd);
+		if (e == EWOULDBLOCK) {
+			free(path);
+			return TK_OK;
+		}
+		free(q->err);
+		q->err = xasprintf("lock %s: %s", path, strerror(e));
+		q->rc = SQLITE_CANTOPEN;
+		free(path);
+		return TK_ETEMP;
+	}
+	free(path);
+	q->lockfd = fd;
+	*held = 1;
+	return TK_OK;
+}
+
+static void
+sq_unlock(struct db *d)
+{
+	struct sq *q = (struct sq *)d;
+
+	if (q->lockfd != -1)
+		close(q->lockfd);
+	q->lockfd = -1;
+}
+
 static void
 sq_close(struct db *d)
 {
 	struct sq *q = (struct sq *)d;
 
+	sq_unlock(d);
 	sqlite3_close(q->db);
 	free(q->err);
 	free(q);
@@ -484,6 +551,7 @@ const struct db_ops store_sqlite_ops = {
 	.status = sq_status, .exec = sq_exec, .begin = sq_begin,
 	.in_transaction = sq_in_transaction, .version_get = sq_version_get,
 	.version_set = sq_version_set, .changes = sq_changes,
+	.lock_try = sq_lock_try, .unlock = sq_unlock,
 	.prepare = sq_prepare, .finalize = sq_finalize,
 	.bind_null = sq_bind_null, .bind_int64 = sq_bind_int64,
 	.bind_text = sq_bind_text, .bind_blob = sq_bind_blob,

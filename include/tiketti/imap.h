@@ -19,7 +19,6 @@ struct imap_stats {
 };
 
 struct imap_opts {
-	const char		*lockfile;	/* one run per account */
 	int			 idle;		/* stay connected (IMAP IDLE) */
 	volatile sig_atomic_t	*stop;		/* set by a signal: leave */
 	/* Called after a pass that stored new mail (to send what the

@@ -136,6 +136,15 @@ enum tk_status store_open(const char *path, long long busy_timeout, int flags,
     struct store **out);
 void store_close(struct store *s);
 /*
+ * Takes a lock named NAME that every process sharing the store sees, on
+ * any host, without waiting: *held is 0 when another holds it. On SQLite
+ * it is a file lock beside the database (DB.NAME.lock), on PostgreSQL an
+ * advisory lock; either ends with the process, or at store_unlock() or
+ * store_close(). One at a time per handle.
+ */
+enum tk_status store_lock_try(struct store *s, const char *name, int *held);
+void store_unlock(struct store *s);
+/*
  * Prepares every statement of the store on this connection: a dialect's
  * mistake shows here rather than on the first mail that needs it.
  */
