@@ -685,25 +685,35 @@ ingest_parsed(struct ingest *ig, const struct tk_msg *m, const char *raw,
 {
 	enum tk_status ts;
 
-	memset(res, 0, sizeof(*res));
-	ig->err[0] = '\0';
-	res->flags = m->flags;
-	ts = ig->in_batch ? store_savepoint(ig->store) : store_begin(ig->store);
-	if (ts != TK_OK)
-		return store_fail(ig, ts);
-	ts = pipeline(ig, m, raw, len, env, res);
-	if (ig->in_batch) {
-		if (ts != TK_OK)
-			store_rollback_savepoint(ig->store);
-		else if ((ts = store_release(ig->store)) != TK_OK)
+	/*
+	 * A message on its own is its own transaction: lost with the
+	 * connection to a shared store (or a deadlock), it is done once more,
+	 * whole, on a fresh one. A batch's caller starts the batch again.
+	 */
+	for (int again = !ig->in_batch; ; again = 0) {
+		memset(res, 0, sizeof(*res));
+		ig->err[0] = '\0';
+		res->flags = m->flags;
+		ts = ig->in_batch ? store_savepoint(ig->store) :
+		    store_begin(ig->store);
+		if (ts == TK_OK)
+			ts = pipeline(ig, m, raw, len, env, res);
+		else
 			store_fail(ig, ts);
-	} else if (ts != TK_OK)
-		store_rollback(ig->store);
-	else if ((ts = store_commit(ig->store)) != TK_OK) {
-		store_fail(ig, ts);
-		store_rollback(ig->store);
+		if (ig->in_batch) {
+			if (ts != TK_OK)
+				store_rollback_savepoint(ig->store);
+			else if ((ts = store_release(ig->store)) != TK_OK)
+				store_fail(ig, ts);
+		} else if (ts != TK_OK)
+			store_rollback(ig->store);
+		else if ((ts = store_commit(ig->store)) != TK_OK) {
+			store_fail(ig, ts);
+			store_rollback(ig->store);
+		}
+		if (ts != TK_ETEMP || !again || !store_retryable(ig->store))
+			return ts;
 	}
-	return ts;
 }
 
 enum tk_status

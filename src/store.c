@@ -821,6 +821,8 @@ migrate(struct store *s)
 		ts = TK_EPERM;
 		goto fail;
 	}
+	if (version == SCHEMA_VERSION)		/* another did it meanwhile */
+		return exec_plain(s, "COMMIT", "commit");
 	/* Forward migrations: each block brings the schema to its version. */
 	for (; m->sql != NULL; m++) {
 		if (version >= m->version)
@@ -908,6 +910,12 @@ store_lock_try(struct store *s, const char *name, int *held)
 	if (ts != TK_OK)
 		seterr(s, "lock");
 	return ts;
+}
+
+int
+store_retryable(const struct store *s)
+{
+	return s->db && s->db->ops->retryable(s->db);
 }
 
 void

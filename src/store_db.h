@@ -46,6 +46,9 @@ struct db_ops {
 	/* The last error's text and what it means to the caller. */
 	const char	*(*errmsg)(struct db *);
 	enum tk_status	(*status)(struct db *);
+	/* The last failure is one a new transaction may not meet again
+	 * (a lost connection, a serialisation failure, a deadlock). */
+	int		(*retryable)(struct db *);
 	/* Runs statements without parameters or rows (a schema block). */
 	enum tk_status	(*exec)(struct db *, const char *sql);
 	/* A write transaction: one writer at a time on the whole store. */

@@ -49,6 +49,7 @@ struct pg {
 	struct db	 base;
 	PGconn		*conn;
 	enum tk_status	 status;	/* of the last failure */
+	int		 retry;		/* and whether to try again */
 	char		*err;
 	int64_t		 changes;
 	char		*lock;		/* store_lock_try's name, or NULL */
@@ -96,6 +97,7 @@ set_err(struct pg *p, const char *text, enum tk_status ts)
 
 	free(p->err);
 	p->err = xstrdup(text && *text ? text : "unknown PostgreSQL error");
+	p->retry = 0;
 	/* libpq's messages end in a newline. */
 	n = strlen(p->err);
 	while (n > 0 && (p->err[n - 1] == '\n' || p->err[n - 1] == ' '))
@@ -110,11 +112,15 @@ fail_res(struct pg *p, PGresult *res)
 	const char *state = res ? PQresultErrorField(res,
 	    PG_DIAG_SQLSTATE) : NULL;
 	enum tk_status ts = status_of_state(state);
+	int lost = PQstatus(p->conn) == CONNECTION_BAD;
 
-	if (PQstatus(p->conn) == CONNECTION_BAD)
+	if (lost)
 		ts = TK_ETEMP;
-	set_err(p, res ? PQresultErrorMessage(res) : PQerrorMessage(p->conn),
-	    ts);
+	set_err(p, res && PQresultErrorMessage(res)[0] ?
+	    PQresultErrorMessage(res) : PQerrorMessage(p->conn), ts);
+	p->retry = lost || state == NULL || strncmp(state, "08", 2) == 0 ||
+	    strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+	    strncmp(state, "57P", 3) == 0;
 	return ts;
 }
 
@@ -193,6 +199,14 @@ local_zone(void)
 	return xstrdup("UTC");
 }
 
+/* The server's notices (NOTICE, WARNING) are not errors: not printed. */
+static void
+quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 /* What every connection (and every reset one) is set to. */
 static enum tk_status
 session_setup(struct pg *p)
@@ -201,6 +215,7 @@ session_setup(struct pg *p)
 	char timeout[32];
 	enum tk_status ts;
 
+	PQsetNoticeProcessor(p->conn, quiet, NULL);
 	if (PQsetClientEncoding(p->conn, "UTF8") != 0) {
 		set_err(p, PQerrorMessage(p->conn), TK_EIO);
 		free(zone);
@@ -342,6 +357,12 @@ pg_status(struct db *d)
 	return ((struct pg *)d)->status;
 }
 
+static int
+pg_retryable(struct db *d)
+{
+	return ((struct pg *)d)->retry;
+}
+
 static enum tk_status
 pg_begin(struct db *d)
 {
@@ -391,8 +412,11 @@ static int
 pg_version_get(struct db *d)
 {
 	struct pg *p = (struct pg *)d;
-	int exists = query_int(p, "SELECT CASE WHEN to_regclass("
-	    "'tiketti_schema') IS NULL THEN 0 ELSE 1 END");
+	/* A scan of the catalog, not to_regclass(): its cache may not yet
+	 * know a table another session made while we waited for the lock. */
+	int exists = query_int(p, "SELECT count(*) FROM pg_catalog.pg_tables"
+	    " WHERE tablename = 'tiketti_schema'"
+	    " AND schemaname = current_schema()");
 
 	if (exists <= 0)
 		return exists;
@@ -660,7 +684,8 @@ pg_blob(struct db_stmt *st, int i, size_t *n)
 const struct db_ops store_pg_ops = {
 	.dialect = DB_PG,
 	.open = pg_open, .close = pg_close, .errmsg = pg_errmsg,
-	.status = pg_status, .exec = pg_exec, .begin = pg_begin,
+	.status = pg_status, .retryable = pg_retryable, .exec = pg_exec,
+	.begin = pg_begin,
 	.in_transaction = pg_in_transaction, .version_get = pg_version_get,
 	.version_set = pg_version_set, .changes = pg_changes,
 	.lock_try = pg_lock_try, .unlock = pg_unlock,

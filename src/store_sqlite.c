@@ -419,6 +419,14 @@ sq_status(struct db *d)
 	return status_of(((struct sq *)d)->rc);
 }
 
+/* Busy is waited out for busy_timeout before it is an error. */
+static int
+sq_retryable(struct db *d)
+{
+	(void)d;
+	return 0;
+}
+
 static enum tk_status
 sq_begin(struct db *d)
 {
@@ -548,7 +556,8 @@ sq_blob(struct db_stmt *s, int i, size_t *n)
 const struct db_ops store_sqlite_ops = {
 	.dialect = DB_SQLITE,
 	.open = sq_open, .close = sq_close, .errmsg = sq_errmsg,
-	.status = sq_status, .exec = sq_exec, .begin = sq_begin,
+	.status = sq_status, .retryable = sq_retryable, .exec = sq_exec,
+	.begin = sq_begin,
 	.in_transaction = sq_in_transaction, .version_get = sq_version_get,
 	.version_set = sq_version_set, .changes = sq_changes,
 	.lock_try = sq_lock_try, .unlock = sq_unlock,

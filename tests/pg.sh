@@ -20,7 +20,13 @@ fi
 TIKETTI_TEST_PG=$PG_URL
 TIKETTI_TEST_PG_CREATEDB=$PG_CREATEDB
 TIKETTI_TEST_PG_DROPDB="$PG_BIN/dropdb -h 127.0.0.1 -p $PG_PORT -U tiketti"
-export TIKETTI_TEST_PG TIKETTI_TEST_PG_CREATEDB TIKETTI_TEST_PG_DROPDB
+# The unit tests' fault (a fast restart) goes through this script.
+TIKETTI_TEST_PG_RESTART="$WORK/restart"
+printf '#!/bin/sh\n%s "%s/pg_ctl" -D "%s/data" -l "%s/pg.log" -w -m fast restart >/dev/null\n' \
+    "$_pgrun" "$PG_BIN" "$PG_DIR" "$PG_DIR" >"$TIKETTI_TEST_PG_RESTART"
+chmod +x "$TIKETTI_TEST_PG_RESTART"
+export TIKETTI_TEST_PG TIKETTI_TEST_PG_CREATEDB TIKETTI_TEST_PG_DROPDB \
+    TIKETTI_TEST_PG_RESTART
 
 # relay NAME: another test's TAP on stdin, renumbered as ours; its
 # diagnostics pass through. A test that printed no result fails. (Read
@@ -48,4 +54,91 @@ for t in scenarios report; do
 	sh "$SRCDIR/tests/$t.sh" >"$WORK/tap" 2>&1
 	relay "$t.sh on PostgreSQL" <"$WORK/tap"
 done
+
+# mail N DIR FIRST COUNT: COUNT messages, each a new customer's, as
+# maildir files DIR/new/N-I (Message-ID <N-I@load.example>).
+mail() {
+	mkdir -p "$2/new" "$2/cur" "$2/tmp"
+	python3 - "$@" <<'PY'
+import sys
+tag, d, first, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+for i in range(first, first + count):
+    with open("%s/new/%s-%d" % (d, tag, i), "w") as f:
+        f.write("From: c%d@asiakas.example\nTo: tuki@yritys.example\n"
+                "Subject: load %s %d\nMessage-ID: <%s-%d@load.example>\n"
+                "Date: Mon, 02 Nov 2026 10:00:00 +0200\n\nmessage %d\n"
+                % (i, tag, i, tag, i, i))
+PY
+}
+
+# counts DB: messages, distinct Message-IDs, tickets.
+counts() {
+	sql_db "$1" "select count(*), count(distinct message_id) from messages" |
+	    tr '|\n' '  '
+	sql_db "$1" "select count(*) from tickets"
+}
+
+# ---- exactly once: two bulk imports of one maildir at once ----
+for backend in sqlite postgresql; do
+	if [ $backend = sqlite ]; then
+		D=$WORK/twice.db
+	else
+		D=$(db twice)
+	fi
+	printf 'database = %s\nbusy_timeout = 60\n' "$D" >"$WORK/twice.conf"
+	rm -rf "$WORK/md"
+	mail twice "$WORK/md" 1 400
+	"$TIKETTI" -c "$WORK/twice.conf" ingest --maildir "$WORK/md" \
+	    >"$WORK/a.out" 2>&1 &
+	a=$!
+	"$TIKETTI" -c "$WORK/twice.conf" ingest --maildir "$WORK/md" \
+	    >"$WORK/b.out" 2>&1 &
+	b=$!
+	wait $a; ra=$?
+	wait $b; rb=$?
+	is "$backend: two imports of one maildir at once both exit 0" \
+	    "$ra $rb" "0 0"
+	is "$backend: ...and store it once (messages, Message-IDs, tickets)" \
+	    "$(counts "$D")" "400 400 400"
+done
+
+# ---- faults: the server restarted under a load from two writers ----
+# Each writer imports its 500 messages and, as a cron job or Postfix
+# would, runs again after a 75 ("try later") until it exits 0.
+D=$(db fault)
+printf 'database = %s\nbusy_timeout = 10\n' "$D" >"$WORK/fault.conf"
+"$TIKETTI" -c "$WORK/fault.conf" ticket list >/dev/null	# the schema
+rm -rf "$WORK/w1" "$WORK/w2"
+mail w1 "$WORK/w1" 1 500
+mail w2 "$WORK/w2" 1 500
+writer() {
+	for _n in $(seq 50); do
+		"$TIKETTI" -c "$WORK/fault.conf" ingest --maildir "$1" \
+		    >>"$1.log" 2>&1
+		rc=$?
+		echo "$rc" >>"$1.codes"
+		[ $rc = 75 ] || break
+		sleep 0.2
+	done
+}
+: >"$WORK/w1.codes"
+: >"$WORK/w2.codes"
+writer "$WORK/w1" &
+p1=$!
+writer "$WORK/w2" &
+p2=$!
+# Once both are well under way, a fast restart drops every connection.
+for _i in $(seq 300); do
+	[ "$(sql_db "$D" "select count(*) from messages")" -ge 100 ] && break
+	sleep 0.05
+done
+pg_restart
+wait $p1 $p2
+is "restart under load: both writers end with 0, after 75s only" \
+    "$(tail -1 "$WORK/w1.codes") $(tail -1 "$WORK/w2.codes") $(cat "$WORK/w1.codes" "$WORK/w2.codes" | grep -cv '^[07]5*$')" "0 0 0"
+is "restart under load: the restart hit a writer (a 75 seen)" \
+    "$(cat "$WORK/w1.codes" "$WORK/w2.codes" | grep -c '^75$' | sed 's/^[1-9][0-9]*$/yes/')" yes
+is "restart under load: 1000 messages, none lost, none doubled" \
+    "$(counts "$D")" "1000 1000 1000"
+
 done_testing

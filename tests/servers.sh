@@ -311,9 +311,12 @@ pg_restart() {
 	PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid")
 }
 
-# pg_down: a fast shutdown by the postmaster's pid; waits until it is gone.
+# pg_down: a fast shutdown by the postmaster's pid (read again: a test
+# may have restarted it); waits until it is gone.
 pg_down() {
 	[ -n "${PG_PID:-}" ] || return 0
+	[ -f "$PG_DIR/data/postmaster.pid" ] &&
+	    PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid")
 	kill -INT "$PG_PID" 2>/dev/null || :
 	for _i in $(seq 100); do
 		kill -0 "$PG_PID" 2>/dev/null || break

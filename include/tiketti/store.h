@@ -136,6 +136,13 @@ enum tk_status store_open(const char *path, long long busy_timeout, int flags,
     struct store **out);
 void store_close(struct store *s);
 /*
+ * Whether the last failure was one a new transaction may not meet again:
+ * a lost connection (the next store_begin() connects again), a
+ * serialisation failure or a deadlock. Such a transaction is worth doing
+ * once more, whole; a busy SQLite was already waited out.
+ */
+int store_retryable(const struct store *s);
+/*
  * Takes a lock named NAME that every process sharing the store sees, on
  * any host, without waiting: *held is 0 when another holds it. On SQLite
  * it is a file lock beside the database (DB.NAME.lock), on PostgreSQL an
