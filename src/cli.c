@@ -166,6 +166,8 @@ usage(void)
 	    "  outbox list [--state queued|sending|sent|failed|bounced|\n"
 	    "              cancelled]\n"
 	    "              [--format text|json]\n"
+	    "  db migrate\n"
+	    "  db copy SRC DST\n"
 	    "  config\n");
 	exit(pipe_exit(EX_USAGE));
 }
@@ -762,6 +764,59 @@ cmd_poll(struct ctx *x, int argc, char **argv)
 	}
 	ingest_free(ig);
 	return rv;
+}
+
+/* ---- db ---- */
+
+static void
+copy_progress(const char *table, int64_t rows, void *arg)
+{
+	(void)arg;
+	log_info("%s: %lld rows", table, (long long)rows);
+}
+
+/*
+ * db migrate: brings the database to this tiketti's schema (every command
+ * does on open; this says so and does nothing else). db copy SRC DST:
+ * the whole store into an empty one, between backends.
+ */
+static int
+cmd_db(struct ctx *x, int argc, char **argv)
+{
+	struct store *src = NULL, *dst = NULL;
+	enum tk_status ts;
+	int version;
+
+	if (argc == 2 && strcmp(argv[1], "migrate") == 0) {
+		open_store(x, 0);
+		version = store_schema_version(x->store);
+		printf("%s: schema %d\n", store_path(x->store), version);
+		return version == STORE_SCHEMA_VERSION ? EX_OK : EX_SOFTWARE;
+	}
+	if (argc != 4 || strcmp(argv[1], "copy") != 0)
+		usage();
+	if ((ts = store_open(argv[2], x->conf->busy_timeout, STORE_READONLY,
+	    &src)) != TK_OK) {
+		log_warnx("%s: %s", argv[2], store_errmsg(src));
+		store_close(src);
+		return tk_status_exit(ts);
+	}
+	if ((ts = store_open(argv[3], x->conf->busy_timeout, 0, &dst)) !=
+	    TK_OK) {
+		log_warnx("%s: %s", argv[3], store_errmsg(dst));
+		store_close(src);
+		store_close(dst);
+		return tk_status_exit(ts);
+	}
+	ts = store_copy(src, dst, copy_progress, NULL);
+	if (ts != TK_OK)
+		log_warnx("copy %s to %s: %s", argv[2], argv[3],
+		    store_errmsg(dst));
+	else
+		log_info("copied %s to %s", argv[2], argv[3]);
+	store_close(src);
+	store_close(dst);
+	return tk_status_exit(ts);
 }
 
 /* ---- report ---- */
@@ -1689,6 +1744,8 @@ main(int argc, char **argv)
 		rv = cmd_outbox(&x, argc, argv);
 	else if (strcmp(argv[0], "flush") == 0)
 		rv = cmd_flush(&x, argc, argv);
+	else if (strcmp(argv[0], "db") == 0)
+		rv = cmd_db(&x, argc, argv);
 	else if (strcmp(argv[0], "milter") == 0) {
 		const char *sock = NULL;
 		int fg = 0, c2;

@@ -27,7 +27,7 @@
 #include "tiketti/buf.h"
 #include "tiketti/store.h"
 
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION STORE_SCHEMA_VERSION
 
 static const char schema_v1[] =
 "CREATE TABLE tickets ("
@@ -880,6 +880,12 @@ store_open(const char *target, long long busy_timeout, int flags,
 			    "than this tiketti (%d)", version, SCHEMA_VERSION);
 			return TK_EPERM;
 		}
+		if (version < SCHEMA_VERSION) {
+			s->errmsg = xasprintf("database schema %d is older "
+			    "than this tiketti (%d): run tiketti db migrate on "
+			    "it first", version, SCHEMA_VERSION);
+			return TK_EPERM;
+		}
 		return TK_OK;
 	}
 	return migrate(s);
@@ -922,6 +928,200 @@ void
 store_unlock(struct store *s)
 {
 	s->db->ops->unlock(s->db);
+}
+
+/*
+ * The whole store, table by table in the order their references need,
+ * each in the order of its key: what `tiketti db copy` moves between
+ * backends. The columns are the same on both; attachments keep their
+ * order (rowid, id) and get new ids. The blob column is raw mail.
+ */
+static const struct copy_table {
+	const char	*name;
+	const char	*cols;
+	const char	*order;		/* NULL: the dialect's row order */
+	int		 blob;		/* column index of a blob, or -1 */
+	const char	*pg_values;	/* PostgreSQL's VALUES, if not plain */
+} copy_tables[] = {
+	{ "tickets", "id, subject, status, priority, category, requester,"
+	    " requester_name, assignee, mailbox, parent, created_at,"
+	    " updated_at, status_at, last_customer_at, lang, skill", "id",
+	    -1, NULL },
+	{ "participants", "ticket_id, address", "ticket_id, address", -1,
+	    NULL },
+	{ "messages", "id, ticket_id, dedupe_key, message_id, direction,"
+	    " kind, from_addr, from_name, subject, date, received_at, mailbox,"
+	    " flags, body, sha256, new_text", "id", -1, NULL },
+	{ "raw_messages", "message, raw", "message", 1, NULL },
+	{ "attachments", "message, name, type, size, sha256", NULL, -1, NULL },
+	{ "events", "id, ticket_id, at, type, actor, old, new, message", "id",
+	    -1, NULL },
+	{ "tags", "ticket_id, tag", "ticket_id, tag", -1, NULL },
+	{ "outbox", "id, ticket_id, kind, to_addr, subject, headers, body,"
+	    " rule, message, dedupe, state, attempts, next_at, last_error,"
+	    " created_at, sent_at, out_message, claimed_at, interrupted,"
+	    " while_status", "id", -1, NULL },
+	{ "rule_fired", "rule, ticket_id, occurrence, at",
+	    "rule, ticket_id, occurrence", -1, NULL },
+	{ "rule_horizon", "rule, upto", "rule", -1, NULL },
+	/* PostgreSQL keeps bounced addresses in lower case. */
+	{ "bounced", "address, at, ticket_id", "address", -1,
+	    "lower(?1), ?2, ?3" },
+	{ "imap_state", "account, folder, uidvalidity, last_uid, acted_uid",
+	    "account, folder", -1, NULL },
+	{ "imap_skipped", "account, folder, uidvalidity, uid, size, reason,"
+	    " at", "account, folder, uidvalidity, uid", -1, NULL },
+};
+
+/* After rows came with their ids, PostgreSQL's identities go on after them. */
+static const char copy_pg_after[] =
+"SELECT setval(pg_get_serial_sequence('tickets', 'id'),"
+"  (SELECT coalesce(max(id), 0) + 1 FROM tickets), false);"
+"SELECT setval(pg_get_serial_sequence('messages', 'id'),"
+"  (SELECT coalesce(max(id), 0) + 1 FROM messages), false);"
+"SELECT setval(pg_get_serial_sequence('events', 'id'),"
+"  (SELECT coalesce(max(id), 0) + 1 FROM events), false);"
+"SELECT setval(pg_get_serial_sequence('outbox', 'id'),"
+"  (SELECT coalesce(max(id), 0) + 1 FROM outbox), false);";
+
+#define COPY_BATCH	1000	/* rows a transaction */
+
+/* The number of columns of a list "a, b, c". */
+static int
+ncols(const char *cols)
+{
+	int n = 1;
+
+	for (const char *c = cols; *c; c++)
+		n += *c == ',';
+	return n;
+}
+
+/* Copies one table; *rows gets how many. */
+static enum tk_status
+copy_one(struct store *src, struct store *dst, const struct copy_table *t,
+    int64_t *rows)
+{
+	int n = ncols(t->cols), pending = 0;
+	struct db_stmt *rd, *wr;
+	struct buf sql;
+	enum tk_status ts = TK_OK;
+	enum db_rc rc;
+
+	*rows = 0;
+	buf_init(&sql, 0);
+	buf_printf(&sql, "SELECT %s FROM %s ORDER BY %s", t->cols, t->name,
+	    t->order ? t->order :
+	    src->db->ops->dialect == DB_PG ? "id" : "rowid");
+	rd = src->db->ops->prepare(src->db, sql.data);
+	buf_reset(&sql);
+	buf_printf(&sql, "INSERT INTO %s (%s) VALUES (", t->name, t->cols);
+	if (t->pg_values && dst->db->ops->dialect == DB_PG)
+		buf_addstr(&sql, t->pg_values);
+	else
+		for (int i = 1; i <= n; i++)
+			buf_printf(&sql, "%s?%d", i > 1 ? ", " : "", i);
+	buf_addc(&sql, ')');
+	wr = dst->db->ops->prepare(dst->db, sql.data);
+	buf_free(&sql);
+	if (rd == NULL || wr == NULL) {
+		seterr(rd == NULL ? src : dst, t->name);
+		ts = TK_EIO;
+		goto out;
+	}
+	while ((rc = db_step(rd)) == DB_ROW) {
+		if (pending == 0 && (ts = store_begin(dst)) != TK_OK)
+			goto out;
+		for (int i = 0; i < n; i++) {
+			if (db_is_null(rd, i))
+				db_bind_null(wr, i + 1);
+			else if (i == t->blob) {
+				size_t len;
+				const void *p = db_blob(rd, i, &len);
+
+				db_bind_blob(wr, i + 1, p, len);
+			} else
+				db_bind_text(wr, i + 1, db_text(rd, i));
+		}
+		if ((ts = run(dst, wr, t->name)) != TK_OK) {
+			store_rollback(dst);
+			goto out;
+		}
+		(*rows)++;
+		if (++pending == COPY_BATCH) {
+			pending = 0;
+			if ((ts = store_commit(dst)) != TK_OK)
+				goto out;
+		}
+	}
+	if (rc == DB_ERROR) {
+		seterr(src, t->name);
+		ts = rc_status(src, rc);
+		if (pending)
+			store_rollback(dst);
+		goto out;
+	}
+	if (pending)
+		ts = store_commit(dst);
+out:
+	if (rd)
+		src->db->ops->finalize(rd);
+	if (wr)
+		dst->db->ops->finalize(wr);
+	return ts;
+}
+
+enum tk_status
+store_copy(struct store *src, struct store *dst,
+    void (*progress)(const char *table, int64_t rows, void *arg), void *arg)
+{
+	int64_t n, flagged;
+	enum tk_status ts;
+	int found;
+	struct store_ticket t;
+
+	if ((ts = store_count_messages(dst, &n, &flagged)) != TK_OK)
+		return ts;
+	if (n == 0 && (ts = store_ticket_get(dst, 1, &t, &found)) == TK_OK &&
+	    found) {
+		store_ticket_clear(&t);
+		n = 1;
+	}
+	if (ts != TK_OK)
+		return ts;
+	if (n > 0) {
+		free(dst->errmsg);
+		dst->errmsg = xstrdup("the target database is not empty");
+		return TK_EPERM;
+	}
+	/* One snapshot of the source for every table. */
+	if ((ts = exec_plain(src, src->db->ops->dialect == DB_PG ?
+	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN",
+	    "begin")) != TK_OK)
+		return ts;
+	for (size_t i = 0; i < sizeof(copy_tables) / sizeof(copy_tables[0]);
+	    i++) {
+		if ((ts = copy_one(src, dst, &copy_tables[i], &n)) != TK_OK) {
+			/* The error is told in dst, whichever side it was. */
+			if (src->errmsg) {
+				free(dst->errmsg);
+				dst->errmsg = xasprintf("%s", src->errmsg);
+			}
+			break;
+		}
+		if (progress)
+			progress(copy_tables[i].name, n, arg);
+	}
+	rollback_quietly(src);		/* it only read */
+	if (ts == TK_OK && dst->db->ops->dialect == DB_PG)
+		ts = exec_plain(dst, copy_pg_after, "identities");
+	return ts;
+}
+
+int
+store_schema_version(struct store *s)
+{
+	return s->db->ops->version_get(s->db);
 }
 
 enum tk_status

@@ -78,6 +78,47 @@ counts() {
 	sql_db "$1" "select count(*) from tickets"
 }
 
+# ---- db copy: SQLite to PostgreSQL and back ----
+# The sample's mail with its rules (tickets, events, an outbox, a survey)
+# and a report's history: the same JSON on every side.
+sed "s|^database = .*|database = $WORK/orig.db|; s|\.\./rules|$SRCDIR/rules|" \
+    "$SRCDIR/sample/tiketti.conf" >"$WORK/copy.conf"
+"$TIKETTI" -c "$WORK/copy.conf" ingest --maildir "$SRCDIR/sample/maildir" \
+    2>/dev/null
+PGCOPY=$(db copied)
+views() {	# DATABASE: what an agent and a supervisor see, as JSON
+	t="$TIKETTI -c $WORK/copy.conf --db $1"
+	$t ticket list --format json
+	for i in $($t ticket list --format json | python3 -c \
+	    'import json, sys; print(" ".join(str(t["id"]) for t in json.load(sys.stdin)))'); do
+		$t ticket show "$i" --format json
+	done
+	$t outbox list --format json
+	# (at a fixed time: a report says how old the oldest open one is)
+	at '2026-03-01 12:00:00' $t report --since 2026-01-01 \
+	    --until 2026-03-01 --format json
+	$t message raw 1
+}
+views "$WORK/orig.db" >"$WORK/orig.views"
+check "db copy SQLite to PostgreSQL: exit 0" \
+    "$TIKETTI" -c "$WORK/copy.conf" db copy "$WORK/orig.db" "$PGCOPY"
+views "$PGCOPY" >"$WORK/pg.views"
+check "db copy: PostgreSQL shows what SQLite did (tickets, messages, outbox, report, raw mail)" \
+    cmp "$WORK/orig.views" "$WORK/pg.views"
+check "db copy PostgreSQL to SQLite: exit 0" \
+    "$TIKETTI" -c "$WORK/copy.conf" db copy "$PGCOPY" "$WORK/back.db"
+views "$WORK/back.db" >"$WORK/back.views"
+check "db copy: and back again, the same" \
+    cmp "$WORK/orig.views" "$WORK/back.views"
+is "db copy refuses a database that is not empty" \
+    "$(exitcode "$TIKETTI" -c "$WORK/copy.conf" db copy "$WORK/orig.db" "$PGCOPY") $(grep -c 'not empty' "$WORK/err")" "77 1"
+printf 'From: new@asiakas.example\nTo: tuki@yritys.example\nSubject: after the copy\nMessage-ID: <after-copy@x>\n\nhello\n' |
+    "$TIKETTI" -c "$WORK/copy.conf" --db "$PGCOPY" ingest 2>/dev/null
+is "db copy: a ticket made after it takes the next number" \
+    "$(sql_db "$PGCOPY" "select max(id) - (select max(id) from tickets where subject <> 'after the copy') from tickets")" 1
+is "db migrate says the schema" \
+    "$("$TIKETTI" -c "$WORK/copy.conf" --db "$PGCOPY" db migrate | sed 's/.*: //')" "schema 7"
+
 # ---- exactly once: two bulk imports of one maildir at once ----
 for backend in sqlite postgresql; do
 	if [ $backend = sqlite ]; then

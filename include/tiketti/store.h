@@ -152,6 +152,18 @@ int store_retryable(const struct store *s);
 enum tk_status store_lock_try(struct store *s, const char *name, int *held);
 void store_unlock(struct store *s);
 /*
+ * Copies the whole of src into dst, which must be empty (TK_EPERM
+ * otherwise), table by table, a transaction every 1000 rows; ids, times
+ * and raw mail are kept as they are. progress (or NULL) hears of each
+ * table when it is done. An error's text is in dst's handle.
+ */
+enum tk_status store_copy(struct store *src, struct store *dst,
+    void (*progress)(const char *table, int64_t rows, void *arg), void *arg);
+/* The schema version the database is at; -1 on error. */
+int store_schema_version(struct store *s);
+/* The schema version this tiketti writes. */
+#define STORE_SCHEMA_VERSION	7
+/*
  * Prepares every statement of the store on this connection: a dialect's
  * mistake shows here rather than on the first mail that needs it.
  */
