@@ -1,5 +1,6 @@
 /*
- * store.h — the SQLite store; every SQL statement of tiketti is behind it.
+ * store.h — the store, on SQLite or PostgreSQL; every SQL statement of
+ * tiketti is behind it, and nothing here says which backend runs.
  */
 #ifndef TIKETTI_STORE_H
 #define TIKETTI_STORE_H
@@ -128,8 +129,9 @@ enum store_open_flags {
 };
 
 /*
- * Opens (creating and migrating when needed) the database at path with a
- * busy timeout in seconds. On failure *out still holds a handle for
+ * Opens (creating and migrating when needed) the database at path (a file
+ * for SQLite; postgresql://... or postgresql:CONNINFO for PostgreSQL) with
+ * a busy timeout in seconds. On failure *out still holds a handle for
  * store_errmsg(); close it with store_close().
  */
 enum tk_status store_open(const char *path, long long busy_timeout, int flags,
