@@ -28,7 +28,14 @@ lastmail() {
 	    cut -d' ' -f2-
 }
 mc() { python3 "$SRCDIR/tests/sink/mailcheck.py" "$@"; }
-sql() { sqlite3 "$WORK/t.db" "$1"; }
+DB=$(db t)
+sql() { sql_db "$DB" "$1"; }
+# sql_has QUERY GREP-ARGS...: the query's rows match.
+sql_has() {
+	_q=$1
+	shift
+	sql "$_q" | grep -q "$@"
+}
 
 SPORT=$(freeport)
 HPORT=$(freeport)
@@ -42,7 +49,7 @@ PIDS="$PIDS $!"
 waitport "$HPORT" || echo "# http sink did not start"
 
 cat >"$WORK/tiketti.conf" <<EOF
-database = $WORK/t.db
+database = $DB
 mailboxes = tuki@yritys.example
 ticket_prefix = Tuki
 secret = deliver-test-secret-0123456789
@@ -89,9 +96,9 @@ is "receiver down: both rows stay queued after one attempt" \
     "$(sql "select kind||':'||state||':'||attempts from outbox order by id" | tr '\n' ' ')" \
     "autoreply:queued:1 webhook:queued:1 "
 check "receiver down: the SMTP error is kept" \
-    sh -c "sqlite3 '$WORK/t.db' \"select last_error from outbox where id = 1\" | grep -qi 'connect'"
+    sql_has "select last_error from outbox where id = 1" -i 'connect'
 check "receiver down: the HTTP 503 is kept" \
-    sh -c "sqlite3 '$WORK/t.db' \"select last_error from outbox where id = 2\" | grep -q 'HTTP 503'"
+    sql_has "select last_error from outbox where id = 2" 'HTTP 503'
 sink_start
 rm -f "$WORK/http/status"
 tk flush >"$WORK/out" 2>&1
@@ -105,7 +112,7 @@ is "one mail captured" "$(nmail)" 1
 tk flush -f >/dev/null 2>&1
 is "a forced flush later sends nothing twice" "$(nmail)" 1
 is "one webhook captured" "$(ls "$WORK/http" | grep -c json)" 1
-is "states: both sent" "$(sql "select group_concat(state) from outbox")" "sent,sent"
+is "states: both sent" "$(sql "select state from outbox order by id" | paste -sd, -)" "sent,sent"
 
 # ---- the mail, header by header ----
 M=$(lastmail)
@@ -239,7 +246,7 @@ tk ingest --sender '' "$WORK/v0.eml" >/dev/null 2>&1
 is "a delay notice (Action: delayed, 4.4.1) and a vacation reply to VERP: not bounces" \
     "$(sql "select state from outbox where id = 1")/$(sql "select count(*) from bounced")/$(sql "select count(*) from events where type = 'bounced'")" "sent/0/0"
 is "... both stored on the ticket as automatic mail" \
-    "$(sql "select group_concat(kind) from messages where message_id in ('b0@mx.asiakas.example', 'v0@asiakas.example')")" "bounce,auto"
+    "$(sql "select kind from messages where message_id in ('b0@mx.asiakas.example', 'v0@asiakas.example') order by id" | paste -sd, -)" "bounce,auto"
 cat >"$WORK/b1.eml" <<EOF
 Return-Path: <>
 From: MAILER-DAEMON@mx.asiakas.example (Mail Delivery System)
@@ -338,7 +345,7 @@ tk ingest "$WORK/h1.eml" >/dev/null 2>&1
 is "SMTP 5xx to RCPT: failed at once" \
     "$(sql "select state||':'||attempts from outbox where to_addr = 'hylky@asiakas.example'")" "failed:1"
 check "SMTP 5xx: the server's reply is the reason" \
-    sh -c "sqlite3 '$WORK/t.db' \"select last_error from outbox where to_addr = 'hylky@asiakas.example'\" | grep -q '5[0-9][0-9]'"
+    sql_has "select last_error from outbox where to_addr = 'hylky@asiakas.example'" '5[0-9][0-9]'
 is "SMTP 5xx: the ticket says so" \
     "$(sql "select count(*) from events where type = 'send_failed'")" 1
 sink_start -r RCPT
@@ -363,13 +370,13 @@ printf 'From: kaukana@asiakas.example\nTo: tuki@yritys.example\nSubject: x\nMess
 tk ingest "$WORK/k1.eml" >/dev/null 2>&1
 later $((3 * 86400)) "$TIKETTI" -c "$WORK/tiketti.conf" flush >/dev/null 2>&1
 check "outbox_max_age: failed with the reason, after 2 days" \
-    sh -c "sqlite3 '$WORK/t.db' \"select state||':'||last_error from outbox where to_addr = 'kaukana@asiakas.example'\" | grep -q '^failed:gave up after 2 attempts in 2d: '"
+    sql_has "select state||':'||last_error from outbox where to_addr = 'kaukana@asiakas.example'" '^failed:gave up after 2 attempts in 2d: '
 
 # ---- a sender killed mid-send: the row goes once more, never lost ----
 sink_start -w 5		# the sink answers DATA after 5 seconds
 printf 'From: kesken@asiakas.example\nTo: tuki@yritys.example\nSubject: x\nMessage-ID: <c1@asiakas.example>\n\nx\n' >"$WORK/c1.eml"
 tk ingest --no-rules "$WORK/c1.eml" >/dev/null 2>&1
-sql "insert into outbox (ticket_id, kind, to_addr, subject, next_at, created_at, out_message) select ticket_id, 'autoreply', 'kesken@asiakas.example', 'x', 0, strftime('%s', 'now'), (select id from messages where direction = 'out' limit 1) from messages where message_id = 'c1@asiakas.example'"
+sql "insert into outbox (ticket_id, kind, to_addr, subject, next_at, created_at, out_message) select ticket_id, 'autoreply', 'kesken@asiakas.example', 'x', 0, $(date +%s), (select id from messages where direction = 'out' limit 1) from messages where message_id = 'c1@asiakas.example'"
 KROW=$(sql "select max(id) from outbox")
 "$TIKETTI" -c "$WORK/tiketti.conf" flush >/dev/null 2>&1 &
 FPID=$!
@@ -386,7 +393,7 @@ is "ten minutes on: sent once more" \
 sql "update outbox set state = 'sending', claimed_at = 1 where id = $KROW"
 tk flush >/dev/null 2>&1
 check "interrupted twice: failed, not sent a third time" \
-    sh -c "sqlite3 '$WORK/t.db' \"select state||':'||last_error from outbox where id = $KROW\" | grep -q '^failed:interrupted twice'"
+    sql_has "select state||':'||last_error from outbox where id = $KROW" '^failed:interrupted twice'
 
 # ---- STARTTLS required by default; a password file others can read ----
 sink_start
@@ -394,7 +401,7 @@ sed 's/^smtp_starttls = no$/smtp_starttls = yes/' "$WORK/tiketti.conf" >"$WORK/t
 printf 'From: tls@asiakas.example\nTo: tuki@yritys.example\nSubject: x\nMessage-ID: <t1@asiakas.example>\n\nx\n' >"$WORK/t1.eml"
 "$TIKETTI" -c "$WORK/tls.conf" ingest "$WORK/t1.eml" >/dev/null 2>&1
 check "STARTTLS required: a server without it gets nothing, the row waits" \
-    sh -c "sqlite3 '$WORK/t.db' \"select state||':'||last_error from outbox where to_addr = 'tls@asiakas.example'\" | grep -qi '^queued:.*\(ssl\|tls\)'"
+    sql_has "select state||':'||last_error from outbox where to_addr = 'tls@asiakas.example'" -i '^queued:.*\(ssl\|tls\)'
 printf 'secret\n' >"$WORK/pw"
 chmod 644 "$WORK/pw"
 sed -i "1i smtp_user = tiketti\\nsmtp_password_file = $WORK/pw" "$WORK/tls.conf"
@@ -403,7 +410,7 @@ is "a password file others can read: flush refuses (78)" \
 check "... and says why" grep -q "mode 644.*chmod 600" "$WORK/err"
 
 # ---- every corpus bounce is automatic and answered by nothing ----
-rm -f "$WORK"/t.db*
+db t >/dev/null
 n0=$(nmail)
 tk ingest "$SRCDIR"/tests/corpus/bounces/*.eml >/dev/null 2>&1
 nb=$(ls "$SRCDIR"/tests/corpus/bounces/*.eml | wc -l | tr -d ' ')
@@ -414,7 +421,7 @@ is "corpus bounces: no autoreply queued" "$(sql "select count(*) from outbox")" 
 is "corpus bounces: nothing sent" "$(nmail)" "$n0"
 
 # ---- an import of old mail with --no-rules queues nothing ----
-rm -f "$WORK"/t.db*
+db t >/dev/null
 tk ingest --no-rules "$WORK/m1.eml" "$WORK/p.eml" >/dev/null 2>&1
 is "ingest --no-rules: the mail is in, nothing queued" \
     "$(sql "select count(*) from messages")/$(sql "select count(*) from outbox")" "2/0"
@@ -431,7 +438,7 @@ loop() {
 rule "ack" { on create on customer reply then autoreply "ack"; }
 EOF
 	for x in a b; do
-		sed -e "s|^database = .*|database = $WORK/loop/$x.db|" \
+		sed -e "s|^database = .*|database = $(db "loop_$x")|" \
 		    -e "s|^mailboxes = .*|mailboxes = $x@$x.example|" \
 		    -e "s|^rules_dir = .*|rules_dir = $WORK/loop/rules|" \
 		    -e "s|^templates_dir = .*|templates_dir = $WORK/tmpl|" \
@@ -470,7 +477,7 @@ STRIP=1 loop
 check "loop without Auto-Submitted: stops by itself ($LOOP_MAILS mails, $LOOP_ROUNDS rounds)" \
     test "$LOOP_ROUNDS" -lt 30 -a "$LOOP_MAILS" -le 6
 check "loop without Auto-Submitted: the rate limit is what stopped it" \
-    test "$(sqlite3 "$WORK/loop/a.db" "select count(*) from events where new = 'rate-limit'")$(sqlite3 "$WORK/loop/b.db" "select count(*) from events where new = 'rate-limit'")" != 00
+    test "$(sql_db "$(sed -n 's/^database = //p' "$WORK/loop/a.conf")" "select count(*) from events where new = 'rate-limit'")$(sql_db "$(sed -n 's/^database = //p' "$WORK/loop/b.conf")" "select count(*) from events where new = 'rate-limit'")" != 00
 
 # ---- a survey queued while solved is not sent once the ticket reopened ----
 sink_down

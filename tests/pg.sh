@@ -3,8 +3,9 @@
 # pg_up: initdb, pg_ctl as user postgres, a free port on loopback, its
 # socket in the test's directory, stopped by pid), then the unit tests
 # that use a store (each test in a database of its own) and the shell
-# tests that compare whole outputs (scenarios, reports) and kill
-# writers with SIGKILL (crash.sh) with their database there. Every check of theirs is a check here, named with the
+# tests that compare whole outputs (scenarios, reports), send the outbox
+# to a real smtp-sink (deliver.sh) and kill writers with SIGKILL
+# (crash.sh) with their database there. Every check of theirs is a check here, named with the
 # test it came from. SQLite runs the same tests in `make check` itself.
 . "${SRCDIR:-.}/tests/lib.sh"
 . "$SRCDIR/tests/servers.sh"
@@ -50,7 +51,7 @@ for t in test_store test_ingest test_automate; do
 	CMOCKA_MESSAGE_OUTPUT=TAP "$B/$t" >"$WORK/tap" 2>&1
 	relay "$t on PostgreSQL" <"$WORK/tap"
 done
-for t in scenarios report crash; do
+for t in scenarios report deliver crash; do
 	sh "$SRCDIR/tests/$t.sh" >"$WORK/tap" 2>&1
 	relay "$t.sh on PostgreSQL" <"$WORK/tap"
 done
