@@ -4,8 +4,9 @@
 # socket in the test's directory, stopped by pid), then the unit tests
 # that use a store (each test in a database of its own) and the shell
 # tests that compare whole outputs (scenarios, reports), send the outbox
-# to a real smtp-sink (deliver.sh) and kill writers with SIGKILL
-# (crash.sh) with their database there. Every check of theirs is a check here, named with the
+# to a real smtp-sink (deliver.sh), drive the milter with miltertest
+# (milter.sh: a held writer lock and a stopped server tempfail) and kill
+# writers with SIGKILL (crash.sh) with their database there. Every check of theirs is a check here, named with the
 # test it came from. SQLite runs the same tests in `make check` itself.
 . "${SRCDIR:-.}/tests/lib.sh"
 . "$SRCDIR/tests/servers.sh"
@@ -26,8 +27,15 @@ TIKETTI_TEST_PG_RESTART="$WORK/restart"
 printf '#!/bin/sh\n%s "%s/pg_ctl" -D "%s/data" -l "%s/pg.log" -w -m fast restart >/dev/null\n' \
     "$_pgrun" "$PG_BIN" "$PG_DIR" "$PG_DIR" >"$TIKETTI_TEST_PG_RESTART"
 chmod +x "$TIKETTI_TEST_PG_RESTART"
+TIKETTI_TEST_PG_STOP="$WORK/stop"
+TIKETTI_TEST_PG_START="$WORK/start"
+printf '#!/bin/sh\n%s "%s/pg_ctl" -D "%s/data" -w -m fast stop >/dev/null\n' \
+    "$_pgrun" "$PG_BIN" "$PG_DIR" >"$TIKETTI_TEST_PG_STOP"
+printf '#!/bin/sh\n%s "%s/pg_ctl" -D "%s/data" -l "%s/pg.log" -w -o "%s" start >/dev/null\n' \
+    "$_pgrun" "$PG_BIN" "$PG_DIR" "$PG_DIR" "$PG_OPTS" >"$TIKETTI_TEST_PG_START"
+chmod +x "$TIKETTI_TEST_PG_STOP" "$TIKETTI_TEST_PG_START"
 export TIKETTI_TEST_PG TIKETTI_TEST_PG_CREATEDB TIKETTI_TEST_PG_DROPDB \
-    TIKETTI_TEST_PG_RESTART
+    TIKETTI_TEST_PG_RESTART TIKETTI_TEST_PG_STOP TIKETTI_TEST_PG_START
 
 # relay NAME: another test's TAP on stdin, renumbered as ours; its
 # diagnostics pass through. A test that printed no result fails. (Read
@@ -51,7 +59,7 @@ for t in test_store test_ingest test_automate; do
 	CMOCKA_MESSAGE_OUTPUT=TAP "$B/$t" >"$WORK/tap" 2>&1
 	relay "$t on PostgreSQL" <"$WORK/tap"
 done
-for t in scenarios report deliver crash; do
+for t in scenarios report deliver milter crash; do
 	sh "$SRCDIR/tests/$t.sh" >"$WORK/tap" 2>&1
 	relay "$t.sh on PostgreSQL" <"$WORK/tap"
 done

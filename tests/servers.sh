@@ -278,7 +278,8 @@ PY
 # pg_up: a throw-away PostgreSQL cluster in $DIR/pg (HARNESS.md): initdb
 # with trust for user tiketti, a free port on loopback, its socket in
 # $DIR/pg, fsync on; run as user postgres when we are root (the server
-# refuses root). Sets PG_PORT, PG_PID, PG_BIN, PG_URL (up to the
+# refuses root). Sets PG_PORT, PG_PID, PG_BIN, PG_OPTS (the server's
+# options, for a start after a stop), PG_URL (up to the
 # database name: ${PG_URL}NAME) and PG_CREATEDB (a command that takes
 # NAME). Returns non-zero when it did not start.
 pg_up() {
@@ -296,9 +297,10 @@ pg_up() {
 	    -E UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1 ||
 	    { sed 's/^/# /' "$PG_DIR/initdb.log"; return 1; }
 	PG_PORT=$(freeport)
+	PG_OPTS="-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=on"
 	$_pgrun "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/pg.log" -w \
-	    -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=on" \
-	    start >/dev/null || { sed 's/^/# /' "$PG_DIR/pg.log"; return 1; }
+	    -o "$PG_OPTS" start >/dev/null ||
+	    { sed 's/^/# /' "$PG_DIR/pg.log"; return 1; }
 	PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid")
 	PG_URL="postgresql://tiketti@127.0.0.1:$PG_PORT/"
 	PG_CREATEDB="$PG_BIN/createdb -h 127.0.0.1 -p $PG_PORT -U tiketti"
