@@ -180,10 +180,13 @@ open_store(struct ctx *x, int readonly)
 
 	ts = store_open(path, x->conf->busy_timeout,
 	    readonly ? STORE_READONLY : 0, &x->store);
-	if (ts != TK_OK)
+	if (ts != TK_OK) {
+		char *shown = store_describe(path);
+
 		fatalx(ts == TK_ETEMP ? EX_TEMPFAIL : EX_CANTCREAT,
-		    "database %s: %s%s", path, store_errmsg(x->store),
+		    "database %s: %s%s", shown, store_errmsg(x->store),
 		    ts == TK_ETEMP ? " (try again later)" : "");
+	}
 }
 
 /*

@@ -236,6 +236,7 @@ writer_get(void)
 {
 	struct generation *g = gen_get();
 	enum tk_status ts;
+	char *shown;
 
 	if (writer && writer->gen == g) {
 		gen_put(g);
@@ -252,8 +253,9 @@ writer_get(void)
 		ingest_set_rules(writer->ingest, g->rules);
 		return writer;
 	}
-	log_warnx("database %s: %s", g->conf->database,
-	    store_errmsg(writer->store));
+	shown = store_describe(g->conf->database);
+	log_warnx("database %s: %s", shown, store_errmsg(writer->store));
+	free(shown);
 	worker_free(writer);
 	writer = NULL;
 	return NULL;

@@ -840,6 +840,39 @@ fail:
 	return ts != TK_OK ? ts : TK_EIO;
 }
 
+char *
+store_describe(const char *target)
+{
+	const char *at, *scheme, *colon, *pw;
+
+	/* postgresql://user:SECRET@host... */
+	if ((scheme = strstr(target, "://")) != NULL &&
+	    (at = strchr(scheme + 3, '@')) != NULL &&
+	    (colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3))) !=
+	    NULL)
+		return xasprintf("%.*s:***%s", (int)(colon - target), target,
+		    at);
+	/* postgresql:... password=SECRET ... */
+	if ((pw = strstr(target, "password")) != NULL) {
+		const char *end = pw + 8;
+
+		while (*end == ' ' || *end == '=')
+			end++;
+		if (*end == '\'') {		/* 'quoted, \' escaped' */
+			for (end++; *end && *end != '\''; end++)
+				if (*end == '\\' && end[1])
+					end++;
+			if (*end)
+				end++;
+		} else
+			while (*end && *end != ' ')
+				end++;
+		return xasprintf("%.*spassword=***%s", (int)(pw - target),
+		    target, end);
+	}
+	return xstrdup(target);
+}
+
 /* postgresql://… or postgres://… (a URI), postgresql:conninfo. */
 static int
 is_postgresql(const char *target)
@@ -866,8 +899,11 @@ store_open(const char *target, long long busy_timeout, int flags,
 	    &s->db, &err);
 	if (ts != TK_OK) {
 		free(s->errmsg);
-		s->errmsg = err ? xstrdup(err) : xasprintf("%s: %s", target,
+		char *shown = store_describe(target);
+
+		s->errmsg = err ? xstrdup(err) : xasprintf("%s: %s", shown,
 		    s->db ? s->db->ops->errmsg(s->db) : "cannot open");
+		free(shown);
 		free(err);
 		return ts;
 	}

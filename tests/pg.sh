@@ -128,6 +128,22 @@ is "db copy: a ticket made after it takes the next number" \
 is "db migrate says the schema" \
     "$("$TIKETTI" -c "$WORK/copy.conf" --db "$PGCOPY" db migrate | sed 's/.*: //')" "schema 7"
 
+# ---- the password: from a 0600 passfile, never from the setting ----
+psql -X -q -d "${PG_URL}postgres" -c "create role pwuser login password 'pw-s3cret'"
+$PG_CREATEDB -O pwuser pwdb
+sed -i '1i host all pwuser 127.0.0.1/32 scram-sha-256' "$PG_DIR/data/pg_hba.conf"
+$_pgrun "$PG_BIN/pg_ctl" -D "$PG_DIR/data" reload >/dev/null
+echo "127.0.0.1:$PG_PORT:pwdb:pwuser:pw-s3cret" >"$WORK/pgpass"
+chmod 600 "$WORK/pgpass"
+PWURL="postgresql://pwuser@127.0.0.1:$PG_PORT/pwdb?passfile=$WORK/pgpass"
+is "a password from a 0600 passfile: the store opens" \
+    "$(exitcode "$TIKETTI" --db "$PWURL" ticket list)" 0
+chmod 644 "$WORK/pgpass"
+is "a passfile others can read is not used (libpq): try later (75)" \
+    "$(exitcode "$TIKETTI" --db "$PWURL" ticket list)" 75
+is "a password in the setting is refused, and not repeated" \
+    "$(exitcode "$TIKETTI" --db "postgresql://pwuser:pw-s3cret@127.0.0.1:$PG_PORT/pwdb" ticket list) $(grep -c passfile "$WORK/err") $(grep -c s3cret "$WORK/err")" "73 1 0"
+
 # ---- exactly once: two bulk imports of one maildir at once ----
 for backend in sqlite postgresql; do
 	if [ $backend = sqlite ]; then

@@ -138,6 +138,11 @@ enum tk_status store_open(const char *path, long long busy_timeout, int flags,
     struct store **out);
 void store_close(struct store *s);
 /*
+ * A database setting as it may be shown: a password written in it (which
+ * store_open refuses) as ***. The caller frees it.
+ */
+char *store_describe(const char *target);
+/*
  * Whether the last failure was one a new transaction may not meet again:
  * a lost connection (the next store_begin() connects again), a
  * serialisation failure or a deadlock. Such a transaction is worth doing

@@ -231,6 +231,30 @@ t_pg_open(void **state)
 	store_close(s);
 }
 
+/* A setting shown in a message never shows a password. */
+static void
+t_describe(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "postgresql://tk:s3cret@db1,db2/x?sslmode=verify-full",
+		  "postgresql://tk:***@db1,db2/x?sslmode=verify-full" },
+		{ "postgresql:host=db1 password=s3cret dbname=x",
+		  "postgresql:host=db1 password=*** dbname=x" },
+		{ "postgresql:password = 's3 \\'cret' dbname=x",
+		  "postgresql:password=*** dbname=x" },
+		{ "postgresql://tk@db1/x", "postgresql://tk@db1/x" },
+		{ "/var/lib/tiketti/t.db", "/var/lib/tiketti/t.db" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *d = store_describe(cases[i][0]);
+
+		assert_string_equal(d, cases[i][1]);
+		free(d);
+	}
+}
+
 int
 main(void)
 {
@@ -240,6 +264,7 @@ main(void)
 		cmocka_unit_test(t_open_fails),
 		cmocka_unit_test(t_rollback_wal),
 		cmocka_unit_test(t_pg_open),
+		cmocka_unit_test(t_describe),
 	};
 	/* The backend-neutral tests, on the PostgreSQL of tests/pg.sh. */
 	const struct CMUnitTest pg[] = {
