@@ -640,50 +640,51 @@ static const char *const stmt_sql[Q__COUNT] = {
 	"  AND e.at >= ?1 AND e.at < ?2 AND " REP_MAILBOX \
 	"  GROUP BY 1, 2, 3) AS g GROUP BY 1, 2, 3"
 
+/* Case-blind address statements, with the dialect's way to compare. */
+#define Q_MSG_ATTACHMENTS_SQL(order) "SELECT name, type, size, sha256" \
+	" FROM attachments WHERE message = ?1 ORDER BY " order
+#define Q_OUTBOX_RECENT_SQL(eq) "SELECT count(*) FROM outbox WHERE " eq \
+	" AND kind = ?2 AND created_at > ?3"
+#define Q_CUSTOMER_WROTE_SQL(eq) "SELECT EXISTS (SELECT 1 FROM messages" \
+	" WHERE ticket_id = ?1 AND direction = 'in' AND kind = 'customer'" \
+	" AND " eq ")"
+#define Q_BOUNCE_ADD_SQL(addr) "INSERT INTO bounced (address, at," \
+	" ticket_id) VALUES (" addr ", ?2, ?3) ON CONFLICT (address) DO UPDATE" \
+	" SET at = excluded.at, ticket_id = excluded.ticket_id"
+#define Q_BOUNCE_LAST_SQL(addr) "SELECT at FROM bounced WHERE address = " addr
+
+/* Addresses compare case-blind by COLLATE NOCASE (bounced.address has it). */
+#define NOCASE_SQLITE(col, p) col " = " p " COLLATE NOCASE"
 static const char *const stmt_sqlite[Q__COUNT] = {
 	[Q_TICKET_GET] = Q_TICKET_GET_SQL("group_concat"),
 	[Q_TICKET_LIST] = Q_TICKET_LIST_SQL("group_concat"),
 	[Q_TICKET_LIST_STATUS] = Q_TICKET_LIST_STATUS_SQL("group_concat"),
 	/* In MIME order: the order they were stored in. */
-	[Q_MSG_ATTACHMENTS] = "SELECT name, type, size, sha256 FROM attachments"
-	    " WHERE message = ?1 ORDER BY rowid",
+	[Q_MSG_ATTACHMENTS] = Q_MSG_ATTACHMENTS_SQL("rowid"),
 	/* SQLite has one writer at a time: the claim needs no row lock. */
 	[Q_OUTBOX_CLAIM] = Q_OUTBOX_CLAIM_SQL(""),
-	[Q_OUTBOX_RECENT] = "SELECT count(*) FROM outbox"
-	    " WHERE to_addr = ?1 COLLATE NOCASE AND kind = ?2"
-	    " AND created_at > ?3",
-	[Q_CUSTOMER_WROTE] = "SELECT EXISTS (SELECT 1 FROM messages"
-	    " WHERE ticket_id = ?1 AND direction = 'in' AND kind = 'customer'"
-	    " AND from_addr = ?2 COLLATE NOCASE)",
-	/* bounced.address is COLLATE NOCASE. */
-	[Q_BOUNCE_ADD] = "INSERT INTO bounced (address, at, ticket_id)"
-	    " VALUES (?1, ?2, ?3) ON CONFLICT (address) DO UPDATE"
-	    " SET at = excluded.at, ticket_id = excluded.ticket_id",
-	[Q_BOUNCE_LAST] = "SELECT at FROM bounced WHERE address = ?1",
+	[Q_OUTBOX_RECENT] = Q_OUTBOX_RECENT_SQL(NOCASE_SQLITE("to_addr", "?1")),
+	[Q_CUSTOMER_WROTE] = Q_CUSTOMER_WROTE_SQL(NOCASE_SQLITE("from_addr",
+	    "?2")),
+	[Q_BOUNCE_ADD] = Q_BOUNCE_ADD_SQL("?1"),
+	[Q_BOUNCE_LAST] = Q_BOUNCE_LAST_SQL("?1"),
 	[Q_REP_CREATED] = Q_REP_CREATED_SQL(REP_DAY_SQLITE),
 	[Q_REP_STATUS] = Q_REP_STATUS_SQL(REP_DAY_SQLITE),
 };
 
-/* Addresses compare case-blind through lower(), which the indexes hold. */
+/* Through lower(), which the indexes hold; bounced.address is lower case. */
+#define NOCASE_PG(col, p) "lower(" col ") = lower(" p ")"
 static const char *const stmt_pg[Q__COUNT] = {
 	[Q_TICKET_GET] = Q_TICKET_GET_SQL("string_agg"),
 	[Q_TICKET_LIST] = Q_TICKET_LIST_SQL("string_agg"),
 	[Q_TICKET_LIST_STATUS] = Q_TICKET_LIST_STATUS_SQL("string_agg"),
-	[Q_MSG_ATTACHMENTS] = "SELECT name, type, size, sha256 FROM attachments"
-	    " WHERE message = ?1 ORDER BY id",
+	[Q_MSG_ATTACHMENTS] = Q_MSG_ATTACHMENTS_SQL("id"),
 	/* Senders on several hosts: a row another holds is passed over. */
 	[Q_OUTBOX_CLAIM] = Q_OUTBOX_CLAIM_SQL(" FOR UPDATE SKIP LOCKED"),
-	[Q_OUTBOX_RECENT] = "SELECT count(*) FROM outbox"
-	    " WHERE lower(to_addr) = lower(?1) AND kind = ?2"
-	    " AND created_at > ?3",
-	[Q_CUSTOMER_WROTE] = "SELECT EXISTS (SELECT 1 FROM messages"
-	    " WHERE ticket_id = ?1 AND direction = 'in' AND kind = 'customer'"
-	    " AND lower(from_addr) = lower(?2))",
-	/* bounced.address is kept in lower case. */
-	[Q_BOUNCE_ADD] = "INSERT INTO bounced (address, at, ticket_id)"
-	    " VALUES (lower(?1), ?2, ?3) ON CONFLICT (address) DO UPDATE"
-	    " SET at = excluded.at, ticket_id = excluded.ticket_id",
-	[Q_BOUNCE_LAST] = "SELECT at FROM bounced WHERE address = lower(?1)",
+	[Q_OUTBOX_RECENT] = Q_OUTBOX_RECENT_SQL(NOCASE_PG("to_addr", "?1")),
+	[Q_CUSTOMER_WROTE] = Q_CUSTOMER_WROTE_SQL(NOCASE_PG("from_addr", "?2")),
+	[Q_BOUNCE_ADD] = Q_BOUNCE_ADD_SQL("lower(?1)"),
+	[Q_BOUNCE_LAST] = Q_BOUNCE_LAST_SQL("lower(?1)"),
 	[Q_REP_CREATED] = Q_REP_CREATED_SQL(REP_DAY_PG),
 	[Q_REP_STATUS] = Q_REP_STATUS_SQL(REP_DAY_PG),
 };
