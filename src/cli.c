@@ -2,7 +2,7 @@
  * NAME
  *	cli.c — main(): global options and the subcommands.
  * DESCRIPTION
- *	tiketti [-c FILE] [--db PATH] [-v] COMMAND ...  One job per command;
+ *	tiketti [-c FILE] [--db DATABASE] [-v] COMMAND ...  One job per command;
  *	each reads the configuration, opens the store and calls the module
  *	that does the work (ingest, store queries for the ticket CLI). The
  *	only place that maps a tk_status to an exit code and that prints.
@@ -145,7 +145,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: tiketti [-c FILE] [--db PATH] [-v] COMMAND ...\n"
+	    "usage: tiketti [-c FILE] [--db DATABASE] [-v] COMMAND ...\n"
 	    "commands:\n"
 	    "  ingest [--sender ADDR] [--recipient ADDR]... [--mailbox ADDR]\n"
 	    "         [--no-rules]\n"
