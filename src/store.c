@@ -533,24 +533,6 @@ static const char *const stmt_sql[Q__COUNT] = {
 	 * dimension; then each metric's rows in order of time, which
 	 * report.c reads once to find every group's ranks.
 	 */
-	[Q_REP_TIMES_FILL] = "INSERT INTO rep_times"
-	    " SELECT f.at - b.c, coalesce(f.actor, ''), r.at - b.c,"
-	    "  coalesce(r.actor, ''), b.mb, b.cat FROM"
-	    " (SELECT t.created_at AS c, coalesce(t.mailbox, '') AS mb,"
-	    "  coalesce(t.category, '') AS cat,"
-	    "  (SELECT min(id) FROM (SELECT e.id FROM events e"
-	    "   WHERE e.ticket_id = t.id AND e.type = 'message'"
-	    "   AND e.new = 'agent' AND EXISTS (SELECT 1 FROM messages m"
-	    "    WHERE m.id = e.message AND m.direction = 'out')"
-	    "   UNION ALL SELECT e.id FROM events e WHERE e.ticket_id = t.id"
-	    "   AND e.type = 'queued' AND e.old = 'reply') AS x) AS fr,"
-	    "  (SELECT e.id FROM events e WHERE e.ticket_id = t.id AND"
-	    "   e.type = 'status' AND e.new IN ('solved', 'closed')"
-	    "   ORDER BY e.id LIMIT 1) AS rs"
-	    " FROM tickets t WHERE t.created_at >= ?1 AND t.created_at < ?2"
-	    " AND " REP_MAILBOX ") b"
-	    " LEFT JOIN events f ON f.id = b.fr LEFT JOIN events r ON r.id = b.rs"
-	    " WHERE f.id IS NOT NULL OR r.id IS NOT NULL",
 	/* The finest groups, in one sort; report.c adds them up. */
 	[Q_REP_TIMES_COUNT] = "SELECT frt IS NOT NULL, res IS NOT NULL, mb,"
 	    " cat, fa, ra, count(*) FROM rep_times GROUP BY 1, 2, 3, 4, 5, 6",
@@ -668,6 +650,26 @@ static const char *const stmt_sqlite[Q__COUNT] = {
 	    "?2")),
 	[Q_BOUNCE_ADD] = Q_BOUNCE_ADD_SQL("?1"),
 	[Q_BOUNCE_LAST] = Q_BOUNCE_LAST_SQL("?1"),
+	/* Per ticket, the first of each by correlated subqueries on the
+	 * indexes. */
+	[Q_REP_TIMES_FILL] = "INSERT INTO rep_times"
+	    " SELECT f.at - b.c, coalesce(f.actor, ''), r.at - b.c,"
+	    "  coalesce(r.actor, ''), b.mb, b.cat FROM"
+	    " (SELECT t.created_at AS c, coalesce(t.mailbox, '') AS mb,"
+	    "  coalesce(t.category, '') AS cat,"
+	    "  (SELECT min(id) FROM (SELECT e.id FROM events e"
+	    "   WHERE e.ticket_id = t.id AND e.type = 'message'"
+	    "   AND e.new = 'agent' AND EXISTS (SELECT 1 FROM messages m"
+	    "    WHERE m.id = e.message AND m.direction = 'out')"
+	    "   UNION ALL SELECT e.id FROM events e WHERE e.ticket_id = t.id"
+	    "   AND e.type = 'queued' AND e.old = 'reply') AS x) AS fr,"
+	    "  (SELECT e.id FROM events e WHERE e.ticket_id = t.id AND"
+	    "   e.type = 'status' AND e.new IN ('solved', 'closed')"
+	    "   ORDER BY e.id LIMIT 1) AS rs"
+	    " FROM tickets t WHERE t.created_at >= ?1 AND t.created_at < ?2"
+	    " AND " REP_MAILBOX ") b"
+	    " LEFT JOIN events f ON f.id = b.fr LEFT JOIN events r ON r.id = b.rs"
+	    " WHERE f.id IS NOT NULL OR r.id IS NOT NULL",
 	[Q_REP_CREATED] = Q_REP_CREATED_SQL(REP_DAY_SQLITE),
 	[Q_REP_STATUS] = Q_REP_STATUS_SQL(REP_DAY_SQLITE),
 };
@@ -685,6 +687,26 @@ static const char *const stmt_pg[Q__COUNT] = {
 	[Q_CUSTOMER_WROTE] = Q_CUSTOMER_WROTE_SQL(NOCASE_PG("from_addr", "?2")),
 	[Q_BOUNCE_ADD] = Q_BOUNCE_ADD_SQL("lower(?1)"),
 	[Q_BOUNCE_LAST] = Q_BOUNCE_LAST_SQL("lower(?1)"),
+	/* The same in set-wise steps: PostgreSQL's hash joins are faster
+	 * than a subquery per ticket. */
+	[Q_REP_TIMES_FILL] = "INSERT INTO rep_times WITH"
+	    " b AS (SELECT t.id, t.created_at AS c,"
+	    "  coalesce(t.mailbox, '') AS mb, coalesce(t.category, '') AS cat"
+	    "  FROM tickets t WHERE t.created_at >= ?1 AND t.created_at < ?2"
+	    "  AND " REP_MAILBOX "),"
+	    " fr AS (SELECT e.ticket_id, min(e.id) AS id FROM b"
+	    "  JOIN events e ON e.ticket_id = b.id WHERE (e.type = 'message'"
+	    "  AND e.new = 'agent' AND EXISTS (SELECT 1 FROM messages m"
+	    "   WHERE m.id = e.message AND m.direction = 'out'))"
+	    "  OR (e.type = 'queued' AND e.old = 'reply') GROUP BY e.ticket_id),"
+	    " rs AS (SELECT e.ticket_id, min(e.id) AS id FROM b"
+	    "  JOIN events e ON e.ticket_id = b.id WHERE e.type = 'status'"
+	    "  AND e.new IN ('solved', 'closed') GROUP BY e.ticket_id)"
+	    " SELECT f.at - b.c, coalesce(f.actor, ''), r.at - b.c,"
+	    "  coalesce(r.actor, ''), b.mb, b.cat FROM b"
+	    " LEFT JOIN fr ON fr.ticket_id = b.id LEFT JOIN events f ON f.id = fr.id"
+	    " LEFT JOIN rs ON rs.ticket_id = b.id LEFT JOIN events r ON r.id = rs.id"
+	    " WHERE f.id IS NOT NULL OR r.id IS NOT NULL",
 	[Q_REP_CREATED] = Q_REP_CREATED_SQL(REP_DAY_PG),
 	[Q_REP_STATUS] = Q_REP_STATUS_SQL(REP_DAY_PG),
 };

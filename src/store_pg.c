@@ -56,6 +56,7 @@ struct pg {
 	unsigned	 gen;		/* bumped by a reset */
 	unsigned	 nstmt;
 	long long	 lock_timeout;
+	int		 readonly;	/* reports: big sorts in memory */
 };
 
 struct pg_stmt {
@@ -225,11 +226,17 @@ session_setup(struct pg *p)
 	free(zone);
 	if (ts != TK_OK)
 		return ts;
+	/* Compiling a report's plans took longer than running them. */
+	if ((ts = pg_exec(&p->base, "SET jit = off")) != TK_OK)
+		return ts;
 	snprintf(timeout, sizeof(timeout), "%llds", p->lock_timeout);
 	/* A reader's connection is not made read-only: a report fills a
-	 * temporary table, which a read-only transaction may not. */
-	return exec1(p, "SELECT set_config('lock_timeout', $1, false)",
-	    timeout);
+	 * temporary table, which a read-only transaction may not. Its
+	 * sorts and hashes (a report's) get memory instead of disk. */
+	if ((ts = exec1(p, "SELECT set_config('lock_timeout', $1, false)",
+	    timeout)) != TK_OK || !p->readonly)
+		return ts;
+	return pg_exec(&p->base, "SET work_mem = '64MB'");
 }
 
 /* The target as libpq takes it: a URI as it is, else the conninfo. */
@@ -256,7 +263,7 @@ pg_open(const char *target, long long busy_timeout, int readonly,
 	p->base.ops = &store_pg_ops;
 	p->gen = 1;
 	p->lock_timeout = busy_timeout > 0 ? busy_timeout : 1;
-	(void)readonly;
+	p->readonly = readonly;
 	*out = &p->base;
 	if ((opts = PQconninfoParse(info, &perr)) == NULL) {
 		*err = xasprintf("database: %s", perr ? perr :
