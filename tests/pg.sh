@@ -144,6 +144,22 @@ is "a passfile others can read is not used (libpq): try later (75)" \
 is "a password in the setting is refused, and not repeated" \
     "$(exitcode "$TIKETTI" --db "postgresql://pwuser:pw-s3cret@127.0.0.1:$PG_PORT/pwdb" ticket list) $(grep -c passfile "$WORK/err") $(grep -c s3cret "$WORK/err")" "73 1 0"
 
+# ---- failover: the first host is down, libpq takes the next ----
+FO=$(db failover)
+FOINFO="postgresql:host=127.0.0.1,127.0.0.1 port=$(freeport),$PG_PORT user=tiketti dbname=${FO##*/} target_session_attrs=read-write connect_timeout=3"
+printf 'From: f@asiakas.example\nTo: tuki@yritys.example\nSubject: failover\nMessage-ID: <fo@x>\n\nx\n' |
+    "$TIKETTI" --db "$FOINFO" ingest 2>"$WORK/fo.err"
+is "two hosts, the first down: the mail goes to the one that answers" \
+    "$(sql_db "$FO" "select subject from messages")" failover
+
+# ---- a database newer than the program is refused by every command ----
+sql_db "$FO" "update tiketti_schema set version = 99"
+is "a newer schema: ticket list refuses it (73), saying so" \
+    "$(exitcode "$TIKETTI" --db "$FO" ticket list) $(grep -c 'schema 99 is newer than this tiketti' "$WORK/err")" "73 1"
+is "... and so does ingest, with try later (75) for the sender" \
+    "$(echo x | exitcode "$TIKETTI" --db "$FO" ingest)" 75
+is "... and db migrate" "$(exitcode "$TIKETTI" --db "$FO" db migrate)" 73
+
 # ---- exactly once: two bulk imports of one maildir at once ----
 for backend in sqlite postgresql; do
 	if [ $backend = sqlite ]; then
