@@ -24,15 +24,15 @@ TIKETTI_TEST_PG_CREATEDB=$PG_CREATEDB
 TIKETTI_TEST_PG_DROPDB="$PG_BIN/dropdb -h 127.0.0.1 -p $PG_PORT -U tiketti"
 # The unit tests' fault (a fast restart) goes through this script.
 TIKETTI_TEST_PG_RESTART="$WORK/restart"
-printf '#!/bin/sh\n%s "%s/pg_ctl" -D "%s/data" -l "%s/pg.log" -w -m fast restart >/dev/null\n' \
-    "$_pgrun" "$PG_BIN" "$PG_DIR" "$PG_DIR" >"$TIKETTI_TEST_PG_RESTART"
+printf '#!/bin/sh\ncd "%s" && %s "%s/pg_ctl" -D "%s/data" -l "%s/pg.log" -w -m fast restart >/dev/null\n' \
+    "$PG_DIR" "$_pgrun" "$PG_BIN" "$PG_DIR" "$PG_DIR" >"$TIKETTI_TEST_PG_RESTART"
 chmod +x "$TIKETTI_TEST_PG_RESTART"
 TIKETTI_TEST_PG_STOP="$WORK/stop"
 TIKETTI_TEST_PG_START="$WORK/start"
-printf '#!/bin/sh\n%s "%s/pg_ctl" -D "%s/data" -w -m fast stop >/dev/null\n' \
-    "$_pgrun" "$PG_BIN" "$PG_DIR" >"$TIKETTI_TEST_PG_STOP"
-printf '#!/bin/sh\n%s "%s/pg_ctl" -D "%s/data" -l "%s/pg.log" -w -o "%s" start >/dev/null\n' \
-    "$_pgrun" "$PG_BIN" "$PG_DIR" "$PG_DIR" "$PG_OPTS" >"$TIKETTI_TEST_PG_START"
+printf '#!/bin/sh\ncd "%s" && %s "%s/pg_ctl" -D "%s/data" -w -m fast stop >/dev/null\n' \
+    "$PG_DIR" "$_pgrun" "$PG_BIN" "$PG_DIR" >"$TIKETTI_TEST_PG_STOP"
+printf '#!/bin/sh\ncd "%s" && %s "%s/pg_ctl" -D "%s/data" -l "%s/pg.log" -w -o "%s" start >/dev/null\n' \
+    "$PG_DIR" "$_pgrun" "$PG_BIN" "$PG_DIR" "$PG_DIR" "$PG_OPTS" >"$TIKETTI_TEST_PG_START"
 chmod +x "$TIKETTI_TEST_PG_STOP" "$TIKETTI_TEST_PG_START"
 export TIKETTI_TEST_PG TIKETTI_TEST_PG_CREATEDB TIKETTI_TEST_PG_DROPDB \
     TIKETTI_TEST_PG_RESTART TIKETTI_TEST_PG_STOP TIKETTI_TEST_PG_START
@@ -132,7 +132,7 @@ is "db migrate says the schema" \
 psql -X -q -d "${PG_URL}postgres" -c "create role pwuser login password 'pw-s3cret'"
 $PG_CREATEDB -O pwuser pwdb
 sed -i '1i host all pwuser 127.0.0.1/32 scram-sha-256' "$PG_DIR/data/pg_hba.conf"
-$_pgrun "$PG_BIN/pg_ctl" -D "$PG_DIR/data" reload >/dev/null
+(cd "$PG_DIR" && $_pgrun "$PG_BIN/pg_ctl" -D "$PG_DIR/data" reload >/dev/null)
 echo "127.0.0.1:$PG_PORT:pwdb:pwuser:pw-s3cret" >"$WORK/pgpass"
 chmod 600 "$WORK/pgpass"
 PWURL="postgresql://pwuser@127.0.0.1:$PG_PORT/pwdb?passfile=$WORK/pgpass"

@@ -293,14 +293,17 @@ pg_up() {
 		chown postgres "$PG_DIR"
 		_pgrun="runuser -u postgres --"
 	fi
+	# From a directory user postgres may enter (CI's may be under /root).
+	cd "$PG_DIR" || return 1
 	$_pgrun "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U tiketti \
 	    -E UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1 ||
-	    { sed 's/^/# /' "$PG_DIR/initdb.log"; return 1; }
+	    { sed 's/^/# /' "$PG_DIR/initdb.log"; cd - >/dev/null; return 1; }
 	PG_PORT=$(freeport)
 	PG_OPTS="-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=on"
 	$_pgrun "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/pg.log" -w \
 	    -o "$PG_OPTS" start >/dev/null ||
-	    { sed 's/^/# /' "$PG_DIR/pg.log"; return 1; }
+	    { sed 's/^/# /' "$PG_DIR/pg.log"; cd - >/dev/null; return 1; }
+	cd - >/dev/null
 	PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid")
 	PG_URL="postgresql://tiketti@127.0.0.1:$PG_PORT/"
 	PG_CREATEDB="$PG_BIN/createdb -h 127.0.0.1 -p $PG_PORT -U tiketti"
@@ -308,8 +311,8 @@ pg_up() {
 
 # pg_restart: a fast restart (every connection dropped), as a fault.
 pg_restart() {
-	$_pgrun "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/pg.log" -w \
-	    -m fast restart >/dev/null
+	(cd "$PG_DIR" && $_pgrun "$PG_BIN/pg_ctl" -D "$PG_DIR/data" \
+	    -l "$PG_DIR/pg.log" -w -m fast restart >/dev/null)
 	PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid")
 }
 
