@@ -28,11 +28,9 @@
  *	busy database are TK_ETEMP; a certificate, login, password file or
  *	folder problem is TK_EPERM with the reason in err.
  */
-#include <sys/file.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>

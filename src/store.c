@@ -760,18 +760,6 @@ stmt(struct store *s, enum stmt_id id)
 	return s->stmt[id];
 }
 
-static void
-done(struct db_stmt *st)
-{
-	db_reset(st);
-}
-
-static void
-bind_text(struct db_stmt *st, int i, const char *v)
-{
-	db_bind_text(st, i, v);
-}
-
 /* Steps a statement that returns no rows; resets it. */
 static enum tk_status
 run(struct store *s, struct db_stmt *st, const char *what)
@@ -780,7 +768,7 @@ run(struct store *s, struct db_stmt *st, const char *what)
 
 	if (rc == DB_ERROR)
 		seterr(s, what);
-	done(st);
+	db_reset(st);
 	return rc_status(s, rc);
 }
 
@@ -795,7 +783,7 @@ run_id(struct store *s, struct db_stmt *st, const char *what, int64_t *id)
 		*id = db_int64(st, 0);
 	else if (rc == DB_ERROR)
 		seterr(s, what);
-	done(st);
+	db_reset(st);
 	return rc_status(s, rc);
 }
 
@@ -1277,7 +1265,7 @@ store_message_find(struct store *s, const char *key, int *found,
 
 	if (st == NULL)
 		return TK_EIO;
-	bind_text(st, 1, key);
+	db_bind_text(st, 1, key);
 	rc = db_step(st);
 	*found = rc == DB_ROW;
 	if (*found) {
@@ -1285,7 +1273,7 @@ store_message_find(struct store *s, const char *key, int *found,
 		*ticket = db_int64(st, 1);
 	} else if (rc != DB_DONE)
 		seterr(s, "find message");
-	done(st);
+	db_reset(st);
 	return rc_status(s, rc);
 }
 
@@ -1298,13 +1286,13 @@ store_ticket_by_message_id(struct store *s, const char *mid, int64_t *ticket)
 	*ticket = 0;
 	if (st == NULL)
 		return TK_EIO;
-	bind_text(st, 1, mid);
+	db_bind_text(st, 1, mid);
 	rc = db_step(st);
 	if (rc == DB_ROW)
 		*ticket = db_int64(st, 0);
 	else if (rc != DB_DONE)
 		seterr(s, "find message-id");
-	done(st);
+	db_reset(st);
 	return rc_status(s, rc);
 }
 
@@ -1327,20 +1315,20 @@ store_message_insert(struct store *s, const struct store_message *m,
 	if (st == NULL)
 		return TK_EIO;
 	bind_id(st, 1, m->ticket);
-	bind_text(st, 2, m->dedupe_key);
-	bind_text(st, 3, m->message_id);
-	bind_text(st, 4, m->direction);
-	bind_text(st, 5, m->kind);
-	bind_text(st, 6, m->from_addr);
-	bind_text(st, 7, m->from_name);
-	bind_text(st, 8, m->subject);
+	db_bind_text(st, 2, m->dedupe_key);
+	db_bind_text(st, 3, m->message_id);
+	db_bind_text(st, 4, m->direction);
+	db_bind_text(st, 5, m->kind);
+	db_bind_text(st, 6, m->from_addr);
+	db_bind_text(st, 7, m->from_name);
+	db_bind_text(st, 8, m->subject);
 	bind_id(st, 9, m->date);
 	db_bind_int64(st, 10, m->received_at);
-	bind_text(st, 11, m->mailbox);
+	db_bind_text(st, 11, m->mailbox);
 	db_bind_int64(st, 12, m->flags);
-	bind_text(st, 13, m->body);
-	bind_text(st, 14, m->sha256);
-	bind_text(st, 15, m->new_text);
+	db_bind_text(st, 13, m->body);
+	db_bind_text(st, 14, m->sha256);
+	db_bind_text(st, 15, m->new_text);
 	if ((ts = run_id(s, st, "insert message", row)) != TK_OK)
 		return ts;
 	if ((st = stmt(s, Q_RAW_INSERT)) == NULL)
@@ -1359,10 +1347,10 @@ store_attachment_add(struct store *s, int64_t msgrow, const char *name,
 	if (st == NULL)
 		return TK_EIO;
 	db_bind_int64(st, 1, msgrow);
-	bind_text(st, 2, name);
-	bind_text(st, 3, type);
+	db_bind_text(st, 2, name);
+	db_bind_text(st, 3, type);
 	db_bind_int64(st, 4, size);
-	bind_text(st, 5, sha256);
+	db_bind_text(st, 5, sha256);
 	return run(s, st, "insert attachment");
 }
 
@@ -1440,7 +1428,7 @@ store_ticket_get(struct store *s, int64_t id, struct store_ticket *t,
 		*found = 1;
 	} else if (rc != DB_DONE)
 		seterr(s, "get ticket");
-	done(st);
+	db_reset(st);
 	return rc_status(s, rc);
 }
 
@@ -1451,12 +1439,12 @@ store_ticket_insert(struct store *s, struct store_ticket *t)
 
 	if (st == NULL)
 		return TK_EIO;
-	bind_text(st, 1, t->subject ? t->subject : "");
-	bind_text(st, 2, t->status ? t->status : "new");
-	bind_text(st, 3, t->priority ? t->priority : "normal");
-	bind_text(st, 4, t->requester);
-	bind_text(st, 5, t->requester_name);
-	bind_text(st, 6, t->mailbox);
+	db_bind_text(st, 1, t->subject ? t->subject : "");
+	db_bind_text(st, 2, t->status ? t->status : "new");
+	db_bind_text(st, 3, t->priority ? t->priority : "normal");
+	db_bind_text(st, 4, t->requester);
+	db_bind_text(st, 5, t->requester_name);
+	db_bind_text(st, 6, t->mailbox);
 	bind_id(st, 7, t->parent);
 	db_bind_int64(st, 8, t->created_at);
 	return run_id(s, st, "insert ticket", &t->id);
@@ -1482,7 +1470,7 @@ store_ticket_set(struct store *s, int64_t id, const char *field,
 		return TK_EPERM;
 	}
 	db_bind_int64(st, 1, id);
-	bind_text(st, 2, value);
+	db_bind_text(st, 2, value);
 	db_bind_int64(st, 3, now);
 	return run(s, st, "update ticket");
 }
@@ -1508,7 +1496,7 @@ id_text(struct store *s, enum stmt_id q, int64_t id, const char *v,
 	if (st == NULL)
 		return TK_EIO;
 	db_bind_int64(st, 1, id);
-	bind_text(st, 2, v);
+	db_bind_text(st, 2, v);
 	return run(s, st, what);
 }
 
@@ -1535,12 +1523,12 @@ store_participant_is(struct store *s, int64_t ticket, const char *addr,
 	if (st == NULL)
 		return TK_EIO;
 	db_bind_int64(st, 1, ticket);
-	bind_text(st, 2, addr);
+	db_bind_text(st, 2, addr);
 	rc = db_step(st);
 	*yes = rc == DB_ROW;
 	if (rc != DB_ROW && rc != DB_DONE)
 		seterr(s, "participant");
-	done(st);
+	db_reset(st);
 	return rc_status(s, rc);
 }
 
@@ -1554,10 +1542,10 @@ store_event_add(struct store *s, int64_t ticket, int64_t at, const char *type,
 		return TK_EIO;
 	db_bind_int64(st, 1, ticket);
 	db_bind_int64(st, 2, at);
-	bind_text(st, 3, type);
-	bind_text(st, 4, actor);
-	bind_text(st, 5, old);
-	bind_text(st, 6, new_);
+	db_bind_text(st, 3, type);
+	db_bind_text(st, 4, actor);
+	db_bind_text(st, 5, old);
+	db_bind_text(st, 6, new_);
 	bind_id(st, 7, msgrow);
 	return run(s, st, "add event");
 }
@@ -1574,7 +1562,7 @@ each(struct store *s, struct db_stmt *st, const char *what,
 			break;
 	if (rc != DB_ROW && rc != DB_DONE)
 		seterr(s, what);
-	done(st);
+	db_reset(st);
 	return rc_status(s, rc);
 }
 
@@ -1601,7 +1589,7 @@ store_ticket_list(struct store *s, const char *status,
 	if (st == NULL)
 		return TK_EIO;
 	if (status)
-		bind_text(st, 1, status);
+		db_bind_text(st, 1, status);
 	return each(s, st, "list tickets", ticket_row, (void *)fn, arg);
 }
 
@@ -1664,7 +1652,7 @@ store_message_raw(struct store *s, int64_t message, struct buf *out,
 		const void *p = db_blob(st, 0, &n);
 
 		if (buf_add(out, p, n) != TK_OK) {
-			done(st);
+			db_reset(st);
 			free(s->errmsg);
 			s->errmsg = xstrdup("raw message over the buffer's cap");
 			return TK_ELIMIT;
@@ -1673,7 +1661,7 @@ store_message_raw(struct store *s, int64_t message, struct buf *out,
 	}
 	if (rc != DB_DONE)
 		seterr(s, "read raw message");
-	done(st);
+	db_reset(st);
 	return rc_status(s, rc);
 }
 
@@ -1728,7 +1716,7 @@ store_count_messages(struct store *s, int64_t *all, int64_t *flagged)
 		*flagged = db_int64(st, 1);
 	} else
 		seterr(s, "count");
-	done(st);
+	db_reset(st);
 	return rc_status(s, rc);
 }
 
@@ -1748,7 +1736,7 @@ store_ticket_customer(struct store *s, int64_t ticket, int64_t at,
 		return TK_EIO;
 	db_bind_int64(st, 1, ticket);
 	db_bind_int64(st, 2, at);
-	bind_text(st, 3, lang);
+	db_bind_text(st, 3, lang);
 	return run(s, st, "customer time");
 }
 
@@ -1761,17 +1749,17 @@ store_outbox_add(struct store *s, const struct store_outbox *o, int64_t *id)
 	if (st == NULL)
 		return TK_EIO;
 	bind_id(st, 1, o->ticket);
-	bind_text(st, 2, o->kind);
-	bind_text(st, 3, o->to);
-	bind_text(st, 4, o->subject);
-	bind_text(st, 5, o->headers);
-	bind_text(st, 6, o->body);
-	bind_text(st, 7, o->rule);
+	db_bind_text(st, 2, o->kind);
+	db_bind_text(st, 3, o->to);
+	db_bind_text(st, 4, o->subject);
+	db_bind_text(st, 5, o->headers);
+	db_bind_text(st, 6, o->body);
+	db_bind_text(st, 7, o->rule);
 	bind_id(st, 8, o->message);
-	bind_text(st, 9, o->dedupe);
+	db_bind_text(st, 9, o->dedupe);
 	db_bind_int64(st, 10, o->created_at);
 	bind_id(st, 11, o->out_message);
-	bind_text(st, 12, o->while_status);
+	db_bind_text(st, 12, o->while_status);
 	return run_id(s, st, "queue outbox", id);
 }
 
@@ -1808,7 +1796,7 @@ store_outbox_list(struct store *s, const char *state,
 
 	if (st == NULL)
 		return TK_EIO;
-	bind_text(st, 1, state);
+	db_bind_text(st, 1, state);
 	return each(s, st, "list outbox", outbox_row, (void *)fn, arg);
 }
 
@@ -1826,7 +1814,7 @@ step_int(struct store *s, struct db_stmt *st, int64_t *out, int *found,
 			*found = 1;
 	} else if (rc != DB_DONE)
 		seterr(s, what);
-	done(st);
+	db_reset(st);
 	return rc_status(s, rc);
 }
 
@@ -1841,7 +1829,7 @@ int_by_text(struct store *s, enum stmt_id q, const char *v, int64_t *out,
 		*found = 0;
 	if (st == NULL)
 		return TK_EIO;
-	bind_text(st, 1, v);
+	db_bind_text(st, 1, v);
 	return step_int(s, st, out, found, what);
 }
 
@@ -1868,7 +1856,7 @@ store_rule_fire(struct store *s, const char *rule, int64_t ticket,
 	*fresh = 0;
 	if (st == NULL)
 		return TK_EIO;
-	bind_text(st, 1, rule);
+	db_bind_text(st, 1, rule);
 	db_bind_int64(st, 2, ticket);
 	db_bind_int64(st, 3, occurrence);
 	db_bind_int64(st, 4, now);
@@ -1891,7 +1879,7 @@ store_horizon_set(struct store *s, const char *rule, int64_t upto)
 
 	if (st == NULL)
 		return TK_EIO;
-	bind_text(st, 1, rule);
+	db_bind_text(st, 1, rule);
 	db_bind_int64(st, 2, upto);
 	return run(s, st, "horizon");
 }
@@ -1919,7 +1907,7 @@ store_tickets_due(struct store *s, enum store_since since, const char *status,
 
 	if (st == NULL)
 		return TK_EIO;
-	bind_text(st, 1, status);
+	db_bind_text(st, 1, status);
 	db_bind_int64(st, 2, after);
 	db_bind_int64(st, 3, upto);
 	return each(s, st, "due tickets", due_row, (void *)fn, arg);
@@ -1969,7 +1957,7 @@ store_outbox_claim(struct store *s, int64_t now, int64_t after, int force,
 	}
 	if (rc != DB_DONE)
 		seterr(s, "claim outbox row");
-	done(st);
+	db_reset(st);
 	return rc_status(s, rc);
 }
 
@@ -1994,9 +1982,9 @@ store_outbox_done(struct store *s, int64_t id, const char *state,
 	if (st == NULL)
 		return TK_EIO;
 	db_bind_int64(st, 1, id);
-	bind_text(st, 2, state);
+	db_bind_text(st, 2, state);
 	db_bind_int64(st, 3, next_at);
-	bind_text(st, 4, error);
+	db_bind_text(st, 4, error);
 	db_bind_int64(st, 5, now);
 	return run(s, st, "mark outbox row");
 }
@@ -2011,14 +1999,14 @@ store_outbox_recent(struct store *s, const char *to, const char *kind,
 	*n = 0;
 	if (st == NULL)
 		return TK_EIO;
-	bind_text(st, 1, to);
-	bind_text(st, 2, kind);
+	db_bind_text(st, 1, to);
+	db_bind_text(st, 2, kind);
 	db_bind_int64(st, 3, since);
 	if ((rc = db_step(st)) == DB_ROW)
 		*n = db_int64(st, 0);
 	else
 		seterr(s, "count recent mail");
-	done(st);
+	db_reset(st);
 	return rc_status(s, rc);
 }
 
@@ -2034,7 +2022,7 @@ store_outbox_find(struct store *s, int64_t id, const char *mid, int64_t *row,
 	if (st == NULL)
 		return TK_EIO;
 	if (mid)
-		bind_text(st, 1, mid);
+		db_bind_text(st, 1, mid);
 	else
 		db_bind_int64(st, 1, id);
 	if ((rc = db_step(st)) == DB_ROW) {
@@ -2043,7 +2031,7 @@ store_outbox_find(struct store *s, int64_t id, const char *mid, int64_t *row,
 		*to = col_dup(st, 2);
 	} else if (rc != DB_DONE)
 		seterr(s, "find outbox row");
-	done(st);
+	db_reset(st);
 	return rc_status(s, rc);
 }
 
@@ -2055,7 +2043,7 @@ store_bounce_add(struct store *s, const char *addr, int64_t at,
 
 	if (st == NULL)
 		return TK_EIO;
-	bind_text(st, 1, addr);
+	db_bind_text(st, 1, addr);
 	db_bind_int64(st, 2, at);
 	bind_id(st, 3, ticket);
 	return run(s, st, "record bounce");
@@ -2081,7 +2069,7 @@ store_ticket_last_mid(struct store *s, int64_t ticket, char **mid)
 		*mid = col_dup(st, 0);
 	else if (rc != DB_DONE)
 		seterr(s, "last message-id");
-	done(st);
+	db_reset(st);
 	return rc_status(s, rc);
 }
 
@@ -2109,7 +2097,7 @@ store_customer_wrote(struct store *s, int64_t ticket, const char *addr,
 	if (st == NULL)
 		return TK_EIO;
 	db_bind_int64(st, 1, ticket);
-	bind_text(st, 2, addr);
+	db_bind_text(st, 2, addr);
 	ts = step_int(s, st, &v, NULL, "customer mail");
 	*yes = v != 0;
 	return ts;
@@ -2140,15 +2128,15 @@ store_imap_get(struct store *s, const char *account, const char *folder,
 	memset(state, 0, sizeof(*state));
 	if (st == NULL)
 		return TK_EIO;
-	bind_text(st, 1, account);
-	bind_text(st, 2, folder);
+	db_bind_text(st, 1, account);
+	db_bind_text(st, 2, folder);
 	if ((rc = db_step(st)) == DB_ROW) {
 		state->uidvalidity = db_int64(st, 0);
 		state->last_uid = db_int64(st, 1);
 		state->acted_uid = db_int64(st, 2);
 	} else if (rc != DB_DONE)
 		seterr(s, "imap state");
-	done(st);
+	db_reset(st);
 	return rc_status(s, rc);
 }
 
@@ -2160,8 +2148,8 @@ store_imap_set(struct store *s, const char *account, const char *folder,
 
 	if (st == NULL)
 		return TK_EIO;
-	bind_text(st, 1, account);
-	bind_text(st, 2, folder);
+	db_bind_text(st, 1, account);
+	db_bind_text(st, 2, folder);
 	db_bind_int64(st, 3, state->uidvalidity);
 	db_bind_int64(st, 4, state->last_uid);
 	db_bind_int64(st, 5, state->acted_uid);
@@ -2177,12 +2165,12 @@ store_imap_skip(struct store *s, const char *account, const char *folder,
 
 	if (st == NULL)
 		return TK_EIO;
-	bind_text(st, 1, account);
-	bind_text(st, 2, folder);
+	db_bind_text(st, 1, account);
+	db_bind_text(st, 2, folder);
 	db_bind_int64(st, 3, uidvalidity);
 	db_bind_int64(st, 4, uid);
 	db_bind_int64(st, 5, size);
-	bind_text(st, 6, reason);
+	db_bind_text(st, 6, reason);
 	db_bind_int64(st, 7, at);
 	return run(s, st, "imap skipped");
 }
@@ -2197,8 +2185,8 @@ store_imap_skipped(struct store *s, const char *account, const char *folder,
 
 	if (st == NULL)
 		return TK_EIO;
-	bind_text(st, 1, account);
-	bind_text(st, 2, folder);
+	db_bind_text(st, 1, account);
+	db_bind_text(st, 2, folder);
 	db_bind_int64(st, 3, uidvalidity);
 	db_bind_int64(st, 4, from);
 	db_bind_int64(st, 5, to);
@@ -2209,7 +2197,7 @@ store_imap_skipped(struct store *s, const char *account, const char *folder,
 		}
 	if (rc != DB_DONE)
 		seterr(s, "imap skipped");
-	done(st);
+	db_reset(st);
 	return rc_status(s, rc);
 }
 
@@ -2244,7 +2232,7 @@ store_report(struct store *s, enum store_report_q q, int64_t since,
 		return TK_EIO;
 	db_bind_int64(st, 1, since);
 	db_bind_int64(st, 2, until);
-	bind_text(st, 3, mailbox);
+	db_bind_text(st, 3, mailbox);
 	while ((rc = db_step(st)) == DB_ROW) {
 		memset(&row, 0, sizeof(row));
 		row.n = db_columns(st);
@@ -2262,6 +2250,6 @@ store_report(struct store *s, enum store_report_q q, int64_t since,
 	}
 	if (rc != DB_DONE)
 		seterr(s, "report");
-	done(st);
+	db_reset(st);
 	return rc_status(s, rc);
 }
