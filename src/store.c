@@ -357,7 +357,7 @@ enum stmt_id {
 	Q_OUTBOX_STALE_FAIL, Q_OUTBOX_STALE_REQUEUE, Q_OUTBOX_RECENT,
 	Q_OUTBOX_FIND_ID, Q_OUTBOX_FIND_MID, Q_BOUNCE_ADD, Q_BOUNCE_LAST,
 	Q_LAST_IN_MID, Q_OUTBOX_LINK, Q_OUTBOX_PENDING,
-	Q_CUSTOMER_WROTE, Q_IMAP_GET, Q_IMAP_SET, Q_IMAP_SKIP, Q_IMAP_SKIPPED,
+	Q_CUSTOMER_WROTE, Q_STORE_EMPTY, Q_IMAP_GET, Q_IMAP_SET, Q_IMAP_SKIP, Q_IMAP_SKIPPED,
 	Q_REP_BACKLOG, Q_REP_OLDEST, Q_REP_CREATED, Q_REP_STATUS,
 	Q_REP_TIMES_FILL, Q_REP_TIMES_COUNT, Q_REP_FRT_ROWS, Q_REP_RES_ROWS,
 	Q_REP_FLOW, Q_REP_CSAT, Q_REP_AUTOREPLY,
@@ -573,6 +573,8 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " UNION ALL SELECT 'suppressed', e.new, count(*) FROM events e"
 	    " WHERE e.type = 'autoreply_suppressed' AND e.old = 'autoreply'"
 	    " AND e.at >= ?1 AND e.at < ?2 AND " REP_EV_MAILBOX " GROUP BY e.new",
+	[Q_STORE_EMPTY] = "SELECT NOT EXISTS (SELECT 1 FROM tickets)"
+	    " AND NOT EXISTS (SELECT 1 FROM messages)",
 	[Q_IMAP_GET] = "SELECT uidvalidity, last_uid, acted_uid FROM imap_state"
 	    " WHERE account = ?1 AND folder = ?2",
 	[Q_IMAP_SET] = "INSERT INTO imap_state (account, folder, uidvalidity,"
@@ -804,6 +806,29 @@ rollback_quietly(struct store *s)
 		s->db->ops->exec(s->db, "ROLLBACK");
 }
 
+/*
+ * TK_OK when this tiketti can use a database at that schema version: not
+ * a newer one, nor an older one unless it is about to migrate it.
+ */
+static enum tk_status
+schema_usable(struct store *s, int version, int migrating)
+{
+	free(s->errmsg);
+	s->errmsg = NULL;
+	if (version < 0) {
+		seterr(s, "schema version");
+		return TK_EIO;
+	}
+	if (version > SCHEMA_VERSION)
+		s->errmsg = xasprintf("database schema %d is newer than this "
+		    "tiketti (%d)", version, SCHEMA_VERSION);
+	else if (version < SCHEMA_VERSION && !migrating)
+		s->errmsg = xasprintf("database schema %d is older than this "
+		    "tiketti (%d): run tiketti db migrate on it first",
+		    version, SCHEMA_VERSION);
+	return s->errmsg ? TK_EPERM : TK_OK;
+}
+
 static enum tk_status
 migrate(struct store *s)
 {
@@ -820,18 +845,9 @@ migrate(struct store *s)
 		return ts;
 	}
 	/* Read again under the lock: another process may have migrated. */
-	if ((version = s->db->ops->version_get(s->db)) < 0) {
-		seterr(s, "schema version");
-		ts = TK_EIO;
+	version = s->db->ops->version_get(s->db);
+	if ((ts = schema_usable(s, version, 1)) != TK_OK)
 		goto fail;
-	}
-	if (version > SCHEMA_VERSION) {
-		free(s->errmsg);
-		s->errmsg = xasprintf("database schema %d is newer than this "
-		    "tiketti (%d)", version, SCHEMA_VERSION);
-		ts = TK_EPERM;
-		goto fail;
-	}
 	if (version == SCHEMA_VERSION)		/* another did it meanwhile */
 		return exec_plain(s, "COMMIT", "commit");
 	/* Forward migrations: each block brings the schema to its version. */
@@ -918,23 +934,9 @@ store_open(const char *target, long long busy_timeout, int flags,
 		free(err);
 		return ts;
 	}
-	if (flags & STORE_READONLY) {
-		/* Reads only: the schema must be one this tiketti knows. */
-		int version = s->db->ops->version_get(s->db);
-
-		if (version > SCHEMA_VERSION) {
-			s->errmsg = xasprintf("database schema %d is newer "
-			    "than this tiketti (%d)", version, SCHEMA_VERSION);
-			return TK_EPERM;
-		}
-		if (version < SCHEMA_VERSION) {
-			s->errmsg = xasprintf("database schema %d is older "
-			    "than this tiketti (%d): run tiketti db migrate on "
-			    "it first", version, SCHEMA_VERSION);
-			return TK_EPERM;
-		}
-		return TK_OK;
-	}
+	/* Reads only: the schema must be the one this tiketti knows. */
+	if (flags & STORE_READONLY)
+		return schema_usable(s, s->db->ops->version_get(s->db), 0);
 	return migrate(s);
 }
 
@@ -1122,21 +1124,21 @@ enum tk_status
 store_copy(struct store *src, struct store *dst,
     void (*progress)(const char *table, int64_t rows, void *arg), void *arg)
 {
-	int64_t n, flagged;
+	struct db_stmt *st = stmt(dst, Q_STORE_EMPTY);
 	enum tk_status ts;
-	int found;
-	struct store_ticket t;
+	enum db_rc rc;
+	int64_t n;
+	int empty;
 
-	if ((ts = store_count_messages(dst, &n, &flagged)) != TK_OK)
-		return ts;
-	if (n == 0 && (ts = store_ticket_get(dst, 1, &t, &found)) == TK_OK &&
-	    found) {
-		store_ticket_clear(&t);
-		n = 1;
-	}
-	if (ts != TK_OK)
-		return ts;
-	if (n > 0) {
+	if (st == NULL)
+		return TK_EIO;
+	if ((rc = db_step(st)) == DB_ERROR)
+		seterr(dst, "target");
+	empty = rc == DB_ROW && db_int64(st, 0) != 0;
+	db_reset(st);
+	if (rc == DB_ERROR)
+		return rc_status(dst, rc);
+	if (!empty) {
 		free(dst->errmsg);
 		dst->errmsg = xstrdup("the target database is not empty");
 		return TK_EPERM;
@@ -1647,10 +1649,10 @@ store_message_raw(struct store *s, int64_t message, struct buf *out,
 		return TK_EIO;
 	db_bind_int64(st, 1, message);
 	if ((rc = db_step(st)) == DB_ROW) {
-		*found = 1;
 		size_t n;
 		const void *p = db_blob(st, 0, &n);
 
+		*found = 1;
 		if (buf_add(out, p, n) != TK_OK) {
 			db_reset(st);
 			free(s->errmsg);

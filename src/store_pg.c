@@ -408,7 +408,7 @@ query_int(struct pg *p, const char *sql)
 	int v = -1;
 
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-		v = atoi(PQgetvalue(res, 0, 0));
+		v = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
 	else
 		fail_res(p, res);
 	PQclear(res);
@@ -464,10 +464,10 @@ convert(const char *sql, char **out, Oid *types)
 	buf_init(&b, 0);
 	for (const char *q = sql; *q; q++) {
 		if (*q == '?' && isdigit((unsigned char)q[1])) {
-			int n = atoi(q + 1);
+			long n = strtol(q + 1, NULL, 10);
 
 			if (n > maxp)
-				maxp = n;
+				maxp = n > PG_MAXP ? PG_MAXP + 1 : (int)n;
 			if (n >= 1 && n <= PG_MAXP)
 				types[n - 1] = 1;	/* used */
 			buf_addc(&b, '$');
