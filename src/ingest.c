@@ -31,6 +31,9 @@ struct ingest {
 	struct store		*store;
 	struct automate		*automate;
 	int			 in_batch;
+	int			 fresh;		/* the batch holds no claim yet */
+	int			 broken;	/* a commit inside it failed */
+	int			 blocked;	/* a claim would have waited */
 	char			 err[512];
 };
 
@@ -76,11 +79,12 @@ store_fail(struct ingest *ig, enum tk_status ts)
 enum tk_status
 ingest_batch_begin(struct ingest *ig)
 {
-	enum tk_status ts = store_begin(ig->store);
+	enum tk_status ts = store_begin_shared(ig->store);
 
+	ig->broken = 0;
 	if (ts != TK_OK)
 		return store_fail(ig, ts);
-	ig->in_batch = 1;
+	ig->in_batch = ig->fresh = 1;
 	return TK_OK;
 }
 
@@ -89,6 +93,11 @@ ingest_batch_commit(struct ingest *ig)
 {
 	enum tk_status ts;
 
+	if (ig->broken) {
+		/* What came before the failed commit is lost: say so. */
+		ig->broken = 0;
+		return TK_ETEMP;
+	}
 	if (!ig->in_batch)
 		return TK_OK;
 	ig->in_batch = 0;
@@ -97,6 +106,90 @@ ingest_batch_commit(struct ingest *ig)
 		store_rollback(ig->store);
 	}
 	return ts;
+}
+
+/*
+ * Ends a batch early, to wait for a claim holding nothing: commits what
+ * is done and begins anew. A failure breaks the batch: its caller hears
+ * it from every later message and from ingest_batch_commit.
+ */
+static enum tk_status
+batch_renew(struct ingest *ig)
+{
+	enum tk_status ts;
+
+	if ((ts = store_commit(ig->store)) == TK_OK &&
+	    (ts = store_begin_shared(ig->store)) == TK_OK) {
+		ig->fresh = 1;
+		return TK_OK;
+	}
+	store_fail(ig, ts);
+	store_rollback(ig->store);
+	ig->in_batch = 0;
+	ig->broken = 1;
+	return ts;
+}
+
+/*
+ * Claims names for this message's transaction, so that writers sharing
+ * the store (PostgreSQL) take turns on the same thread or ticket and on
+ * nothing else. A batch that holds claims already does not wait (two
+ * batches could each hold what the other wants): ig->blocked says the
+ * message must be done again in a batch of its own.
+ */
+static enum tk_status
+claim(struct ingest *ig, const char *const *keys, size_t n)
+{
+	int held;
+	enum tk_status ts = store_claim(ig->store, keys, n,
+	    !ig->in_batch || ig->fresh, &held);
+
+	if (ts != TK_OK)
+		return store_fail(ig, ts);
+	if (!held) {
+		ig->blocked = 1;
+		return TK_ETEMP;
+	}
+	return TK_OK;
+}
+
+#define CLAIM_REFS	64	/* the newest References claimed */
+
+/*
+ * The message's own names and its thread's: its dedupe key and every
+ * Message-ID it has or answers. A reply and the mail it answers share
+ * one, so they never go in at once.
+ */
+static enum tk_status
+claim_thread(struct ingest *ig, const struct tk_msg *m, const char *key)
+{
+	char *keys[3 + CLAIM_REFS];
+	size_t n = 0, first = m->nreferences > CLAIM_REFS ?
+	    m->nreferences - CLAIM_REFS : 0;
+	enum tk_status ts;
+
+	keys[n++] = xasprintf("dedupe:%s", key);
+	if (m->message_id)
+		keys[n++] = str_lower(xasprintf("mid:%s", m->message_id));
+	if (m->in_reply_to)
+		keys[n++] = str_lower(xasprintf("mid:%s", m->in_reply_to));
+	for (size_t i = first; i < m->nreferences; i++)
+		keys[n++] = str_lower(xasprintf("mid:%s", m->references[i]));
+	ts = claim(ig, (const char *const *)keys, n);
+	while (n > 0)
+		free(keys[--n]);
+	return ts;
+}
+
+/* The ticket's name: what two messages to one ticket both change. */
+static enum tk_status
+claim_ticket(struct ingest *ig, int64_t ticket)
+{
+	char key[32];
+	const char *k = key;
+
+	snprintf(key, sizeof(key), "ticket:%lld", (long long)ticket);
+	return claim(ig, &k, 1);
 }
 
 void
@@ -497,7 +590,8 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	size_t cmdlen = 0;
 	int found, answer;
 
-	if ((ts = store_message_find(s, key, &found, &row, &ticket)) != TK_OK)
+	if ((ts = claim_thread(ig, m, key)) != TK_OK ||
+	    (ts = store_message_find(s, key, &found, &row, &ticket)) != TK_OK)
 		goto fail;
 	if (found) {
 		res->duplicate = 1;
@@ -532,7 +626,9 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 		cmdlen = automate_commands_len(m->body);
 
 	if (ticket) {
-		if ((ts = store_ticket_get(s, ticket, &t, &found)) != TK_OK)
+		/* Read after the claim: what the ticket is now. */
+		if ((ts = claim_ticket(ig, ticket)) != TK_OK ||
+		    (ts = store_ticket_get(s, ticket, &t, &found)) != TK_OK)
 			goto fail;
 		if (cls.kind == KIND_CUSTOMER && long_closed(c, &t, now)) {
 			/* Long closed: a follow-up ticket linked to the old. */
@@ -693,9 +789,15 @@ ingest_parsed(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	for (int again = !ig->in_batch; ; again = 0) {
 		memset(res, 0, sizeof(*res));
 		ig->err[0] = '\0';
+		ig->blocked = 0;
 		res->flags = m->flags;
+		if (ig->broken) {
+			snprintf(ig->err, sizeof(ig->err), "an earlier commit "
+			    "of this batch failed");
+			return TK_ETEMP;
+		}
 		ts = ig->in_batch ? store_savepoint(ig->store) :
-		    store_begin(ig->store);
+		    store_begin_shared(ig->store);
 		if (ts == TK_OK)
 			ts = pipeline(ig, m, raw, len, env, res);
 		else
@@ -705,6 +807,15 @@ ingest_parsed(struct ingest *ig, const struct tk_msg *m, const char *raw,
 				store_rollback_savepoint(ig->store);
 			else if ((ts = store_release(ig->store)) != TK_OK)
 				store_fail(ig, ts);
+			else
+				ig->fresh = 0;
+			/* Another batch holds its thread: this one ends
+			 * here, and the message begins the next. */
+			if (ig->blocked) {
+				if ((ts = batch_renew(ig)) != TK_OK)
+					return ts;
+				continue;
+			}
 		} else if (ts != TK_OK)
 			store_rollback(ig->store);
 		else if ((ts = store_commit(ig->store)) != TK_OK) {

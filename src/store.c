@@ -840,7 +840,7 @@ migrate(struct store *s)
 	/* The common case takes no write lock. */
 	if (s->db->ops->version_get(s->db) == SCHEMA_VERSION)
 		return TK_OK;
-	if ((ts = s->db->ops->begin(s->db)) != TK_OK) {
+	if ((ts = s->db->ops->begin(s->db, 0)) != TK_OK) {
 		seterr(s, "begin");
 		return ts;
 	}
@@ -1212,8 +1212,8 @@ simple(struct store *s, enum stmt_id id, const char *what)
 	return st ? run(s, st, what) : TK_EIO;
 }
 
-enum tk_status
-store_begin(struct store *s)
+static enum tk_status
+begin(struct store *s, int shared)
 {
 	enum tk_status ts;
 
@@ -1221,10 +1221,54 @@ store_begin(struct store *s)
 		pthread_mutex_lock(&writer_lock);
 		s->writing = 1;
 	}
-	if ((ts = s->db->ops->begin(s->db)) != TK_OK) {
+	if ((ts = s->db->ops->begin(s->db, shared)) != TK_OK) {
 		seterr(s, "begin");
 		writer_done(s);
 	}
+	return ts;
+}
+
+enum tk_status store_begin(struct store *s) { return begin(s, 0); }
+enum tk_status store_begin_shared(struct store *s) { return begin(s, 1); }
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* A key's 64-bit FNV-1a hash, in a space of tiketti's own. */
+static int64_t
+key_hash(const char *key)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (const char *p = "tiketti.claim:"; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return (int64_t)h;
+}
+
+enum tk_status
+store_claim(struct store *s, const char *const *keys, size_t n, int wait,
+    int *held)
+{
+	int64_t *h = xreallocarray(NULL, n ? n : 1, sizeof(*h));
+	size_t m = 0;
+	enum tk_status ts;
+
+	for (size_t i = 0; i < n; i++)
+		h[i] = key_hash(keys[i]);
+	qsort(h, n, sizeof(*h), key_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (m == 0 || h[m - 1] != h[i])
+			h[m++] = h[i];
+	if ((ts = s->db->ops->claim(s->db, h, m, wait, held)) != TK_OK)
+		seterr(s, "claim");
+	free(h);
 	return ts;
 }
 

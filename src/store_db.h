@@ -51,8 +51,19 @@ struct db_ops {
 	int		(*retryable)(struct db *);
 	/* Runs statements without parameters or rows (a schema block). */
 	enum tk_status	(*exec)(struct db *, const char *sql);
-	/* A write transaction: one writer at a time on the whole store. */
-	enum tk_status	(*begin)(struct db *);
+	/*
+	 * A write transaction: one writer at a time on the whole store;
+	 * with shared, one beside other shared ones, each claiming what it
+	 * touches (claim), but never beside an exclusive one.
+	 */
+	enum tk_status	(*begin)(struct db *, int shared);
+	/*
+	 * Takes the transaction's locks on keys (sorted, distinct), waiting
+	 * for them or not: *held is 0 when another transaction holds one.
+	 * A backend with one writer at a time has nothing to take.
+	 */
+	enum tk_status	(*claim)(struct db *, const int64_t *keys, size_t n,
+			    int wait, int *held);
 	int		(*in_transaction)(struct db *);
 	/* The schema version stored in the database; -1 on error. */
 	int		(*version_get)(struct db *);

@@ -14,7 +14,8 @@
  *	their ?N parameters turned into $N, every value sent as text but
  *	blobs (binary). A write transaction takes a transaction-scoped
  *	advisory lock first, so writers on every host take turns as SQLite's
- *	do on one; readers never wait. The session's time zone is the
+ *	do on one; a shared one takes it shared, beside others, and claims
+ *	what it touches by more such locks on keys; readers never wait. The session's time zone is the
  *	process's, so that a report's local days are the same as on
  *	SQLite. The schema version is the one row of tiketti_schema.
  *
@@ -43,7 +44,7 @@
 
 #define PG_MAXP		32	/* parameters a statement may have */
 #define BYTEA_OID	17
-#define WRITER_LOCK	"7602161133"	/* pg_advisory_xact_lock's key */
+#define WRITER_LOCK	"7602161133"	/* the whole store's advisory lock */
 
 struct pg {
 	struct db	 base;
@@ -370,8 +371,14 @@ pg_retryable(struct db *d)
 	return ((struct pg *)d)->retry;
 }
 
+static int
+pg_in_transaction(struct db *d)
+{
+	return PQtransactionStatus(((struct pg *)d)->conn) != PQTRANS_IDLE;
+}
+
 static enum tk_status
-pg_begin(struct db *d)
+pg_begin(struct db *d, int shared)
 {
 	struct pg *p = (struct pg *)d;
 	enum tk_status ts;
@@ -386,18 +393,50 @@ pg_begin(struct db *d)
 		if ((ts = session_setup(p)) != TK_OK)
 			return ts;
 	}
-	if ((ts = pg_exec(d, "BEGIN")) != TK_OK)
-		return ts;
-	if ((ts = pg_exec(d, "SELECT pg_advisory_xact_lock(" WRITER_LOCK
-	    ")")) != TK_OK)
+	/* One round trip for both. */
+	if ((ts = pg_exec(d, shared ?
+	    "BEGIN; SELECT pg_advisory_xact_lock_shared(" WRITER_LOCK ")" :
+	    "BEGIN; SELECT pg_advisory_xact_lock(" WRITER_LOCK ")")) != TK_OK &&
+	    pg_in_transaction(d))
 		pg_exec(d, "ROLLBACK");
 	return ts;
 }
 
-static int
-pg_in_transaction(struct db *d)
+/*
+ * The keys' transaction-scoped advisory locks, in the keys' order (the
+ * function scan's), so that two waiting writers cannot each hold what
+ * the other wants. Without waiting, all are tried (some may be taken):
+ * the caller ends its transaction anyway when one was not.
+ */
+static enum tk_status
+pg_claim(struct db *d, const int64_t *keys, size_t n, int wait, int *held)
 {
-	return PQtransactionStatus(((struct pg *)d)->conn) != PQTRANS_IDLE;
+	struct pg *p = (struct pg *)d;
+	struct buf b;
+	PGresult *res;
+	enum tk_status ts = TK_OK;
+	const char *v, *sql = wait ?
+	    "SELECT count(pg_advisory_xact_lock(k))::int8"
+	    " FROM unnest($1::int8[]) AS k" :
+	    "SELECT bool_and(pg_try_advisory_xact_lock(k))"
+	    " FROM unnest($1::int8[]) AS k";
+
+	*held = 1;
+	if (n == 0)
+		return TK_OK;
+	buf_init(&b, 0);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "%s%lld", i ? "," : "{", (long long)keys[i]);
+	buf_addc(&b, '}');
+	v = b.data;
+	res = PQexecParams(p->conn, sql, 1, NULL, &v, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		*held = wait || strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	else
+		ts = fail_res(p, res);
+	PQclear(res);
+	buf_free(&b);
+	return ts;
 }
 
 /* One integer from a query without parameters; -1 on error. */
@@ -692,7 +731,7 @@ const struct db_ops store_pg_ops = {
 	.dialect = DB_PG,
 	.open = pg_open, .close = pg_close, .errmsg = pg_errmsg,
 	.status = pg_status, .retryable = pg_retryable, .exec = pg_exec,
-	.begin = pg_begin,
+	.begin = pg_begin, .claim = pg_claim,
 	.in_transaction = pg_in_transaction, .version_get = pg_version_get,
 	.version_set = pg_version_set, .changes = pg_changes,
 	.lock_try = pg_lock_try, .unlock = pg_unlock,

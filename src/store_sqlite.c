@@ -427,10 +427,20 @@ sq_retryable(struct db *d)
 	return 0;
 }
 
+/* One writer at a time, shared or not: the file lock sees to it. */
 static enum tk_status
-sq_begin(struct db *d)
+sq_begin(struct db *d, int shared)
 {
+	(void)shared;
 	return sq_exec(d, "BEGIN IMMEDIATE");
+}
+
+static enum tk_status
+sq_claim(struct db *d, const int64_t *keys, size_t n, int wait, int *held)
+{
+	(void)d, (void)keys, (void)n, (void)wait;
+	*held = 1;
+	return TK_OK;
 }
 
 static int
@@ -557,7 +567,7 @@ const struct db_ops store_sqlite_ops = {
 	.dialect = DB_SQLITE,
 	.open = sq_open, .close = sq_close, .errmsg = sq_errmsg,
 	.status = sq_status, .retryable = sq_retryable, .exec = sq_exec,
-	.begin = sq_begin,
+	.begin = sq_begin, .claim = sq_claim,
 	.in_transaction = sq_in_transaction, .version_get = sq_version_get,
 	.version_set = sq_version_set, .changes = sq_changes,
 	.lock_try = sq_lock_try, .unlock = sq_unlock,

@@ -184,6 +184,62 @@ for backend in sqlite postgresql; do
 	    "$(counts "$D")" "400 400 400"
 done
 
+# ---- one ticket at a time: eight replies at once to a solved ticket ----
+# Each is a process of its own, threaded by the tag alone (no shared
+# Message-ID): the first reopens the ticket, the others see it open.
+for backend in sqlite postgresql; do
+	if [ $backend = sqlite ]; then
+		D=$WORK/eight.db
+	else
+		D=$(db eight)
+	fi
+	printf 'database = %s\nbusy_timeout = 60\n' "$D" >"$WORK/eight.conf"
+	printf 'From: c@asiakas.example\nTo: tuki@yritys.example\nSubject: jarrut\nMessage-ID: <eight-0@asiakas.example>\n\nJarrut vinkuvat.\n' |
+	    "$TIKETTI" -c "$WORK/eight.conf" ingest
+	"$TIKETTI" -c "$WORK/eight.conf" ticket set 1 status solved >/dev/null
+	pids=
+	for i in 1 2 3 4 5 6 7 8; do
+		printf 'From: c@asiakas.example\nTo: tuki@yritys.example\nSubject: Re: [Ticket #1] jarrut %d\nMessage-ID: <eight-%d@asiakas.example>\n\nVielä %d.\n' "$i" "$i" "$i" |
+		    "$TIKETTI" -c "$WORK/eight.conf" ingest &
+		pids="$pids $!"
+	done
+	codes=
+	for p in $pids; do
+		wait "$p"
+		codes="$codes$?"
+	done
+	is "$backend: eight replies at once to a solved ticket: all stored on it, reopened once" \
+	    "$codes $(sql_db "$D" "select count(*) from messages where ticket_id = 1") $(sql_db "$D" "select count(*) from events where type = 'status' and new = 'open'")" \
+	    "00000000 9 1"
+done
+
+# ---- one Message-ID, eight different messages at once ----
+# The first holder keeps it; each later one is stored flagged (reused),
+# on a ticket of its own: writers claim the Message-IDs they read.
+for backend in sqlite postgresql; do
+	if [ $backend = sqlite ]; then
+		D=$WORK/same.db
+	else
+		D=$(db same)
+	fi
+	printf 'database = %s\nbusy_timeout = 60\n' "$D" >"$WORK/same.conf"
+	"$TIKETTI" -c "$WORK/same.conf" ticket list >/dev/null	# the schema
+	pids=
+	for i in 1 2 3 4 5 6 7 8; do
+		printf 'From: c%d@asiakas.example\nTo: tuki@yritys.example\nSubject: kysymys %d\nMessage-ID: <same@asiakas.example>\n\nKysymys %d.\n' "$i" "$i" "$i" |
+		    "$TIKETTI" -c "$WORK/same.conf" ingest &
+		pids="$pids $!"
+	done
+	codes=
+	for p in $pids; do
+		wait "$p"
+		codes="$codes$?"
+	done
+	is "$backend: eight messages with one Message-ID at once: all stored, one holder, eight tickets" \
+	    "$codes $(sql_db "$D" "select count(*), sum(case when flags & 256 = 0 then 1 else 0 end), count(distinct ticket_id) from messages")" \
+	    "00000000 8|1|8"
+done
+
 # ---- faults: the server restarted under a load from two writers ----
 # Each writer imports its 500 messages and, as a cron job or Postfix
 # would, runs again after a 75 ("try later") until it exits 0.

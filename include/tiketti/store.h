@@ -180,8 +180,28 @@ const char *store_path(const struct store *s);
 /* The text of the last error on this handle; borrowed. */
 const char *store_errmsg(const struct store *s);
 
-/* BEGIN IMMEDIATE, so two writers queue instead of failing half-way. */
+/*
+ * A write transaction, one at a time on the whole store: BEGIN IMMEDIATE
+ * on SQLite, an advisory lock on PostgreSQL, so two writers queue
+ * instead of failing half-way.
+ */
 enum tk_status store_begin(struct store *s);
+/*
+ * A write transaction that may run beside others begun so on a shared
+ * store (PostgreSQL), never beside store_begin's: ingest's. Before it
+ * reads what another such writer may write it claims it by name with
+ * store_claim. On SQLite it is store_begin.
+ */
+enum tk_status store_begin_shared(struct store *s);
+/*
+ * Takes the transaction's locks on the names in keys (any order; taken
+ * sorted, so two waiting writers never hold what the other wants). They
+ * are held to the transaction's end. Without wait, *held is 0 when
+ * another transaction holds one: end this one before waiting, lest two
+ * batches each hold what the other wants. Always held on SQLite.
+ */
+enum tk_status store_claim(struct store *s, const char *const *keys,
+    size_t n, int wait, int *held);
 enum tk_status store_commit(struct store *s);
 void store_rollback(struct store *s);
 /* Nested all-or-nothing steps inside a transaction (bulk batches). */
