@@ -18,7 +18,7 @@ need psql
 # always runs it.
 if [ -n "${TIKETTI_PG_ELSEWHERE:-}" ]; then
 	echo "1..0 # SKIP run by tests/suite.sh's sanitize and fresh-root stages"
-	exit 77
+	exit 0
 fi
 DIR=$WORK
 trap 'pg_down; rm -rf "$WORK"' EXIT
