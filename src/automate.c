@@ -64,6 +64,9 @@ struct apply {
 	 * "in STATUS"): mail it queues goes only while the ticket stays so. */
 	const char			*while_status;
 	int				 history;	/* send nothing */
+	/* Its mail answers the customer's (an assignment, an agent's
+	 * answer relayed), not the mail that set it off. */
+	int				 thread_customer;
 };
 
 /* The while_status of a row queued in status ("solved" also holds once
@@ -137,6 +140,9 @@ view_load(struct apply *ap)
 static enum tk_status run_event(struct automate *a, enum rules_event ev,
     const char *status, int64_t ticket, const struct automate_mail *mail,
     const char *occurrence, int64_t now);
+static enum tk_status assign_mail(struct automate *a, int64_t ticket,
+    const char *agent, const char *actor, const struct automate_mail *mail,
+    int64_t now);
 
 enum tk_status
 automate_set(struct automate *a, int64_t ticket, const char *field,
@@ -149,7 +155,12 @@ automate_set(struct automate *a, int64_t ticket, const char *field,
 	a->err[0] = '\0';
 	ts = ticket_set(a->store, a->conf, ticket, field, value, actor, now,
 	    changed, a->err, sizeof(a->err));
-	if (ts != TK_OK || !*changed || strcmp(field, "status") != 0)
+	if (ts != TK_OK || !*changed)
+		return ts;
+	if (strcmp(field, "assignee") == 0)
+		return value && *value ? assign_mail(a, ticket, value, actor,
+		    mail, now) : TK_OK;
+	if (strcmp(field, "status") != 0)
 		return ts;
 	if (a->depth >= AUTOMATE_MAX_DEPTH)
 		return event(a, ticket, now, "rule_loop", actor, NULL, value);
@@ -346,15 +357,17 @@ kind_headers(const char *kind)
  */
 static enum tk_status
 build_mail(struct apply *ap, int64_t id, const char *kind, const char *to,
-    const char *to_name, const char *subject, struct template_out *out)
+    const char *to_name, const char *agent, const char *subject,
+    struct template_out *out)
 {
 	struct automate *a = ap->a;
 	const struct tk_msg *m = ap->mail ? ap->mail->msg : NULL;
 	const char *from = from_address(ap);
 	struct mime_draft d = { 0 };
 	struct store_message sm = { 0 };
-	char payload[48], sha[TK_SHA256_HEX], *mid, *last = NULL, *hdrs;
-	char **refs = NULL;
+	char payload[96], sha[TK_SHA256_HEX], *mid, *last = NULL, *hdrs;
+	char **refs = NULL, **cmids = NULL, *ctext = NULL;
+	size_t ncmids = 0;
 	struct buf raw;
 	enum tk_status ts;
 	int64_t row;
@@ -363,6 +376,10 @@ build_mail(struct apply *ap, int64_t id, const char *kind, const char *to,
 	if (strcmp(kind, "csat") == 0)	/* a plain reply to a survey rates */
 		snprintf(payload, sizeof(payload), "csat-%lld-0",
 		    (long long)ap->ticket);
+	else if (strcmp(kind, "assign") == 0 && token_agent_ok(agent))
+		/* Her answer to it goes to the customer through us. */
+		snprintf(payload, sizeof(payload), "a-%lld-%s",
+		    (long long)ap->ticket, agent);
 	else
 		snprintf(payload, sizeof(payload), "t%lld",
 		    (long long)ap->ticket);
@@ -375,7 +392,16 @@ build_mail(struct apply *ap, int64_t id, const char *kind, const char *to,
 	d.date = ap->now;
 	d.text = out->body;
 	d.html = out->html;
-	if (m && m->message_id) {
+	if (ap->thread_customer) {
+		if ((ts = store_fail(a, store_customer_mail(a->store,
+		    ap->ticket, 20, &cmids, &ncmids, &ctext))) != TK_OK)
+			goto done;
+		if (ncmids) {
+			d.in_reply_to = cmids[ncmids - 1];
+			d.references = (const char *const *)cmids;
+			d.nreferences = ncmids;
+		}
+	} else if (m && m->message_id) {
 		refs = xreallocarray(NULL, m->nreferences + 1, sizeof(*refs));
 		for (size_t i = 0; i < m->nreferences; i++)
 			refs[i] = m->references[i];
@@ -417,6 +443,10 @@ build_mail(struct apply *ap, int64_t id, const char *kind, const char *to,
 		ts = store_fail(a, store_outbox_link(a->store, id, row));
 	buf_free(&raw);
 done:
+	for (size_t i = 0; i < ncmids; i++)
+		free(cmids[i]);
+	free(cmids);
+	free(ctext);
 	free(refs);
 	free(last);
 	free((char *)d.reply_to);
@@ -448,22 +478,96 @@ csat_links(struct apply *ap, const char *from, struct template_vars *v)
 	}
 }
 
+/*
+ * Queues rendered mail (out is consumed): the outbox row and, when the
+ * row is new, the mail itself stored on the ticket.
+ */
+static enum tk_status
+queue_out(struct apply *ap, const struct rules_origin *o, const char *kind,
+    const char *what, const char *to, const char *to_name, const char *agent,
+    struct template_out *out)
+{
+	struct store_outbox ob = { 0 };
+	char *subject = tagged_subject(ap, out->subject);
+	enum tk_status ts;
+	int64_t id;
+
+	ob.kind = kind;
+	ob.to = to;
+	ob.subject = subject;
+	ob.headers = out->headers;
+	ob.body = out->body;
+	if ((ts = queue(ap, o, &ob, what, &id)) == TK_OK && id)
+		ts = build_mail(ap, id, kind, to, to_name, agent, subject, out);
+	free(subject);
+	template_out_clear(out);
+	return ts;
+}
+
+/* Mail to an agent rather than to the customer. */
+static int
+to_agent(const char *kind)
+{
+	return strcmp(kind, "notify") == 0 || strcmp(kind, "assign") == 0;
+}
+
+/*
+ * The assignment mail's context: the customer's other tickets, a line
+ * each, newest first (NULL when none), and the text her newest mail
+ * added.
+ */
+static enum tk_status
+assign_context(struct apply *ap, char **history, char **new_text)
+{
+	struct automate *a = ap->a;
+	struct store_brief *b = NULL;
+	size_t n = 0, nmids;
+	char **mids;
+	enum tk_status ts;
+	struct buf h;
+
+	*history = NULL;
+	if ((ts = store_fail(a, store_customer_mail(a->store, ap->ticket, 0,
+	    &mids, &nmids, new_text))) != TK_OK)
+		return ts;
+	if (ap->view.requester == NULL || a->conf->assign_history == 0)
+		return TK_OK;
+	if ((ts = store_fail(a, store_customer_tickets(a->store,
+	    ap->view.requester, ap->ticket, (size_t)a->conf->assign_history,
+	    &b, &n))) != TK_OK)
+		return ts;
+	buf_init(&h, 0);
+	for (size_t i = 0; i < n; i++) {
+		time_t t = (time_t)b[i].created_at;
+		struct tm tm;
+		char day[16];
+
+		strftime(day, sizeof(day), "%Y-%m-%d", localtime_r(&t, &tm));
+		buf_printf(&h, "[%s #%lld] %s (%s, %s)\n",
+		    a->conf->ticket_prefix, (long long)b[i].id,
+		    b[i].subject ? b[i].subject : "", b[i].status, day);
+	}
+	store_briefs_free(b, n);
+	*history = n ? buf_release(&h) : NULL;
+	buf_free(&h);
+	return TK_OK;
+}
+
 static enum tk_status
 queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
     const char *tmpl, const char *to, const char *agent)
 {
 	const struct tk_conf *c = ap->a->conf;
+	int assign = strcmp(kind, "assign") == 0;
 	struct template_vars v = { .ticket = &ap->view,
 	    .prefix = c->ticket_prefix, .agent = agent,
 	    .text = ap->mail && ap->mail->msg ? ap->mail->msg->body : NULL,
 	    .new_text = ap->mail ? ap->mail->new_text : NULL };
 	struct template_out out = { 0 };
-	struct store_outbox ob = { 0 };
-	const char *why = NULL, *from = from_address(ap);
+	const char *why = NULL, *from = from_address(ap), *lang = ap->view.lang;
+	char *history = NULL, *ctext = NULL;
 	enum tk_status ts;
 	struct buf err;
-	char *subject;
-	int64_t id;
 
 	/* Old mail imported is history: what it sets off is recorded,
 	 * never sent (an agent's #macro of last year mails nobody). */
@@ -471,8 +575,8 @@ queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
 		return event(ap->a, ap->ticket, ap->now, "autoreply_suppressed",
 		    ap->doer, kind, "history");
 	/* Mail to the customer, a rule's reply too, minds its manners;
-	 * a notification goes to an agent. */
-	if (strcmp(kind, "notify") != 0 &&
+	 * a notification or an assignment goes to an agent. */
+	if (!to_agent(kind) &&
 	    (ts = suppress_reason(ap, kind, to, &why)) != TK_OK)
 		return ts;
 	if (why == NULL && to == NULL)
@@ -491,22 +595,42 @@ queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
 			    "tiketti.conf to sign its links");
 		csat_links(ap, from, &v);
 	}
+	/* What the customer wrote this time, whatever set it off. */
+	if (assign) {
+		if ((ts = assign_context(ap, &history, &ctext)) != TK_OK)
+			return ts;
+		v.history = history;
+		v.new_text = v.text = ctext;
+	}
+	/* An agent reads her own language, a customer his. */
+	if (to_agent(kind)) {
+		const struct conf_agent *ag = conf_agent_by_name(c, agent);
+
+		lang = ag ? ag->lang : NULL;
+	}
 	buf_init(&err, 4096);
-	ts = template_render(c->templates_dir, tmpl, ap->view.lang, &v, &out,
-	    &err);
+	ts = template_render(c->templates_dir, tmpl, lang, &v, &out, &err);
 	for (int i = 0; i < 5; i++) {
 		free((char *)v.csat[i]);
 		free((char *)v.csat_web[i]);
 	}
-	if (ts == TK_EPERM && strcmp(kind, "notify") == 0) {
-		/* notify works without a template of its own */
+	if (ts == TK_EPERM && to_agent(kind)) {
+		/* They work without a template of their own. */
 		buf_reset(&err);
-		out.body = xasprintf("Rule \"%s\" asks you to look at ticket "
+		out.body = assign ? xasprintf("Ticket #%lld is yours: %s\n"
+		    "Status %s, priority %s.\n\n%s\n%s%s",
+		    (long long)ap->ticket, ap->view.subject, ap->view.status,
+		    ap->view.priority, ctext ? ctext : "", history ?
+		    "\nThe customer's other tickets:\n" : "",
+		    history ? history : "") :
+		    xasprintf("Rule \"%s\" asks you to look at ticket "
 		    "#%lld: %s\nStatus %s, priority %s.\n", o->name,
 		    (long long)ap->ticket, ap->view.subject, ap->view.status,
 		    ap->view.priority);
 		ts = TK_OK;
 	}
+	free(history);
+	free(ctext);
 	if (ts != TK_OK) {
 		char *line = xstrndup(err.data ? err.data : "template error",
 		    strcspn(err.data ? err.data : "", "\n"));
@@ -518,18 +642,8 @@ queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
 		return ts;
 	}
 	buf_free(&err);
-	subject = tagged_subject(ap, out.subject);
-	ob.kind = kind;
-	ob.to = to;
-	ob.subject = subject;
-	ob.headers = out.headers;
-	ob.body = out.body;
-	if ((ts = queue(ap, o, &ob, tmpl, &id)) == TK_OK && id)
-		ts = build_mail(ap, id, kind, to, strcmp(kind, "notify") == 0 ?
-		    agent : ap->view.requester_name, subject, &out);
-	free(subject);
-	template_out_clear(&out);
-	return ts;
+	return queue_out(ap, o, kind, tmpl, to, to_agent(kind) ? agent :
+	    ap->view.requester_name, agent, &out);
 }
 
 static const char *
@@ -538,6 +652,90 @@ agent_address(const struct tk_conf *c, const char *name)
 	const struct conf_agent *ag = conf_agent_by_name(c, name);
 
 	return ag && ag->naddresses ? ag->addresses[0] : NULL;
+}
+
+/* 1 when actor (an address, "rule:NAME" or "admin") is the agent's. */
+static int
+is_agent(const struct conf_agent *ag, const char *actor)
+{
+	for (size_t i = 0; actor && i < ag->naddresses; i++)
+		if (strcasecmp(ag->addresses[i], actor) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The assignment mail: the ticket, what the customer wrote, her other
+ * tickets, to the agent it was given to (not when she took it herself),
+ * Reply-To her signed address of the shared mailbox.
+ */
+static enum tk_status
+assign_mail(struct automate *a, int64_t ticket, const char *agent,
+    const char *actor, const struct automate_mail *mail, int64_t now)
+{
+	static const struct rules_origin o = { .name = "assign" };
+	const struct conf_agent *ag = conf_agent_by_name(a->conf, agent);
+	char occ[128];
+	struct apply ap = { .a = a, .ticket = ticket, .mail = mail,
+	    .event = "assign", .occurrence = occ, .now = now, .doer = actor,
+	    .history = a->history || (mail && mail->history),
+	    .thread_customer = 1 };
+	enum tk_status ts;
+
+	if (!a->conf->assign_mail || ag == NULL || is_agent(ag, actor))
+		return TK_OK;
+	snprintf(occ, sizeof(occ), "%lld/%s", (long long)now, ag->name);
+	if ((ts = view_load(&ap)) == TK_OK)
+		ts = queue_mail(&ap, &o, "assign", "assign",
+		    agent_address(a->conf, ag->name), ag->name);
+	store_ticket_clear(&ap.view);
+	return ts;
+}
+
+enum tk_status
+automate_relay(struct automate *a, int64_t ticket, const char *agent,
+    const char *text, const struct automate_mail *mail, int64_t now)
+{
+	static const struct rules_origin o = { .name = "relay" };
+	char occ[32];
+	struct apply ap = { .a = a, .ticket = ticket, .mail = mail,
+	    .event = "relay", .occurrence = occ, .now = now, .doer = agent,
+	    .history = a->history || (mail && mail->history),
+	    .thread_customer = 1 };
+	struct template_out out = { 0 };
+	const char *to, *from, *why = NULL;
+	enum tk_status ts;
+
+	a->err[0] = '\0';
+	snprintf(occ, sizeof(occ), "%lld", (long long)(mail ? mail->row : 0));
+	if ((ts = view_load(&ap)) != TK_OK)
+		goto out;
+	to = ap.view.requester;
+	from = from_address(&ap);
+	if (ap.history)
+		why = "history";
+	else if (to == NULL)
+		why = "no-address";
+	else if (conf_is_mailbox(a->conf, to) ||
+	    conf_agent_by_address(a->conf, to))
+		why = "own-address";
+	if (why) {
+		ts = event(a, ticket, now, "autoreply_suppressed", agent,
+		    "reply", why);
+		goto out;
+	}
+	if (from == NULL || strchr(from, '@') == NULL) {
+		ts = event(a, ticket, now, "outbox_error", agent, "reply",
+		    "no shared address to send from (mailboxes in "
+		    "tiketti.conf)");
+		goto out;
+	}
+	out.body = xstrdup(text);
+	ts = queue_out(&ap, &o, "reply", "relay", to, ap.view.requester_name,
+	    NULL, &out);
+out:
+	store_ticket_clear(&ap.view);
+	return ts;
 }
 
 /*

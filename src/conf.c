@@ -92,6 +92,8 @@ static const struct param conf_params[] = {
 	{ "bounce_block", P_DAYS, "60d", OFF(bounce_block), 0, 0,
 	    3650LL * 86400, NULL },
 	{ "secret", P_OPT, "", OFF(secret), 0, 0, 0, NULL },
+	{ "assign_mail", P_ENUM, "yes", OFF(assign_mail), 0, 0, 0, yes_no },
+	{ "assign_history", P_INT, "5", OFF(assign_history), 0, 0, 100, NULL },
 	{ "csat_url", P_OPT, "", OFF(csat_url), 0, 0, 0, NULL },
 	/* The milter (milter.c). */
 	{ "milter_socket", P_STR, "inet:8891@127.0.0.1",
@@ -247,6 +249,14 @@ agent_set(struct conf_agent *a, const char *key, const char *val)
 	if (strcmp(key, "skills") == 0) {
 		list_free(a->skills, a->nskills);
 		a->skills = list_parse(val, &a->nskills, 1);
+		return NULL;
+	}
+	if (strcmp(key, "lang") == 0) {
+		if (*val == '\0' || strspn(val, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ-") != strlen(val))
+			return "bad lang (want a language tag: fi, en, sv-FI)";
+		free(a->lang);
+		a->lang = xstrdup(val);
 		return NULL;
 	}
 	if (strcmp(key, "login") == 0) {
@@ -684,6 +694,7 @@ conf_free(struct tk_conf *c)
 	for (size_t i = 0; i < c->nagents; i++) {
 		free(c->agents[i].name);
 		free(c->agents[i].login);
+		free(c->agents[i].lang);
 		list_free(c->agents[i].addresses, c->agents[i].naddresses);
 		list_free(c->agents[i].skills, c->agents[i].nskills);
 	}
@@ -792,6 +803,8 @@ conf_print(const struct tk_conf *c, FILE *fp)
 		fprintf(fp, "\navailable = %s\n", a->away ? "no" : "yes");
 		fprintf(fp, "login = %s\n", a->login ? a->login :
 		    "(any of the addresses)");
+		fprintf(fp, "lang = %s\n", a->lang ? a->lang :
+		    "(the default templates)");
 	}
 	for (size_t i = 0; i < c->nwebhooks; i++) {
 		const struct conf_webhook *w = &c->webhooks[i];

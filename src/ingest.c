@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "tiketti/automate.h"
@@ -572,6 +573,34 @@ long_closed(const struct tk_conf *c, const struct store_ticket *t,
 	return now > closed_at && now - closed_at > c->followup_after;
 }
 
+/*
+ * A proven agent's mail to an agent's signed address: her answer goes to
+ * the customer when the address is hers; another agent's use of it is
+ * stored and said. Command lines alone send nothing.
+ */
+static enum tk_status
+relay(struct ingest *ig, const struct tk_msg *m,
+    const struct classify_result *cls, const struct thread_result *thr,
+    int64_t ticket, int64_t row, int64_t now, int history, const char *text)
+{
+	struct automate_mail mail = { m, NULL, NULL, 0, row, NULL, history,
+	    text };
+	enum tk_status ts;
+
+	if (strcasecmp(cls->agent->name, thr->agent) != 0) {
+		char why[TOKEN_AGENT_MAX + 40];
+
+		snprintf(why, sizeof(why), "the address is %s's", thr->agent);
+		return store_fail(ig, store_event_add(ig->store, ticket, now,
+		    "relay_refused", m->from.addr, cls->agent->name, why, row));
+	}
+	if (text == NULL || text[strspn(text, " \t\r\n")] == '\0')
+		return TK_OK;
+	ts = automate_relay(ig->automate, ticket, cls->agent->name, text, &mail,
+	    now);
+	return ts == TK_OK ? TK_OK : auto_fail(ig, ts);
+}
+
 /* Everything after parsing, inside the transaction or savepoint. */
 static enum tk_status
 pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
@@ -659,8 +688,10 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	sm.ticket = ticket;
 	sm.dedupe_key = key;
 	sm.message_id = m->message_id;
-	sm.direction = cls.kind == KIND_AGENT && agent_counterpart(c, m) ?
-	    "out" : "in";
+	/* Her answer to the customer, by us or by her own Cc. */
+	sm.direction = cls.kind == KIND_AGENT && (agent_counterpart(c, m) ||
+	    (thr.how == THREAD_AGENT &&
+	    strcasecmp(cls.agent->name, thr.agent) == 0)) ? "out" : "in";
 	sm.kind = answer ? "csat" : classify_kind_str(cls.kind);
 	sm.from_addr = m->from.addr;
 	sm.from_name = m->from.name;
@@ -719,7 +750,14 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	    TK_OK ||
 	    (ts = react(ig, m, env, &cls, ticket, row, res->created ? NULL :
 	    t.status, cmdlen, res->created, now, res->history, new_text)) !=
-	    TK_OK)
+	    TK_OK ||
+	    (thr.how == THREAD_AGENT && (ts = relay(ig, m, &cls, &thr, ticket,
+	    row, now, res->history, new_text)) != TK_OK))
+		goto fail;
+	/* An agent's address used by someone nothing proves to be her. */
+	if (thr.agent_refused && (ts = store_fail(ig, store_event_add(s,
+	    thr.agent_refused, now, "relay_refused", actor, NULL,
+	    "not proven to be an agent", row))) != TK_OK)
 		goto fail;
 	res->ticket = ticket;
 status:

@@ -357,6 +357,7 @@ enum stmt_id {
 	Q_OUTBOX_STALE_FAIL, Q_OUTBOX_STALE_REQUEUE, Q_OUTBOX_RECENT,
 	Q_OUTBOX_FIND_ID, Q_OUTBOX_FIND_MID, Q_BOUNCE_ADD, Q_BOUNCE_LAST,
 	Q_LAST_IN_MID, Q_OUTBOX_LINK, Q_OUTBOX_PENDING,
+	Q_CUSTOMER_MAIL, Q_CUSTOMER_TICKETS,
 	Q_CUSTOMER_WROTE, Q_STORE_EMPTY, Q_IMAP_GET, Q_IMAP_SET, Q_IMAP_SKIP, Q_IMAP_SKIPPED,
 	Q_REP_BACKLOG, Q_REP_OLDEST, Q_REP_CREATED, Q_REP_STATUS,
 	Q_REP_TIMES_FILL, Q_REP_TIMES_COUNT, Q_REP_FRT_ROWS, Q_REP_RES_ROWS,
@@ -510,6 +511,13 @@ static const char *const stmt_sql[Q__COUNT] = {
 	[Q_OUTBOX_PENDING] = "SELECT EXISTS (SELECT 1 FROM outbox"
 	    " WHERE state IN ('queued', 'sending'))",
 	[Q_OUTBOX_LINK] = "UPDATE outbox SET out_message = ?2 WHERE id = ?1",
+	/* The customer's mail on a ticket, newest first. */
+	[Q_CUSTOMER_MAIL] = "SELECT message_id, new_text FROM messages"
+	    " WHERE ticket_id = ?1 AND direction = 'in' AND kind = 'customer'"
+	    " ORDER BY id DESC LIMIT ?2",
+	[Q_CUSTOMER_TICKETS] = "SELECT id, subject, status, created_at"
+	    " FROM tickets WHERE requester = ?1 AND id <> ?2"
+	    " ORDER BY id DESC LIMIT ?3",
 	[Q_LAST_IN_MID] = "SELECT message_id FROM messages"
 	    " WHERE ticket_id = ?1 AND direction = 'in'"
 	    " AND message_id IS NOT NULL ORDER BY id DESC LIMIT 1",
@@ -2117,6 +2125,81 @@ store_ticket_last_mid(struct store *s, int64_t ticket, char **mid)
 		seterr(s, "last message-id");
 	db_reset(st);
 	return rc_status(s, rc);
+}
+
+enum tk_status
+store_customer_mail(struct store *s, int64_t ticket, size_t max, char ***mids,
+    size_t *n, char **new_text)
+{
+	struct db_stmt *st = stmt(s, Q_CUSTOMER_MAIL);
+	enum db_rc rc;
+
+	*mids = NULL;
+	*n = 0;
+	*new_text = NULL;
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_int64(st, 1, ticket);
+	db_bind_int64(st, 2, (int64_t)(max ? max : 1));
+	while ((rc = db_step(st)) == DB_ROW) {
+		if (*new_text == NULL && !db_is_null(st, 1))
+			*new_text = col_dup(st, 1);
+		if (db_is_null(st, 0) || max == 0)
+			continue;
+		*mids = xreallocarray(*mids, *n + 1, sizeof(**mids));
+		(*mids)[(*n)++] = col_dup(st, 0);
+	}
+	if (rc != DB_DONE)
+		seterr(s, "customer mail");
+	db_reset(st);
+	/* Oldest first, as References lists them. */
+	for (size_t i = 0; i < *n / 2; i++) {
+		char *t = (*mids)[i];
+
+		(*mids)[i] = (*mids)[*n - 1 - i];
+		(*mids)[*n - 1 - i] = t;
+	}
+	return rc_status(s, rc);
+}
+
+enum tk_status
+store_customer_tickets(struct store *s, const char *addr, int64_t except,
+    size_t max, struct store_brief **out, size_t *n)
+{
+	struct db_stmt *st = stmt(s, Q_CUSTOMER_TICKETS);
+	enum db_rc rc;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_text(st, 1, addr);
+	db_bind_int64(st, 2, except);
+	db_bind_int64(st, 3, (int64_t)max);
+	while ((rc = db_step(st)) == DB_ROW) {
+		struct store_brief *b;
+
+		*out = xreallocarray(*out, *n + 1, sizeof(**out));
+		b = &(*out)[(*n)++];
+		b->id = db_int64(st, 0);
+		b->subject = col_dup(st, 1);
+		b->status = col_dup(st, 2);
+		b->created_at = db_int64(st, 3);
+	}
+	if (rc != DB_DONE)
+		seterr(s, "customer's tickets");
+	db_reset(st);
+	return rc_status(s, rc);
+}
+
+void
+store_briefs_free(struct store_brief *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(b[i].subject);
+		free(b[i].status);
+	}
+	free(b);
 }
 
 enum tk_status

@@ -30,7 +30,8 @@
 
 static const char *const var_names[] = {
 	"ticket.id", "ticket.subject", "ticket.status", "ticket.priority",
-	"ticket.category", "ticket.tag", "customer.name", "customer.address",
+	"ticket.category", "ticket.tag", "ticket.skill", "ticket.assignee",
+	"customer.name", "customer.address", "customer.history",
 	"agent.name", "csat.1", "csat.2", "csat.3", "csat.4", "csat.5",
 	"csat.web.1", "csat.web.2", "csat.web.3", "csat.web.4", "csat.web.5",
 	"csat.links", "message.text", "message.new_text", NULL,
@@ -60,6 +61,12 @@ var_value(const struct template_vars *v, const char *name, struct buf *out)
 		buf_addstr(out, t->priority ? t->priority : "");
 	else if (strcmp(name, "ticket.category") == 0)
 		buf_addstr(out, t->category ? t->category : "");
+	else if (strcmp(name, "ticket.skill") == 0)
+		buf_addstr(out, t->skill ? t->skill : "");
+	else if (strcmp(name, "ticket.assignee") == 0)
+		buf_addstr(out, t->assignee ? t->assignee : "");
+	else if (strcmp(name, "customer.history") == 0)
+		buf_addstr(out, v->history ? v->history : "");
 	else if (strcmp(name, "ticket.tag") == 0)
 		buf_printf(out, "[%s #%lld]", v->prefix, (long long)t->id);
 	else if (strcmp(name, "customer.name") == 0)

@@ -30,6 +30,7 @@ thread_how_str(enum thread_how how)
 	case THREAD_CSAT: return "csat";
 	case THREAD_VERP: return "verp";
 	case THREAD_TOKEN: return "token";
+	case THREAD_AGENT: return "agent";
 	default: return "new";
 	}
 }
@@ -273,6 +274,19 @@ thread_find(struct store *s, const struct tk_conf *c, const struct tk_msg *m,
 			r->rating = tok.n;
 			return TK_OK;
 		}
+	} else if (tok.kind == TOKEN_AGENT) {
+		/* Only a proven agent answers through an agent's address;
+		 * anyone else's mail to it threads as if it were not there. */
+		if ((ts = ticket_exists(s, tok.id, &found)) != TK_OK)
+			return ts;
+		if (found && trusted) {
+			r->ticket = tok.id;
+			r->how = THREAD_AGENT;
+			memcpy(r->agent, tok.agent, sizeof(r->agent));
+			return TK_OK;
+		}
+		if (found)
+			r->agent_refused = tok.id;
 	} else if (tok.kind == TOKEN_BOUNCE) {
 		int64_t row, ticket;
 		char *to;

@@ -83,6 +83,19 @@ number(const char **p, int64_t *v)
 	return 1;
 }
 
+int
+token_agent_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > TOKEN_AGENT_MAX)
+		return 0;
+	for (; *name; name++)
+		if (!isalnum((unsigned char)*name) && !strchr("._-", *name))
+			return 0;
+	return 1;
+}
+
 /* Compares the MAC without stopping at the first difference. */
 static int
 mac_ok(const char *a, const char *b, size_t n)
@@ -118,6 +131,9 @@ token_parse(const struct tk_conf *c, const char *s, struct token *t)
 	} else if (end - p > 7 && strncasecmp(p, "bounce-", 7) == 0) {
 		kind = TOKEN_BOUNCE;
 		p += 7;
+	} else if (end - p > 2 && strncasecmp(p, "a-", 2) == 0) {
+		kind = TOKEN_AGENT;
+		p += 2;
 	} else if (end - p > 1 && (*p == 't' || *p == 'T') &&
 	    isdigit((unsigned char)p[1])) {
 		kind = TOKEN_THREAD;
@@ -129,6 +145,26 @@ token_parse(const struct tk_conf *c, const char *s, struct token *t)
 	if (kind == TOKEN_CSAT &&
 	    (*p++ != '-' || !number(&p, &n) || n > 5))
 		return;
+	if (kind == TOKEN_AGENT) {
+		/* The name runs to the MAC, and may have dashes of its own. */
+		const char *name = p + 1;
+		size_t len;
+
+		if (*p != '-' || end - name < MAC_LEN + 2)
+			return;
+		dash = end - MAC_LEN - 1;
+		len = (size_t)(dash - name);
+		if (len == 0 || len > TOKEN_AGENT_MAX)
+			return;
+		memcpy(t->agent, name, len);
+		t->agent[len] = '\0';
+		str_lower(t->agent);
+		if (!token_agent_ok(t->agent)) {
+			t->agent[0] = '\0';
+			return;
+		}
+		p = dash;
+	}
 	dash = p;
 	if (*dash != '-' || end - dash - 1 != MAC_LEN)
 		return;

@@ -58,6 +58,8 @@ smtp_starttls = no
 smtp_timeout = 10s
 webhook_timeout = 5s
 csat_url = https://kysely.yritys.example/csat
+# The assignment mail has tests of its own (push.sh).
+assign_mail = no
 rules_dir = rules
 templates_dir = tmpl
 

@@ -57,6 +57,15 @@ enum tk_status automate_set(struct automate *a, int64_t ticket,
     const char *field, const char *value, const char *actor,
     const struct automate_mail *mail, int64_t now, int *changed);
 
+/*
+ * An agent's answer through her signed address: text (hers, without
+ * her command lines and quote) to the ticket's customer, from the
+ * shared address, answering the customer's mail.
+ */
+enum tk_status automate_relay(struct automate *a, int64_t ticket,
+    const char *agent, const char *text, const struct automate_mail *mail,
+    int64_t now);
+
 /* Bytes of body taken by leading agent command lines ("#solve", ...). */
 size_t automate_commands_len(const char *body);
 /* Applies the command lines in body[0..len) as actor on the ticket. */

@@ -17,6 +17,7 @@ struct conf_agent {
 	size_t	  nskills;
 	int	  away;		/* available = no: route skips the agent */
 	char	 *login;	/* SASL login; NULL: one of the addresses */
+	char	 *lang;		/* her mail's language (templates), or NULL */
 };
 
 struct conf_webhook {
@@ -80,6 +81,8 @@ struct tk_conf {
 	long long	  bounce_block;	/* seconds an address that bounced rests */
 	char		 *secret;	/* HMAC key of CSAT, thread and VERP tokens */
 	char		 *csat_url;	/* survey web page, or NULL */
+	int		  assign_mail;	/* 1: an assigned agent gets the ticket */
+	long long	  assign_history;	/* the customer's tickets it lists */
 	char		 *milter_socket;	/* unix:PATH or inet:PORT@HOST */
 	char		 *milter_user;	/* privileges after the bind, or NULL */
 	char		 *milter_pid_file;	/* or NULL */

@@ -309,6 +309,24 @@ enum tk_status store_customer_wrote(struct store *s, int64_t ticket,
     const char *addr, int *yes);
 /* The Message-ID of the ticket's newest incoming mail, or NULL; freed by
  * the caller. */
+/*
+ * The customer's mail on a ticket: the Message-IDs of the newest max
+ * (oldest first, for References; each freed, and the array) and the
+ * text the newest added (new_text; NULL when there is none).
+ */
+enum tk_status store_customer_mail(struct store *s, int64_t ticket,
+    size_t max, char ***mids, size_t *n, char **new_text);
+/* A ticket in a list: the customer's other tickets. */
+struct store_brief {
+	int64_t	 id;
+	char	*subject;
+	char	*status;
+	int64_t	 created_at;
+};
+/* The newest max tickets addr asked for but except, newest first. */
+enum tk_status store_customer_tickets(struct store *s, const char *addr,
+    int64_t except, size_t max, struct store_brief **out, size_t *n);
+void store_briefs_free(struct store_brief *b, size_t n);
 enum tk_status store_ticket_last_mid(struct store *s, int64_t ticket,
     char **mid);
 

@@ -26,6 +26,8 @@ struct template_vars {
 	const char			*csat_web[5];	/* web links, or NULL */
 	const char			*text;		/* the mail's text, or NULL */
 	const char			*new_text;	/* ... without its quote */
+	/* The customer's other tickets, a line each, or NULL. */
+	const char			*history;
 };
 
 struct template_out {

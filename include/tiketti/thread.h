@@ -9,6 +9,7 @@
 #include "tiketti/conf.h"
 #include "tiketti/mime.h"
 #include "tiketti/store.h"
+#include "tiketti/token.h"
 
 enum thread_how {
 	THREAD_NEW = 0,		/* nothing matched: a new ticket */
@@ -19,6 +20,8 @@ enum thread_how {
 	THREAD_CSAT,		/* to a signed survey address */
 	THREAD_VERP,		/* to the signed return path of an outbox row */
 	THREAD_TOKEN,		/* to the signed Reply-To of our mail */
+	THREAD_AGENT,		/* a proven agent's, to the signed Reply-To
+				 * of an assignment mail */
 };
 
 struct thread_result {
@@ -28,10 +31,15 @@ struct thread_result {
 	int		 rating;	/* THREAD_CSAT: 1-5, 0 = read the text */
 	int64_t		 outbox;	/* THREAD_VERP: the row */
 	int		 forged;	/* a token with a bad signature was seen */
+	/* THREAD_AGENT: the agent the address names (the sender may be
+	 * another proven agent); or, with agent_refused, the ticket of an
+	 * agent's address the sender may not use. */
+	char		 agent[TOKEN_AGENT_MAX + 1];
+	int64_t		 agent_refused;
 };
 
-/* "tag", "in-reply-to", "references", "dsn", "csat", "verp", "token" or
- * "new"; static. */
+/* "tag", "in-reply-to", "references", "dsn", "csat", "verp", "token",
+ * "agent" or "new"; static. */
 const char *thread_how_str(enum thread_how how);
 
 /*

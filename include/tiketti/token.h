@@ -5,6 +5,8 @@
  *   csat-<ticket>-<n>-<mac>	a survey answer, rating n (0: read it
  *				from the reply's first line)
  *   bounce-<row>-<mac>		the VERP return path of outbox row <row>
+ *   a-<ticket>-<agent>-<mac>	Reply-To of an assignment mail: the
+ *				agent's answer goes to the customer
  *
  * <mac> is the first 16 hex digits of HMAC-SHA256(secret, the rest).
  */
@@ -21,15 +23,23 @@ enum token_kind {
 	TOKEN_THREAD,
 	TOKEN_CSAT,
 	TOKEN_BOUNCE,
+	TOKEN_AGENT,
 };
+
+#define TOKEN_AGENT_MAX	63	/* an agent name's length in a token */
 
 struct token {
 	enum token_kind	kind;
 	int64_t		id;	/* ticket, or outbox row for TOKEN_BOUNCE */
 	int		n;	/* TOKEN_CSAT: the rating, 0-5 */
+	char		agent[TOKEN_AGENT_MAX + 1]; /* TOKEN_AGENT, lower case */
 };
 
-/* "PAYLOAD-MAC" for payload ("t12", "csat-12-5", "bounce-7"); NULL
+/* 1 when name can stand in a token: [a-z0-9._-], 1-63 long. */
+int token_agent_ok(const char *name);
+
+/* "PAYLOAD-MAC" for payload ("t12", "csat-12-5", "bounce-7",
+ * "a-12-maria"); NULL
  * without a secret. Caller frees. */
 char *token_sign(const struct tk_conf *c, const char *payload);
 

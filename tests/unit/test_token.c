@@ -87,6 +87,45 @@ t_roundtrip(void **state)
 	conf_free(c);
 }
 
+/* An agent's address: a name with dashes of its own, and what forges. */
+static void
+t_agent(void **state)
+{
+	struct tk_conf *c = conf_with("mailboxes = tuki@yritys.example\n"
+	    "secret = token-test-secret-0123456789\n");
+	struct token t;
+	char *a, *b;
+
+	(void)state;
+	a = token_address(c, "tuki@yritys.example", "a-12-Anna-Liisa");
+	assert_non_null(a);
+	assert_int_equal(strncmp(a, "tuki+a-12-Anna-Liisa-", 21), 0);
+	token_parse(c, a, &t);
+	assert_int_equal(t.kind, TOKEN_AGENT);
+	assert_int_equal(t.id, 12);
+	assert_string_equal(t.agent, "anna-liisa");
+	/* another agent's name, or another ticket: forged */
+	b = xstrdup(a);
+	memcpy(b + 10, "mari", 4);
+	token_parse(c, b, &t);
+	assert_int_equal(t.kind, TOKEN_FORGED);
+	memcpy(b, a, strlen(a));
+	b[7] = '3';
+	token_parse(c, b, &t);
+	assert_int_equal(t.kind, TOKEN_FORGED);
+	/* no name, or a name a token cannot hold */
+	token_parse(c, "tuki+a-12--0123456789abcdef@yritys.example", &t);
+	assert_int_equal(t.kind, TOKEN_NONE);
+	token_parse(c, "tuki+a-12-x!y-0123456789abcdef@yritys.example", &t);
+	assert_int_equal(t.kind, TOKEN_NONE);
+	assert_true(token_agent_ok("maria.k_2-b"));
+	assert_false(token_agent_ok("maria k"));
+	assert_false(token_agent_ok(""));
+	free(a);
+	free(b);
+	conf_free(c);
+}
+
 static void
 t_no_secret(void **state)
 {
@@ -155,6 +194,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_roundtrip),
+		cmocka_unit_test(t_agent),
 		cmocka_unit_test(t_no_secret),
 		cmocka_unit_test(t_build),
 	};
