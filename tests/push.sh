@@ -1,0 +1,177 @@
+#!/bin/sh
+# The ticket pushed to its agent, and her answer through us, against a real
+# smtp-sink on loopback (every captured mail read back with Python's email
+# parser): the assignment mail's content, Reply-To signature and threading;
+# her answer reaching the customer once, from the shared address, without
+# her command lines and her quote; a stranger's, a forged, another agent's
+# and a wrongly signed answer sending nothing. Agents are proven as the
+# pipe proves them: Authentication-Results of the trusted authserv-id.
+. "${SRCDIR:-.}/tests/lib.sh"
+. "$SRCDIR/tests/servers.sh"
+
+need smtp-sink python3
+PIDS=
+trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
+
+DB=$(db t)
+sql() { sql_db "$DB" "$1"; }
+SPORT=$(freeport)
+chmod 711 "$WORK"
+sink_up "$SPORT" "$WORK/sink"
+PIDS="$PIDS $SINK"
+mc() { python3 "$SRCDIR/tests/sink/mailcheck.py" "$@"; }
+# sent TO: the captured mails to TO, oldest first, a path a line.
+sent() {
+	for f in $(find "$WORK/sink" -type f -printf '%T@ %p\n' | sort -n |
+	    cut -d' ' -f2-); do
+		[ "$(mc "$f" 'env_to[0]')" = "$1" ] && echo "$f"
+	done
+}
+count() { sent "$1" | grep -c . ; }
+
+mkdir -p "$WORK/rules"
+cat >"$WORK/tiketti.conf" <<EOF
+database = $DB
+mailboxes = tuki@yritys.example
+ticket_prefix = Tuki
+secret = push-test-secret-0123456789
+smtp_url = smtp://127.0.0.1:$SPORT
+smtp_starttls = no
+smtp_timeout = 10s
+trusted_authserv_id = mx.yritys.example
+rules_dir = rules
+templates_dir = $SRCDIR/rules/templates
+
+[agent maria]
+address = maria@yritys.example
+skills = complaints
+
+[agent antti]
+address = antti@yritys.example
+lang = fi
+EOF
+cat >"$WORK/rules/10.rules" <<'EOF'
+rule "complaints" { on create if header :subject :contains "reklamaatio"
+    then route skill "complaints"; }
+EOF
+
+# ---- the assignment mail ----
+# Ville's earlier question, then his complaint, which routing gives maria.
+printf 'From: Ville <ville@asiakas.example>\nTo: tuki@yritys.example\nSubject: Laskun eräpäivä\nMessage-ID: <v0@asiakas.example>\nDate: Mon, 02 Nov 2026 09:00:00 +0200\n\nMilloin lasku erääntyy?\n' |
+    tk ingest >/dev/null 2>&1
+cat >"$WORK/v1.eml" <<'EOF'
+From: Ville <ville@asiakas.example>
+To: tuki@yritys.example
+Subject: Reklamaatio: kahvinkeitin
+Message-ID: <v1@asiakas.example>
+Date: Mon, 02 Nov 2026 10:00:00 +0200
+
+Kahvinkeitin meni rikki viikossa.
+
+Ville kirjoitti 1.11.2026:
+> vanha lainaus
+EOF
+is "a routed complaint: ingest exits 0" "$(exitcode tk ingest "$WORK/v1.eml")" 0
+is "... one assignment mail, to maria" "$(count maria@yritys.example)" 1
+A=$(sent maria@yritys.example | head -1)
+is "... its Subject has the ticket's tag" \
+    "$(mc "$A" 'm["Subject"]')" "[Tuki #2] is yours: Reklamaatio: kahvinkeitin"
+is "... From the shared address" "$(mc "$A" 'm["From"].addresses[0].addr_spec')" \
+    tuki@yritys.example
+RT=$(mc "$A" 'm["Reply-To"].addresses[0].addr_spec')
+case $RT in
+tuki+a-2-maria-????????????????@yritys.example) ok "... Reply-To maria's signed address ($RT)" ;;
+*) not_ok "... Reply-To maria's signed address"; echo "#   got: '$RT'" ;;
+esac
+is "... In-Reply-To the customer's mail" "$(mc "$A" 'm["In-Reply-To"]')" \
+    "<v1@asiakas.example>"
+mc "$A" 'm.get_body(("plain",)).get_content()' >"$WORK/a.txt"
+check "... what the customer wrote this time" grep -q "Kahvinkeitin meni rikki viikossa." "$WORK/a.txt"
+check "... without his quote" sh -c "! grep -q 'vanha lainaus' '$WORK/a.txt'"
+check "... the ticket's status, priority and skill" \
+    grep -q "status new, priority normal" "$WORK/a.txt"
+check "... routed by skill complaints" grep -q "Skill: complaints" "$WORK/a.txt"
+check "... and his other ticket" grep -q "\[Tuki #1\] Laskun eräpäivä (new, " "$WORK/a.txt"
+is "... an event says it was queued" \
+    "$(sql "select count(*) from events where ticket_id = 2 and type = 'queued' and old = 'assign'")" 1
+
+# antti reads Finnish (lang = fi); given the ticket by hand, he is told.
+tk ticket set 1 assignee antti >/dev/null 2>&1
+tk flush >/dev/null 2>&1
+B=$(sent antti@yritys.example | head -1)
+is "ticket set ... assignee: antti's mail is in Finnish" \
+    "$(mc "$B" 'm["Subject"]')" "[Tuki #1] on sinun: Laskun eräpäivä"
+
+# ---- her answer through us ----
+cat >"$WORK/r1.eml" <<EOF
+Authentication-Results: mx.yritys.example; dkim=pass header.d=yritys.example
+Received: from b by mx.yritys.example; Mon, 02 Nov 2026 10:30:00 +0200
+From: Maria <maria@yritys.example>
+To: $RT
+Subject: Re: [Tuki #2] is yours: Reklamaatio: kahvinkeitin
+Message-ID: <r1@yritys.example>
+In-Reply-To: $(mc "$A" 'm["Message-ID"]')
+Date: Mon, 02 Nov 2026 10:30:00 +0200
+
+#pending
+
+Hei Ville, lähetämme uuden keittimen. Palauta vanha, kiitos.
+
+On Mon, 2 Nov 2026, tuki@yritys.example wrote:
+> Kahvinkeitin meni rikki viikossa.
+EOF
+is "maria answers to her address: ingest exits 0" \
+    "$(exitcode tk ingest "$WORK/r1.eml")" 0
+is "... one mail to the customer" "$(count ville@asiakas.example)" 1
+C=$(sent ville@asiakas.example | head -1)
+is "... from the shared address" "$(mc "$C" 'm["From"].addresses[0].addr_spec')" \
+    tuki@yritys.example
+is "... with the ticket's tag" "$(mc "$C" 'm["Subject"]')" \
+    "Re: Reklamaatio: kahvinkeitin [Tuki #2]"
+is "... In-Reply-To his mail" "$(mc "$C" 'm["In-Reply-To"]')" "<v1@asiakas.example>"
+check "... References his mail" sh -c "python3 '$SRCDIR/tests/sink/mailcheck.py' '$C' 'm[\"References\"]' | grep -q '<v1@asiakas.example>'"
+mc "$C" 'm.get_body(("plain",)).get_content()' >"$WORK/c.txt"
+check "... her text" grep -q "lähetämme uuden keittimen" "$WORK/c.txt"
+check "... without her command line" sh -c "! grep -q '#pending' '$WORK/c.txt'"
+check "... without her quote" sh -c "! grep -qi 'rikki viikossa\|wrote:' '$WORK/c.txt'"
+is "... her command ran" "$(sql "select status from tickets where id = 2")" pending
+is "... stored as her answer to the customer" \
+    "$(sql "select direction || ' ' || kind from messages where message_id = 'r1@yritys.example'")" \
+    "out agent"
+tk flush -f >/dev/null 2>&1
+is "... and sent once" "$(count ville@asiakas.example)" 1
+is "the same mail again (a redelivery) sends nothing more" \
+    "$(exitcode tk ingest "$WORK/r1.eml") $(count ville@asiakas.example)" "0 1"
+
+# ---- nobody else answers through her address ----
+relay_refused() { sql "select count(*) from events where ticket_id = 2 and type = 'relay_refused'"; }
+# answer FROM-LINE TO-ADDRESS ID [HEADERS]: a proven-looking answer.
+answer() {
+	printf '%sFrom: %s\nTo: %s\nSubject: Re: [Tuki #2]\nMessage-ID: <%s@x.example>\nDate: Mon, 02 Nov 2026 11:00:00 +0200\n\nHei Ville, maksa tähän tiliin.\n' \
+	    "$4" "$1" "$2" "$3" | tk ingest >/dev/null 2>&1
+}
+proof='Authentication-Results: mx.yritys.example; dkim=pass header.d=yritys.example
+Received: from b by mx.yritys.example; Mon, 02 Nov 2026 11:00:00 +0200
+'
+answer "Mallory <mallory@evil.example>" "$RT" stranger ""
+is "a stranger's mail to maria's address: nothing to the customer" \
+    "$(count ville@asiakas.example)" 1
+is "... an event says why" "$(relay_refused)" 1
+is "... and the mail is kept" \
+    "$(sql "select count(*) from messages where message_id = 'stranger@x.example'")" 1
+answer "Maria <maria@yritys.example>" "$RT" forged ""
+is "From: maria without proof: nothing to the customer" \
+    "$(count ville@asiakas.example) $(relay_refused)" "1 2"
+answer "Antti <antti@yritys.example>" "$RT" other "$proof"
+is "antti (proven) through maria's address: nothing to the customer" \
+    "$(count ville@asiakas.example) $(relay_refused)" "1 3"
+is "... the event names whose address it is" \
+    "$(sql "select new from events where ticket_id = 2 and type = 'relay_refused' order by id desc limit 1")" \
+    "the address is maria's"
+answer "Maria <maria@yritys.example>" "tuki+a-2-maria-0123456789abcdef@yritys.example" badsig "$proof"
+is "maria with a wrong signature: nothing to the customer" \
+    "$(count ville@asiakas.example)" 1
+is "... a token_forged event" \
+    "$(sql "select count(*) from events where type = 'token_forged'")" 1
+
+done_testing
