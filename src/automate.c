@@ -825,30 +825,100 @@ has_skill(const struct conf_agent *ag, const char *skill)
 	return 0;
 }
 
+enum tk_status
+automate_agent_away(struct automate *a, const struct conf_agent *ag,
+    int64_t now, int *away, int64_t *until)
+{
+	struct store_agent_state as;
+	enum tk_status ts;
+
+	*away = ag->away;
+	*until = 0;
+	if (*away)
+		return TK_OK;
+	if ((ts = store_fail(a, store_agent_state_get(a->store, ag->name,
+	    &as))) != TK_OK)
+		return ts;
+	*away = as.away && (as.until == 0 || as.until > now);
+	if (*away)
+		*until = as.until;
+	free(as.why);
+	return TK_OK;
+}
+
 /*
- * The available agent with the skill and the fewest open tickets; among
- * equals the one whose last assignment is oldest (round robin), then
- * the first in the configuration. NULL when nobody is available.
+ * Whether ag may take one more ticket now: not away and under her
+ * max_open. *open is her open tickets, *last her last assignment's
+ * event (for round robin).
  */
 static enum tk_status
-route_pick(struct automate *a, const char *skill, const char **who)
+agent_free(struct automate *a, const struct conf_agent *ag, int64_t now,
+    int *ok, int64_t *open, int64_t *last)
+{
+	enum tk_status ts;
+	int64_t until;
+	int away;
+
+	*ok = 0;
+	if ((ts = automate_agent_away(a, ag, now, &away, &until)) != TK_OK ||
+	    away)
+		return ts;
+	if ((ts = store_fail(a, store_agent_load(a->store, ag->name, open,
+	    last))) != TK_OK)
+		return ts;
+	*ok = ag->max_open == 0 || *open < ag->max_open;
+	return TK_OK;
+}
+
+/*
+ * The agent who takes a ticket meant for ag: herself, or while she is
+ * away (or full) her deputy; NULL when neither may take it.
+ */
+static enum tk_status
+stand_in(struct automate *a, const struct conf_agent *ag, int64_t now,
+    const struct conf_agent **who, int64_t *open, int64_t *last)
+{
+	enum tk_status ts;
+	int ok;
+
+	*who = NULL;
+	if ((ts = agent_free(a, ag, now, &ok, open, last)) != TK_OK || ok) {
+		*who = ok ? ag : NULL;
+		return ts;
+	}
+	if (ag->deputy == NULL ||
+	    (ag = conf_agent_by_name(a->conf, ag->deputy)) == NULL)
+		return TK_OK;
+	if ((ts = agent_free(a, ag, now, &ok, open, last)) == TK_OK && ok)
+		*who = ag;
+	return ts;
+}
+
+/*
+ * The agent with the skill (or her deputy while she is away) who may
+ * take one more and has the fewest open tickets; among equals the one
+ * whose last assignment is oldest (round robin), then the first in the
+ * configuration. NULL when nobody may: the ticket waits unassigned.
+ */
+static enum tk_status
+route_pick(struct automate *a, const char *skill, int64_t now,
+    const char **who)
 {
 	int64_t best_open = 0, best_last = 0;
 
 	*who = NULL;
 	for (size_t i = 0; i < a->conf->nagents; i++) {
-		const struct conf_agent *ag = &a->conf->agents[i];
+		const struct conf_agent *ag = &a->conf->agents[i], *in;
 		int64_t open, last;
 		enum tk_status ts;
 
-		if (ag->away || !has_skill(ag, skill))
+		if (!has_skill(ag, skill))
 			continue;
-		if ((ts = store_fail(a, store_agent_load(a->store, ag->name,
-		    &open, &last))) != TK_OK)
+		if ((ts = stand_in(a, ag, now, &in, &open, &last)) != TK_OK)
 			return ts;
-		if (*who == NULL || open < best_open ||
-		    (open == best_open && last < best_last)) {
-			*who = ag->name;
+		if (in && (*who == NULL || open < best_open ||
+		    (open == best_open && last < best_last))) {
+			*who = in->name;
 			best_open = open;
 			best_last = last;
 		}
@@ -879,12 +949,26 @@ apply_action(const struct rules_origin *o, const struct rules_action *ac,
 		ts = automate_set(a, ap->ticket, ac->field, ac->arg, actor,
 		    ap->mail, ap->now, &changed);
 		break;
-	case ACT_ASSIGN:
-		ts = automate_set(a, ap->ticket, "assignee", ac->arg, actor,
-		    ap->mail, ap->now, &changed);
+	case ACT_ASSIGN: {
+		/* Hers, or her deputy's while she is away. */
+		const struct conf_agent *ag = conf_agent_by_name(a->conf,
+		    ac->arg), *in = NULL;
+		int64_t open, last;
+
+		if (ag && (ts = stand_in(a, ag, ap->now, &in, &open, &last)) !=
+		    TK_OK)
+			break;
+		if (ag && in == NULL)
+			ts = event(a, ap->ticket, ap->now, "route_failed", actor,
+			    ac->arg, "away or full, and no deputy free");
+		else
+			ts = automate_set(a, ap->ticket, "assignee", in ?
+			    in->name : ac->arg, actor, ap->mail, ap->now,
+			    &changed);
 		break;
+	}
 	case ACT_ROUTE:
-		if ((ts = route_pick(a, ac->arg, &who)) != TK_OK)
+		if ((ts = route_pick(a, ac->arg, ap->now, &who)) != TK_OK)
 			break;
 		/* The skill stays on the ticket: a webhook hands it on to
 		 * a queue that routes by skill. */
@@ -940,7 +1024,7 @@ apply_action(const struct rules_origin *o, const struct rules_action *ac,
 	 * reload it; the other changes are mirrored in the view.
 	 */
 	if ((ac->kind == ACT_SET && strcmp(ac->field, "status") == 0) ||
-	    ac->kind == ACT_ROUTE)
+	    ac->kind == ACT_ROUTE || ac->kind == ACT_ASSIGN)
 		return view_load(ap);
 	rules_ticket_apply(&ap->view, ac);
 	return TK_OK;
@@ -1054,6 +1138,63 @@ static const struct {
 	{ "note", NULL, NULL }, { "macro", NULL, NULL },
 };
 
+/*
+ * #away [UNTIL] and #back: the sender's availability (UNTIL as
+ * str_to_time reads it; none: until #back). An event on the ticket when
+ * there is one.
+ */
+static enum tk_status
+availability(struct automate *a, int64_t ticket, const char *word,
+    const char *arg, const char *actor, int64_t now)
+{
+	const struct conf_agent *ag = conf_agent_by_address(a->conf, actor);
+	int away = strcmp(word, "away") == 0;
+	int64_t until = 0;
+	enum tk_status ts;
+	char when[32] = "";
+
+	if (ag == NULL || (away && *arg && (str_to_time(arg, now, &until) !=
+	    TK_OK || until <= now)))
+		return ticket ? event(a, ticket, now, "command_error", actor,
+		    arg, word) : TK_OK;
+	if ((ts = automate_agent_set(a, ag, away, until, now, "command")) !=
+	    TK_OK || ticket == 0)
+		return ts;
+	if (until)
+		snprintf(when, sizeof(when), "%lld", (long long)until);
+	return event(a, ticket, now, away ? "agent_away" : "agent_back",
+	    actor, ag->name, until ? when : NULL);
+}
+
+enum tk_status
+automate_agent_set(struct automate *a, const struct conf_agent *ag, int away,
+    int64_t until, int64_t now, const char *why)
+{
+	return store_fail(a, store_agent_state_set(a->store, ag->name, away,
+	    away ? until : 0, now, why));
+}
+
+size_t
+automate_availability_len(const char *body)
+{
+	size_t len = automate_commands_len(body), n = 0;
+	const char *p = body;
+
+	while (p < body + len) {
+		size_t l = strcspn(p, "\n");
+		const char *w = p + strspn(p, " \t\r");
+
+		if (*w == '#') {
+			if (!str_has_prefix_ci(w, "#away") &&
+			    !str_has_prefix_ci(w, "#back"))
+				return 0;
+			n++;
+		}
+		p += l + (p[l] == '\n');
+	}
+	return n ? len : 0;
+}
+
 static enum tk_status
 command_one(struct automate *a, int64_t ticket, char *word, char *arg,
     const char *actor, const struct automate_mail *mail, int64_t now)
@@ -1062,6 +1203,10 @@ command_one(struct automate *a, int64_t ticket, char *word, char *arg,
 	enum tk_status ts;
 	int changed;
 
+	if (strcmp(word, "away") == 0 || strcmp(word, "back") == 0)
+		return availability(a, ticket, word, arg, actor, now);
+	if (ticket == 0)	/* a mail of hers to us: nothing else applies */
+		return TK_OK;
 	for (i = 0; i < n; i++)
 		if (strcmp(commands[i].cmd, word) == 0)
 			break;

@@ -153,6 +153,8 @@ usage(void)
 	    "  ticket list [--status S] [--format text|json]\n"
 	    "  ticket show ID [--format text|json]\n"
 	    "  ticket set ID status|priority|category|assignee VALUE\n"
+	    "  agent list [--format text|json]\n"
+	    "  agent set NAME away [--until TIME] | back\n"
 	    "  message raw ID\n"
 	    "  message attachment ID N [-o FILE]\n"
 	    "  rules check [PATH...]\n"
@@ -1378,6 +1380,130 @@ cmd_ticket(struct ctx *x, int argc, char **argv)
 	usage();
 }
 
+/* ---- agent ---- */
+
+/* One agent's row of `agent list`. */
+static enum tk_status
+agent_row(struct list_out *o, struct automate *a, struct store *s,
+    const struct conf_agent *ag, int64_t now)
+{
+	char until_s[32] = "", skills[256] = "";
+	int64_t until, open, last;
+	enum tk_status ts;
+	int away;
+
+	if ((ts = automate_agent_away(a, ag, now, &away, &until)) != TK_OK ||
+	    (ts = store_agent_load(s, ag->name, &open, &last)) != TK_OK)
+		return ts;
+	if (until)
+		str_time(until, until_s, sizeof(until_s));
+	if (!o->json) {
+		for (size_t i = 0; i < ag->nskills; i++)
+			snprintf(skills + strlen(skills), sizeof(skills) -
+			    strlen(skills), "%s%s", i ? "," : "",
+			    ag->skills[i]);
+		buf_printf(&o->b, "%-12s  %-28s  %-16s  %-24s  %4lld  %s\n",
+		    ag->name, ag->naddresses ? ag->addresses[0] : "-",
+		    skills[0] ? skills : "-", !away ? "no" : until ? until_s :
+		    "yes", (long long)open, ag->deputy ? ag->deputy : "-");
+		return TK_OK;
+	}
+	json_obj_open(&o->j);
+	json_key_str(&o->j, "name", ag->name);
+	json_key_str(&o->j, "address", ag->naddresses ? ag->addresses[0] :
+	    NULL);
+	json_key(&o->j, "skills");
+	json_arr_open(&o->j);
+	for (size_t i = 0; i < ag->nskills; i++)
+		json_str(&o->j, ag->skills[i]);
+	json_arr_close(&o->j);
+	json_key(&o->j, "away");
+	json_bool(&o->j, away);
+	json_key_str(&o->j, "away_until", until ? until_s : NULL);
+	json_key_int(&o->j, "open", open);
+	json_key_int(&o->j, "max_open", ag->max_open);
+	json_key_str(&o->j, "deputy", ag->deputy);
+	json_obj_close(&o->j);
+	return TK_OK;
+}
+
+static int
+agent_list(struct ctx *x, int argc, char **argv)
+{
+	const char *format = format_arg(&argc, argv, NULL, NULL);
+	int64_t now = (int64_t)time(NULL);
+	enum tk_status ts = TK_OK;
+	struct automate *a;
+	struct list_out o;
+
+	if (argc != 0)
+		usage();
+	open_store(x, 1);
+	a = automate_new(x->conf, x->store, NULL);
+	list_begin(&o, format, "%-12s  %-28s  %-16s  %-24s  %4s  %s\n", "NAME",
+	    "ADDRESS", "SKILLS", "AWAY", "OPEN", "DEPUTY");
+	for (size_t i = 0; ts == TK_OK && i < x->conf->nagents; i++)
+		ts = agent_row(&o, a, x->store, &x->conf->agents[i], now);
+	automate_free(a);
+	list_end(&o, x, ts);
+	return EX_OK;
+}
+
+/* agent set NAME away [--until TIME] | back */
+static int
+agent_set(struct ctx *x, int argc, char **argv)
+{
+	const struct conf_agent *ag;
+	int64_t now = (int64_t)time(NULL), until = 0;
+	struct automate *a;
+	enum tk_status ts;
+	int away;
+
+	if (argc == 4 && strcmp(argv[2], "--until") == 0) {
+		if (str_to_time(argv[3], now, &until) != TK_OK || until <= now)
+			fatalx(EX_USAGE, "--until %s: want a time to come: "
+			    "YYYY-MM-DD, \"YYYY-MM-DD HH:MM\", @SECONDS or "
+			    "a duration (3d, 12h)", argv[3]);
+		argc = 2;
+	}
+	if (argc != 2 || (strcmp(argv[1], "away") != 0 &&
+	    strcmp(argv[1], "back") != 0) ||
+	    (until && strcmp(argv[1], "back") == 0))
+		usage();
+	if ((ag = conf_agent_by_name(x->conf, argv[0])) == NULL)
+		fatalx(EX_USAGE, "no agent \"%s\" (want the name of an [agent "
+		    "NAME] section)", argv[0]);
+	away = strcmp(argv[1], "away") == 0;
+	open_store(x, 0);
+	if ((ts = store_begin(x->store)) != TK_OK)
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	a = automate_new(x->conf, x->store, NULL);
+	if ((ts = automate_agent_set(a, ag, away, until, now, "admin")) !=
+	    TK_OK) {
+		store_rollback(x->store);
+		fatalx(tk_status_exit(ts), "%s", automate_errmsg(a));
+	}
+	automate_free(a);
+	if ((ts = store_commit(x->store)) != TK_OK)
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	if (ag->away)
+		log_warnx("%s has available = no in the configuration: she "
+		    "stays out of routing", ag->name);
+	return EX_OK;
+}
+
+static int
+cmd_agent(struct ctx *x, int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "list") == 0)
+		return agent_list(x, argc - 2, argv + 2);
+	if (strcmp(argv[1], "set") == 0 && argc >= 4)
+		return agent_set(x, argc - 2, argv + 2);
+	usage();
+}
+
 /* ---- rules ---- */
 
 static int
@@ -1733,6 +1859,8 @@ main(int argc, char **argv)
 		rv = cmd_ingest(&x, argc, argv);
 	else if (strcmp(argv[0], "ticket") == 0)
 		rv = cmd_ticket(&x, argc, argv);
+	else if (strcmp(argv[0], "agent") == 0)
+		rv = cmd_agent(&x, argc, argv);
 	else if (strcmp(argv[0], "rules") == 0)
 		rv = cmd_rules(&x, argc, argv);
 	else if (strcmp(argv[0], "tick") == 0)

@@ -251,6 +251,18 @@ agent_set(struct conf_agent *a, const char *key, const char *val)
 		a->skills = list_parse(val, &a->nskills, 1);
 		return NULL;
 	}
+	if (strcmp(key, "deputy") == 0) {
+		if (*val == '\0' || strcspn(val, " \t,") != strlen(val))
+			return "bad deputy (want one agent's name)";
+		free(a->deputy);
+		a->deputy = xstrdup(val);
+		return NULL;
+	}
+	if (strcmp(key, "max_open") == 0) {
+		if (str_to_ll(val, 0, 1000000, &a->max_open) != TK_OK)
+			return "bad max_open (want 0 to 1000000; 0: no cap)";
+		return NULL;
+	}
 	if (strcmp(key, "lang") == 0) {
 		if (*val == '\0' || strspn(val, "abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ-") != strlen(val))
@@ -597,6 +609,14 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 			    file, c->webhooks[i].name);
 	for (size_t i = 0; i < c->naccounts; i++)
 		account_check(c, &c->accounts[i], file, err);
+	for (size_t i = 0; i < c->nagents; i++) {
+		const char *dep = c->agents[i].deputy;
+
+		if (dep && (conf_agent_by_name(c, dep) == NULL ||
+		    strcasecmp(dep, c->agents[i].name) == 0))
+			buf_printf(err, "%s: agent \"%s\": deputy \"%s\" is no "
+			    "other [agent NAME]\n", file, c->agents[i].name, dep);
+	}
 	for (size_t i = 0; i < c->ntrusted_relays; i++)
 		if (cidr_parse(c->trusted_relays[i], NULL) < 0)
 			buf_printf(err, "%s: trusted_relays: bad address or "
@@ -695,6 +715,7 @@ conf_free(struct tk_conf *c)
 		free(c->agents[i].name);
 		free(c->agents[i].login);
 		free(c->agents[i].lang);
+		free(c->agents[i].deputy);
 		list_free(c->agents[i].addresses, c->agents[i].naddresses);
 		list_free(c->agents[i].skills, c->agents[i].nskills);
 	}
@@ -805,6 +826,8 @@ conf_print(const struct tk_conf *c, FILE *fp)
 		    "(any of the addresses)");
 		fprintf(fp, "lang = %s\n", a->lang ? a->lang :
 		    "(the default templates)");
+		fprintf(fp, "deputy = %s\n", a->deputy ? a->deputy : "(none)");
+		fprintf(fp, "max_open = %lld\n", a->max_open);
 	}
 	for (size_t i = 0; i < c->nwebhooks; i++) {
 		const struct conf_webhook *w = &c->webhooks[i];

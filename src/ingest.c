@@ -670,6 +670,19 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 				goto fail;
 			res->created = 1;
 		}
+	} else if (cls.kind == KIND_AGENT &&
+	    (cmdlen = automate_availability_len(m->body)) > 0) {
+		/* Her own mail to us saying she is away or back: no
+		 * ticket. An old one imported says nothing of today. */
+		if (!res->history && (ts = automate_commands(ig->automate, 0,
+		    m->body, cmdlen, actor, NULL, now)) != TK_OK) {
+			auto_fail(ig, ts);
+			goto fail;
+		}
+		res->skipped = 1;
+		store_ticket_clear(&t);
+		free(key);
+		return TK_OK;
 	} else if (env && env->threaded_only) {
 		res->skipped = 1;	/* not ours: nothing is stored */
 		store_ticket_clear(&t);

@@ -193,6 +193,25 @@ static const char schema_v7[] =
 "ALTER TABLE messages ADD COLUMN new_text TEXT;";
 
 /*
+ * Agents (issue 24): who is away, since when and until when (NULL: until
+ * she is back), and why ("command", "admin", "ooo").
+ */
+static const char schema_v8[] =
+"CREATE TABLE agent_state ("
+"  name TEXT PRIMARY KEY,"
+"  away INTEGER NOT NULL,"
+"  until_at INTEGER,"
+"  since INTEGER NOT NULL,"
+"  why TEXT) WITHOUT ROWID;";
+static const char schema_pg_v8[] =
+"CREATE TABLE agent_state ("
+"  name TEXT PRIMARY KEY,"
+"  away INTEGER NOT NULL,"
+"  until_at BIGINT,"
+"  since BIGINT NOT NULL,"
+"  why TEXT);";
+
+/*
  * PostgreSQL starts at version 7, the SQLite schema above in one block;
  * later versions are migrations on both with the same numbers. Integers
  * are BIGINT (times in seconds, ids), raw mail BYTEA, and addresses that
@@ -334,11 +353,13 @@ static const struct migration migrations_sqlite[] = {
 	{ 1, "schema", schema_v1 }, { 2, "schema 2", schema_v2 },
 	{ 3, "schema 3", schema_v3 }, { 4, "schema 4", schema_v4 },
 	{ 5, "schema 5", schema_v5 }, { 6, "schema 6", schema_v6 },
-	{ 7, "schema 7", schema_v7 }, { 0, NULL, NULL },
+	{ 7, "schema 7", schema_v7 }, { 8, "schema 8", schema_v8 },
+	{ 0, NULL, NULL },
 };
 
 static const struct migration migrations_pg[] = {
-	{ 7, "schema", schema_pg_v7 }, { 0, NULL, NULL },
+	{ 7, "schema", schema_pg_v7 }, { 8, "schema 8", schema_pg_v8 },
+	{ 0, NULL, NULL },
 };
 
 enum stmt_id {
@@ -357,7 +378,8 @@ enum stmt_id {
 	Q_OUTBOX_STALE_FAIL, Q_OUTBOX_STALE_REQUEUE, Q_OUTBOX_RECENT,
 	Q_OUTBOX_FIND_ID, Q_OUTBOX_FIND_MID, Q_BOUNCE_ADD, Q_BOUNCE_LAST,
 	Q_LAST_IN_MID, Q_OUTBOX_LINK, Q_OUTBOX_PENDING,
-	Q_CUSTOMER_MAIL, Q_CUSTOMER_TICKETS,
+	Q_CUSTOMER_MAIL, Q_CUSTOMER_TICKETS, Q_AGENT_STATE_SET,
+	Q_AGENT_STATE_GET,
 	Q_CUSTOMER_WROTE, Q_STORE_EMPTY, Q_IMAP_GET, Q_IMAP_SET, Q_IMAP_SKIP, Q_IMAP_SKIPPED,
 	Q_REP_BACKLOG, Q_REP_OLDEST, Q_REP_CREATED, Q_REP_STATUS,
 	Q_REP_TIMES_FILL, Q_REP_TIMES_COUNT, Q_REP_FRT_ROWS, Q_REP_RES_ROWS,
@@ -511,6 +533,12 @@ static const char *const stmt_sql[Q__COUNT] = {
 	[Q_OUTBOX_PENDING] = "SELECT EXISTS (SELECT 1 FROM outbox"
 	    " WHERE state IN ('queued', 'sending'))",
 	[Q_OUTBOX_LINK] = "UPDATE outbox SET out_message = ?2 WHERE id = ?1",
+	[Q_AGENT_STATE_SET] = "INSERT INTO agent_state (name, away, until_at,"
+	    " since, why) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name)"
+	    " DO UPDATE SET away = excluded.away, until_at = excluded.until_at,"
+	    " since = excluded.since, why = excluded.why",
+	[Q_AGENT_STATE_GET] = "SELECT away, coalesce(until_at, 0), since, why"
+	    " FROM agent_state WHERE name = ?1",
 	/* The customer's mail on a ticket, newest first. */
 	[Q_CUSTOMER_MAIL] = "SELECT message_id, new_text FROM messages"
 	    " WHERE ticket_id = ?1 AND direction = 'in' AND kind = 'customer'"
@@ -1021,6 +1049,7 @@ static const struct copy_table {
 	{ "rule_fired", "rule, ticket_id, occurrence, at",
 	    "rule, ticket_id, occurrence", -1, NULL },
 	{ "rule_horizon", "rule, upto", "rule", -1, NULL },
+	{ "agent_state", "name, away, until_at, since, why", "name", -1, NULL },
 	/* PostgreSQL keeps bounced addresses in lower case. */
 	{ "bounced", "address, at, ticket_id", "address", -1,
 	    "lower(?1), ?2, ?3" },
@@ -2123,6 +2152,47 @@ store_ticket_last_mid(struct store *s, int64_t ticket, char **mid)
 		*mid = col_dup(st, 0);
 	else if (rc != DB_DONE)
 		seterr(s, "last message-id");
+	db_reset(st);
+	return rc_status(s, rc);
+}
+
+enum tk_status
+store_agent_state_set(struct store *s, const char *name, int away,
+    int64_t until, int64_t now, const char *why)
+{
+	struct db_stmt *st = stmt(s, Q_AGENT_STATE_SET);
+
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_text(st, 1, name);
+	db_bind_int64(st, 2, away);
+	if (until > 0)
+		db_bind_int64(st, 3, until);
+	else
+		db_bind_null(st, 3);
+	db_bind_int64(st, 4, now);
+	db_bind_text(st, 5, why);
+	return run(s, st, "agent state");
+}
+
+enum tk_status
+store_agent_state_get(struct store *s, const char *name,
+    struct store_agent_state *as)
+{
+	struct db_stmt *st = stmt(s, Q_AGENT_STATE_GET);
+	enum db_rc rc;
+
+	memset(as, 0, sizeof(*as));
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_text(st, 1, name);
+	if ((rc = db_step(st)) == DB_ROW) {
+		as->away = (int)db_int64(st, 0);
+		as->until = db_int64(st, 1);
+		as->since = db_int64(st, 2);
+		as->why = col_dup(st, 3);
+	} else if (rc != DB_DONE)
+		seterr(s, "agent state");
 	db_reset(st);
 	return rc_status(s, rc);
 }

@@ -290,3 +290,38 @@ str_glob(const char *pat, const char *s)
 		pat++;
 	return *pat == '\0';
 }
+
+enum tk_status
+str_to_time(const char *s, int64_t now, int64_t *out)
+{
+	static const char *const forms[] = {
+		"%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d",
+	};
+	long long v;
+	size_t n = strlen(s);
+
+	if (s[0] == '@') {
+		if (str_to_ll(s + 1, 0, INT64_MAX / 2, &v) != TK_OK)
+			return TK_EPARSE;
+		*out = v;
+		return TK_OK;
+	}
+	/* A duration needs its unit: "2026" is no time. */
+	if (n > 1 && strchr("smhdw", s[n - 1]) && isdigit((unsigned char)s[0])) {
+		if (str_to_duration(s, 0, &v) != TK_OK)
+			return TK_EPARSE;
+		*out = now + v;
+		return TK_OK;
+	}
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		struct tm tm = { 0 };
+		const char *end = strptime(s, forms[i], &tm);
+
+		if (end == NULL || *end != '\0')
+			continue;
+		tm.tm_isdst = -1;
+		*out = (int64_t)mktime(&tm);
+		return TK_OK;
+	}
+	return TK_EPARSE;
+}

@@ -10,6 +10,7 @@
 . "$SRCDIR/tests/servers.sh"
 
 need smtp-sink python3
+export TZ=UTC
 PIDS=
 trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
 
@@ -45,10 +46,16 @@ templates_dir = $SRCDIR/rules/templates
 [agent maria]
 address = maria@yritys.example
 skills = complaints
+deputy = antti
 
 [agent antti]
 address = antti@yritys.example
 lang = fi
+
+[agent liisa]
+address = liisa@yritys.example
+skills = complaints
+max_open = 1
 EOF
 cat >"$WORK/rules/10.rules" <<'EOF'
 rule "complaints" { on create if header :subject :contains "reklamaatio"
@@ -173,5 +180,60 @@ is "maria with a wrong signature: nothing to the customer" \
     "$(count ville@asiakas.example)" 1
 is "... a token_forged event" \
     "$(sql "select count(*) from events where type = 'token_forged'")" 1
+
+# ---- who is there ----
+# complaint N: a new customer's complaint; prints the ticket's assignee.
+complaint() {
+	printf 'From: c%s@asiakas.example\nTo: tuki@yritys.example\nSubject: Reklamaatio %s\nMessage-ID: <c%s@asiakas.example>\n\nRikki.\n' \
+	    "$1" "$1" "$1" | tk ingest >/dev/null 2>&1
+	sql "select coalesce(assignee, '(nobody)') from tickets where id = (select max(id) from tickets)"
+}
+away_json() {
+	tk agent list --format json | python3 -c 'import json, sys
+print(" ".join("%s:%s:%s" % (a["name"], a["away"], "until" if a["away_until"] else "-") for a in json.load(sys.stdin)))'
+}
+tickets=$(sql "select count(*) from tickets")
+back=$(date -u -d '+10 days' +%Y-%m-%d)
+printf '%sFrom: Maria <maria@yritys.example>\nTo: tuki@yritys.example\nSubject: loma\nMessage-ID: <away1@yritys.example>\n\n#away %s\n' \
+    "$proof" "$back" | tk ingest >/dev/null 2>&1
+is "maria's own #away DATE to the shared address: no ticket" \
+    "$(sql "select count(*) from tickets")" "$tickets"
+is "... agent list: maria away until then" "$(away_json)" \
+    "maria:True:until antti:False:- liisa:False:-"
+check "... the date she named, at midnight" sh -c "$TIKETTI -c $WORK/tiketti.conf agent list | grep -q '^maria .*${back}T00:00:00Z'"
+is "routing skips her: the least busy other (liisa, 0 open)" "$(complaint 10)" liisa
+is "liisa is full (max_open 1): maria's deputy antti takes it" \
+    "$(complaint 11)" antti
+tk agent set maria back
+is "agent set maria back: she gets the next" "$(complaint 12)" maria
+tk agent set maria away --until 3d
+tk agent set antti away
+is "maria and her deputy away, liisa full: the ticket waits unassigned" \
+    "$(complaint 13)" "(nobody)"
+is "... a route_failed event says so" \
+    "$(sql "select count(*) from events where type = 'route_failed' and ticket_id = (select max(id) from tickets)")" 1
+is "agent list --format json: the fields" \
+    "$(tk agent list --format json | python3 -c 'import json, sys; a = json.load(sys.stdin)[0]; print(sorted(a), a["name"], a["address"], a["skills"], a["deputy"], a["open"] >= 1)')" \
+    "['address', 'away', 'away_until', 'deputy', 'max_open', 'name', 'open', 'skills'] maria maria@yritys.example ['complaints'] antti True"
+is "agent set with a time gone: usage error (64)" \
+    "$(exitcode tk agent set maria away --until 2020-01-01)" 64
+is "agent set for nobody: usage error (64)" \
+    "$(exitcode tk agent set nobody back)" 64
+# #back and #away in liisa's reply, with the rest of her answer.
+cat >"$WORK/r2.eml" <<EOF
+${proof}From: Liisa <liisa@yritys.example>
+To: tuki@yritys.example
+Subject: Re: [Tuki #4] Reklamaatio 10
+Message-ID: <r2@yritys.example>
+
+#back
+#away 2d
+
+Hei, selvitän asian.
+EOF
+tk ingest "$WORK/r2.eml" >/dev/null 2>&1
+is "#away in liisa's reply: away, two events on the ticket" \
+    "$(away_json | cut -d' ' -f3) $(sql "select count(*) from events where ticket_id = 4 and type in ('agent_back', 'agent_away')")" \
+    "liisa:True:until 2"
 
 done_testing

@@ -66,9 +66,26 @@ enum tk_status automate_relay(struct automate *a, int64_t ticket,
     const char *agent, const char *text, const struct automate_mail *mail,
     int64_t now);
 
+/*
+ * Whether the agent is away at now: available = no in tiketti.conf, or
+ * away by #away or `agent set` until a time not yet come (*until; 0:
+ * until she is back).
+ */
+enum tk_status automate_agent_away(struct automate *a,
+    const struct conf_agent *ag, int64_t now, int *away, int64_t *until);
+/* Sets her away (until 0: until she is back) or back; why: "command",
+ * "admin", "ooo". */
+enum tk_status automate_agent_set(struct automate *a,
+    const struct conf_agent *ag, int away, int64_t until, int64_t now,
+    const char *why);
+/* The bytes of body's leading command lines when each is #away or
+ * #back (a mail of hers to the shared address); else 0. */
+size_t automate_availability_len(const char *body);
+
 /* Bytes of body taken by leading agent command lines ("#solve", ...). */
 size_t automate_commands_len(const char *body);
-/* Applies the command lines in body[0..len) as actor on the ticket. */
+/* Applies the command lines in body[0..len) as actor on the ticket
+ * (ticket 0: only #away and #back apply). */
 enum tk_status automate_commands(struct automate *a, int64_t ticket,
     const char *body, size_t len, const char *actor,
     const struct automate_mail *mail, int64_t now);

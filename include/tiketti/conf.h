@@ -18,6 +18,8 @@ struct conf_agent {
 	int	  away;		/* available = no: route skips the agent */
 	char	 *login;	/* SASL login; NULL: one of the addresses */
 	char	 *lang;		/* her mail's language (templates), or NULL */
+	char	 *deputy;	/* takes her new tickets while she is away */
+	long long max_open;	/* routing gives her no more; 0: no cap */
 };
 
 struct conf_webhook {

@@ -41,7 +41,9 @@ struct ingest_result {
 	enum thread_how		 how;
 	int			 flags;		/* enum mime_flags */
 	int			 forged;	/* a forged token was ignored */
-	int			 skipped;	/* threaded_only, and it did not */
+	int			 skipped;	/* nothing stored: threaded_only and
+						 * it did not, or an agent's
+						 * own #away or #back */
 	char			 status[16];	/* the ticket's status afterwards */
 	/* From: an agent, not proven hers: why (else empty). The mail was
 	 * taken as her sender's; the front end logs this. */

@@ -169,7 +169,7 @@ enum tk_status store_copy(struct store *src, struct store *dst,
 /* The schema version the database is at; -1 on error. */
 int store_schema_version(struct store *s);
 /* The schema version this tiketti writes. */
-#define STORE_SCHEMA_VERSION	7
+#define STORE_SCHEMA_VERSION	8
 /*
  * Prepares every statement of the store on this connection: a dialect's
  * mistake shows here rather than on the first mail that needs it.
@@ -316,6 +316,18 @@ enum tk_status store_customer_wrote(struct store *s, int64_t ticket,
  */
 enum tk_status store_customer_mail(struct store *s, int64_t ticket,
     size_t max, char ***mids, size_t *n, char **new_text);
+/* An agent's availability as set by mail or by the CLI. */
+struct store_agent_state {
+	int	 away;
+	int64_t	 until;		/* away until then; 0: until she is back */
+	int64_t	 since;		/* 0: never set */
+	char	*why;		/* "command", "admin", "ooo", or NULL */
+};
+enum tk_status store_agent_state_set(struct store *s, const char *name,
+    int away, int64_t until, int64_t now, const char *why);
+/* Fills as (zeroed when never set); free as->why. */
+enum tk_status store_agent_state_get(struct store *s, const char *name,
+    struct store_agent_state *as);
 /* A ticket in a list: the customer's other tickets. */
 struct store_brief {
 	int64_t	 id;

@@ -25,6 +25,12 @@ enum tk_status str_to_ll(const char *s, long long min, long long max,
  * (a bare number is days when unit_days, else seconds).
  */
 enum tk_status str_to_duration(const char *s, int unit_days, long long *out);
+/*
+ * A point in time: "YYYY-MM-DD" (local midnight), "YYYY-MM-DD HH:MM" or
+ * with a T (local), "@SECONDS", or a duration with its unit ("3d",
+ * "12h") from now. TK_EPARSE otherwise.
+ */
+enum tk_status str_to_time(const char *s, int64_t now, int64_t *out);
 /* Formats seconds as the shortest exact "Nd", "Nh", "Nm" or "Ns". */
 void str_duration(long long secs, char *out, size_t outlen);
 /* Checks that s is valid UTF-8 (no overlongs, no surrogates). */
