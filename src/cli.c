@@ -153,6 +153,7 @@ usage(void)
 	    "  ticket list [--status S] [--format text|json]\n"
 	    "  ticket show ID [--format text|json]\n"
 	    "  ticket set ID status|priority|category|assignee VALUE\n"
+	    "  queue [--format text|json]\n"
 	    "  agent list [--format text|json]\n"
 	    "  agent set NAME away [--until TIME] | back\n"
 	    "  message raw ID\n"
@@ -1030,6 +1031,7 @@ struct list_out {
 	struct buf	 b;
 	struct store	*store;		/* ticket show: for attachments */
 	enum tk_status	 ts;		/* ... and how reading them went */
+	int64_t		 now;		/* queue: ages from it */
 };
 
 static int
@@ -1129,6 +1131,72 @@ ticket_list(struct ctx *x, int argc, char **argv)
 	list_begin(&o, format, "%6s  %-7s  %-6s  %-30s  %4s  %s\n", "ID",
 	    "STATUS", "PRIO", "REQUESTER", "MSGS", "SUBJECT");
 	ts = store_ticket_list(x->store, status, list_row, &o);
+	list_end(&o, x, ts);
+	return EX_OK;
+}
+
+/* An age as "12m", "3h05m" or "2d07h": short enough for `watch`. */
+static void
+age_str(int64_t secs, char *out, size_t len)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs < 3600)
+		snprintf(out, len, "%lldm", (long long)(secs / 60));
+	else if (secs < 86400)
+		snprintf(out, len, "%lldh%02lldm", (long long)(secs / 3600),
+		    (long long)(secs % 3600 / 60));
+	else
+		snprintf(out, len, "%lldd%02lldh", (long long)(secs / 86400),
+		    (long long)(secs % 86400 / 3600));
+}
+
+static int
+queue_row(const struct store_ticket *t, void *arg)
+{
+	struct list_out *o = arg;
+	int64_t age = o->now - t->created_at;
+	char a[24];
+
+	if (!o->json) {
+		age_str(age, a, sizeof(a));
+		buf_printf(&o->b, "%6lld  %-7s  %-6s  %-6s  %-12.12s  %-12.12s  "
+		    "%s\n", (long long)t->id, a, t->priority, t->status,
+		    t->skill ? t->skill : "-", t->assignee ? t->assignee : "-",
+		    t->subject);
+		return 0;
+	}
+	json_obj_open(&o->j);
+	json_key_int(&o->j, "id", t->id);
+	json_key_str(&o->j, "subject", t->subject);
+	json_key_str(&o->j, "status", t->status);
+	json_key_int(&o->j, "age", age < 0 ? 0 : age);
+	json_key_str(&o->j, "priority", t->priority);
+	json_key_str(&o->j, "skill", t->skill);
+	json_key_str(&o->j, "assignee", t->assignee);
+	json_key_str(&o->j, "requester", t->requester);
+	json_obj_close(&o->j);
+	return 0;
+}
+
+/* queue [--format text|json]: what waits, as a supervisor watches it. */
+static int
+cmd_queue(struct ctx *x, int argc, char **argv)
+{
+	struct list_out o;
+	const char *format;
+	enum tk_status ts;
+
+	argc--;
+	argv++;
+	format = format_arg(&argc, argv, NULL, NULL);
+	if (argc != 0)
+		usage();
+	open_store(x, 1);
+	list_begin(&o, format, "%6s  %-7s  %-6s  %-6s  %-12s  %-12s  %s\n",
+	    "ID", "AGE", "PRIO", "STATUS", "SKILL", "ASSIGNEE", "SUBJECT");
+	o.now = (int64_t)time(NULL);
+	ts = store_queue(x->store, queue_row, &o);
 	list_end(&o, x, ts);
 	return EX_OK;
 }
@@ -1861,6 +1929,8 @@ main(int argc, char **argv)
 		rv = cmd_ticket(&x, argc, argv);
 	else if (strcmp(argv[0], "agent") == 0)
 		rv = cmd_agent(&x, argc, argv);
+	else if (strcmp(argv[0], "queue") == 0)
+		rv = cmd_queue(&x, argc, argv);
 	else if (strcmp(argv[0], "rules") == 0)
 		rv = cmd_rules(&x, argc, argv);
 	else if (strcmp(argv[0], "tick") == 0)

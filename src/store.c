@@ -368,7 +368,7 @@ enum stmt_id {
 	Q_TICKET_GET, Q_TICKET_INSERT,
 	Q_SET_STATUS, Q_SET_PRIORITY, Q_SET_CATEGORY, Q_SET_ASSIGNEE,
 	Q_TICKET_TOUCH, Q_PART_ADD, Q_PART_IS, Q_TAG_ADD, Q_EVENT_ADD,
-	Q_TICKET_LIST, Q_TICKET_LIST_STATUS, Q_TICKET_MESSAGES,
+	Q_TICKET_LIST, Q_TICKET_LIST_STATUS, Q_QUEUE, Q_TICKET_MESSAGES,
 	Q_MSG_ATTACHMENTS, Q_MSG_RAW,
 	Q_TICKET_EVENTS, Q_COUNT_MESSAGES,
 	Q_TAG_REMOVE, Q_TICKET_CUSTOMER, Q_OUTBOX_ADD, Q_OUTBOX_LIST,
@@ -639,6 +639,12 @@ static const char *const stmt_sql[Q__COUNT] = {
 	" FROM tickets t ORDER BY t.id"
 #define Q_TICKET_LIST_STATUS_SQL(join) "SELECT " TICKET_COLS(join) \
 	" FROM tickets t WHERE t.status = ?1 ORDER BY t.id"
+/* The waiting tickets: unassigned first, then the most urgent, oldest. */
+#define Q_QUEUE_SQL(join) "SELECT " TICKET_COLS(join) \
+	" FROM tickets t WHERE t.status IN ('new', 'open') ORDER BY" \
+	" CASE WHEN t.assignee IS NULL THEN 0 ELSE 1 END," \
+	" CASE t.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1" \
+	" WHEN 'normal' THEN 2 ELSE 3 END, t.created_at, t.id"
 /* One statement: two senders never claim the same row. */
 #define Q_OUTBOX_CLAIM_SQL(lock) "UPDATE outbox SET state = 'sending'," \
 	" claimed_at = ?1, attempts = attempts + 1 WHERE id = (SELECT id" \
@@ -679,6 +685,7 @@ static const char *const stmt_sqlite[Q__COUNT] = {
 	[Q_TICKET_GET] = Q_TICKET_GET_SQL("group_concat"),
 	[Q_TICKET_LIST] = Q_TICKET_LIST_SQL("group_concat"),
 	[Q_TICKET_LIST_STATUS] = Q_TICKET_LIST_STATUS_SQL("group_concat"),
+	[Q_QUEUE] = Q_QUEUE_SQL("group_concat"),
 	/* In MIME order: the order they were stored in. */
 	[Q_MSG_ATTACHMENTS] = Q_MSG_ATTACHMENTS_SQL("rowid"),
 	/* SQLite has one writer at a time: the claim needs no row lock. */
@@ -718,6 +725,7 @@ static const char *const stmt_pg[Q__COUNT] = {
 	[Q_TICKET_GET] = Q_TICKET_GET_SQL("string_agg"),
 	[Q_TICKET_LIST] = Q_TICKET_LIST_SQL("string_agg"),
 	[Q_TICKET_LIST_STATUS] = Q_TICKET_LIST_STATUS_SQL("string_agg"),
+	[Q_QUEUE] = Q_QUEUE_SQL("string_agg"),
 	[Q_MSG_ATTACHMENTS] = Q_MSG_ATTACHMENTS_SQL("id"),
 	/* Senders on several hosts: a row another holds is passed over. */
 	[Q_OUTBOX_CLAIM] = Q_OUTBOX_CLAIM_SQL(" FOR UPDATE SKIP LOCKED"),
@@ -1674,6 +1682,17 @@ store_ticket_list(struct store *s, const char *status,
 	if (status)
 		db_bind_text(st, 1, status);
 	return each(s, st, "list tickets", ticket_row, (void *)fn, arg);
+}
+
+enum tk_status
+store_queue(struct store *s, int (*fn)(const struct store_ticket *, void *),
+    void *arg)
+{
+	struct db_stmt *st = stmt(s, Q_QUEUE);
+
+	if (st == NULL)
+		return TK_EIO;
+	return each(s, st, "queue", ticket_row, (void *)fn, arg);
 }
 
 static int

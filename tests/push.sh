@@ -223,7 +223,7 @@ is "agent set for nobody: usage error (64)" \
 cat >"$WORK/r2.eml" <<EOF
 ${proof}From: Liisa <liisa@yritys.example>
 To: tuki@yritys.example
-Subject: Re: [Tuki #4] Reklamaatio 10
+Subject: Re: [Tuki #5] Reklamaatio 10
 Message-ID: <r2@yritys.example>
 
 #back
@@ -233,7 +233,24 @@ Hei, selvitän asian.
 EOF
 tk ingest "$WORK/r2.eml" >/dev/null 2>&1
 is "#away in liisa's reply: away, two events on the ticket" \
-    "$(away_json | cut -d' ' -f3) $(sql "select count(*) from events where ticket_id = 4 and type in ('agent_back', 'agent_away')")" \
+    "$(away_json | cut -d' ' -f3) $(sql "select count(*) from events where ticket_id = 5 and type in ('agent_back', 'agent_away')")" \
     "liisa:True:until 2"
+
+# ---- the queue ----
+tk ticket set 5 priority urgent
+tk ticket set 6 status pending
+queue_ids() {
+	tk queue --format json | python3 -c 'import json, sys
+print(" ".join("%d:%s:%s" % (t["id"], t["assignee"] or "-", t["priority"]) for t in json.load(sys.stdin)))'
+}
+# 3 and 4: the stranger's and the forged answer; 8 waits for anyone.
+QUEUE_WANT="3:-:normal 4:-:normal 8:-:normal 5:liisa:urgent 1:antti:normal 7:maria:normal"
+is "queue: waiting tickets, unassigned first, then urgent, then the oldest" \
+    "$(queue_ids)" "$QUEUE_WANT"
+is "queue --format json: the fields of a ticket" \
+    "$(tk queue --format json | python3 -c 'import json, sys; t = [t for t in json.load(sys.stdin) if t["id"] == 5][0]; print(sorted(t), t["age"] >= 0, t["skill"])')" \
+    "['age', 'assignee', 'id', 'priority', 'requester', 'skill', 'status', 'subject'] True complaints"
+check "queue: the text form has a line a ticket under its header" \
+    sh -c "$TIKETTI -c $WORK/tiketti.conf queue | awk 'NR == 1 && /ID +AGE +PRIO/ {h = 1} END {exit !(h && NR == $(echo "$QUEUE_WANT" | wc -w) + 1)}'"
 
 done_testing

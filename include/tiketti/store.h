@@ -244,6 +244,10 @@ enum tk_status store_event_add(struct store *s, int64_t ticket, int64_t at,
     int64_t msgrow);
 
 /* Callbacks get borrowed data valid during the call; non-zero stops. */
+/* The waiting tickets (new, open): unassigned first, then by priority
+ * (urgent first), then the oldest. */
+enum tk_status store_queue(struct store *s,
+    int (*fn)(const struct store_ticket *, void *), void *arg);
 enum tk_status store_ticket_list(struct store *s, const char *status,
     int (*fn)(const struct store_ticket *, void *), void *arg);
 enum tk_status store_ticket_messages(struct store *s, int64_t ticket,
