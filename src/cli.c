@@ -1327,6 +1327,8 @@ static int
 ticket_show(struct ctx *x, int argc, char **argv)
 {
 	const char *format = format_arg(&argc, argv, NULL, NULL);
+	struct store_brief *others = NULL;
+	size_t nothers = 0;
 	struct store_ticket t;
 	struct list_out o;
 	enum tk_status ts;
@@ -1370,6 +1372,22 @@ ticket_show(struct ctx *x, int argc, char **argv)
 			buf_printf(&o.b, "Skill:     %s\n", t.skill);
 		if (t.csat)
 			buf_printf(&o.b, "CSAT:      %d\n", t.csat);
+	}
+	/* The customer's history, for whoever answers him. */
+	if (t.requester && (ts = store_customer_tickets(x->store, t.requester,
+	    id, 20, &others, &nothers)) != TK_OK)
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	if (!o.json) {
+		if (nothers)
+			buf_addstr(&o.b, "Customer's other tickets:\n");
+		for (size_t i = 0; i < nothers; i++) {
+			char day[32];
+
+			str_time(others[i].created_at, day, sizeof(day));
+			buf_printf(&o.b, "  #%lld  %-7s  %.10s  %s\n",
+			    (long long)others[i].id, others[i].status, day,
+			    others[i].subject ? others[i].subject : "");
+		}
 		buf_addstr(&o.b, "Messages:\n");
 	}
 	ts = store_ticket_messages(x->store, id, show_msg, &o);
@@ -1385,9 +1403,24 @@ ticket_show(struct ctx *x, int argc, char **argv)
 		ts = store_ticket_events(x->store, id, show_event, &o);
 	if (o.json) {
 		json_arr_close(&o.j);
+		json_key(&o.j, "customer_tickets");
+		json_arr_open(&o.j);
+		for (size_t i = 0; i < nothers; i++) {
+			char day[32];
+
+			str_time(others[i].created_at, day, sizeof(day));
+			json_obj_open(&o.j);
+			json_key_int(&o.j, "id", others[i].id);
+			json_key_str(&o.j, "subject", others[i].subject);
+			json_key_str(&o.j, "status", others[i].status);
+			json_key_str(&o.j, "created", day);
+			json_obj_close(&o.j);
+		}
+		json_arr_close(&o.j);
 		json_obj_close(&o.j);
 		buf_addc(&o.b, '\n');
 	}
+	store_briefs_free(others, nothers);
 	store_ticket_clear(&t);
 	if (ts != TK_OK) {
 		buf_free(&o.b);
