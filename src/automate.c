@@ -67,6 +67,7 @@ struct apply {
 	/* Its mail answers the customer's (an assignment, an agent's
 	 * answer relayed), not the mail that set it off. */
 	int				 thread_customer;
+	int64_t				*history_at;	/* input_init's */
 };
 
 /* The while_status of a row queued in status ("solved" also holds once
@@ -1047,10 +1048,35 @@ event_name(enum rules_event ev)
 	}
 }
 
-static void
+#define HISTORY_MAX	1000	/* the customer's tickets rules count */
+
+/*
+ * The rules' input from the apply: the mail and the ticket, and the
+ * customer's other tickets when a rule tests them (ap->history_at, freed
+ * by input_done).
+ */
+static enum tk_status
 input_init(struct rules_input *in, struct apply *ap)
 {
+	struct store_brief *b = NULL;
+	size_t n = 0;
+	enum tk_status ts;
+
 	memset(in, 0, sizeof(*in));
+	ap->history_at = NULL;
+	if (rules_use_history(ap->a->rules) && ap->view.requester) {
+		if ((ts = store_fail(ap->a, store_customer_tickets(ap->a->store,
+		    ap->view.requester, ap->ticket, HISTORY_MAX, &b, &n))) !=
+		    TK_OK)
+			return ts;
+		ap->history_at = xreallocarray(NULL, n ? n : 1,
+		    sizeof(*ap->history_at));
+		for (size_t i = 0; i < n; i++)
+			ap->history_at[i] = b[i].created_at;
+		store_briefs_free(b, n);
+		in->history = ap->history_at;
+		in->nhistory = n;
+	}
 	if (ap->mail) {
 		in->msg = ap->mail->msg;
 		in->new_text = ap->mail->new_text;
@@ -1060,6 +1086,15 @@ input_init(struct rules_input *in, struct apply *ap)
 	}
 	in->ticket = &ap->view;
 	in->now = ap->now;
+	return TK_OK;
+}
+
+static void
+input_done(struct rules_input *in, struct apply *ap)
+{
+	rules_input_clear(in);
+	free(ap->history_at);
+	ap->history_at = NULL;
 }
 
 static enum tk_status
@@ -1077,9 +1112,10 @@ run_event(struct automate *a, enum rules_event ev, const char *status,
 	if (rules_count(a->rules) == 0)
 		return TK_OK;
 	if ((ts = view_load(&ap)) == TK_OK) {
-		input_init(&in, &ap);
-		ts = rules_run(a->rules, ev, status, &in, apply_action, &ap);
-		rules_input_clear(&in);
+		if ((ts = input_init(&in, &ap)) == TK_OK)
+			ts = rules_run(a->rules, ev, status, &in, apply_action,
+			    &ap);
+		input_done(&in, &ap);
 	}
 	store_ticket_clear(&ap.view);
 	return ts;
@@ -1245,10 +1281,10 @@ command_one(struct automate *a, int64_t ticket, char *word, char *arg,
 		snprintf(occ, sizeof(occ), "m%lld", mail ? (long long)mail->row :
 		    (long long)now);
 		if ((ts = view_load(&ap)) == TK_OK) {
-			input_init(&in, &ap);
-			ts = rules_run_macro(a->rules, arg, &in, apply_action,
-			    &ap);
-			rules_input_clear(&in);
+			if ((ts = input_init(&in, &ap)) == TK_OK)
+				ts = rules_run_macro(a->rules, arg, &in,
+				    apply_action, &ap);
+			input_done(&in, &ap);
 		}
 		store_ticket_clear(&ap.view);
 		if (ts == TK_EPERM)
@@ -1385,10 +1421,10 @@ tick_one(struct automate *a, size_t idx, const struct rules_timer *tm,
 			if (tm == &close)
 				ts = apply_action(&o, &close_action, &ap);
 			else {
-				input_init(&in, &ap);
-				ts = rules_run_timer(a->rules, idx, &in,
-				    apply_action, &ap);
-				rules_input_clear(&in);
+				if ((ts = input_init(&in, &ap)) == TK_OK)
+					ts = rules_run_timer(a->rules, idx,
+					    &in, apply_action, &ap);
+				input_done(&in, &ap);
 			}
 		}
 		store_ticket_clear(&ap.view);

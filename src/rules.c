@@ -151,6 +151,12 @@ rules_load(const char *path, const struct tk_conf *conf,
 	return ts;
 }
 
+int
+rules_use_history(const struct ruleset *rs)
+{
+	return rs && rs->history;
+}
+
 size_t
 rules_count(const struct ruleset *rs)
 {
@@ -406,6 +412,17 @@ eval(const struct test *t, struct rules_input *in)
 		if (t->match == M_OVER)
 			return in->now - tk->created_at > t->secs;
 		return in->now - tk->created_at < t->secs;
+	case TEST_HISTORY:
+		if (t->match == M_WITHIN) {
+			for (size_t i = 0; i < in->nhistory; i++)
+				if (in->history[i] <= in->now &&
+				    in->now - in->history[i] < t->secs)
+					return 1;
+			return 0;
+		}
+		if (t->match == M_OVER)
+			return (long long)in->nhistory > t->secs;
+		return (long long)in->nhistory < t->secs;
 	}
 	return 0;
 }

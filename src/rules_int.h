@@ -44,10 +44,12 @@ enum test_kind {
 	TEST_TRUE, TEST_FALSE, TEST_NOT, TEST_ALLOF, TEST_ANYOF, TEST_HEADER,
 	TEST_ADDRESS, TEST_ENVELOPE, TEST_BODY, TEST_ATTACHMENT, TEST_EXISTS,
 	TEST_STATUS, TEST_PRIORITY, TEST_CATEGORY, TEST_ASSIGNEE,
-	TEST_MAILBOX, TEST_TAG, TEST_AGE,
+	TEST_MAILBOX, TEST_TAG, TEST_AGE, TEST_HISTORY,
 };
 
-enum match { M_IS, M_CONTAINS, M_MATCHES, M_REGEX, M_OVER, M_UNDER };
+enum match {
+	M_IS, M_CONTAINS, M_MATCHES, M_REGEX, M_OVER, M_UNDER, M_WITHIN
+};
 enum addr_part { AP_ALL, AP_LOCALPART, AP_DOMAIN };
 
 struct test {
@@ -63,7 +65,8 @@ struct test {
 	size_t		 nvalues;
 	regex_t		*re;		/* with M_REGEX, one per value */
 	size_t		 nre;		/* compiled so far */
-	long long	 secs;		/* age */
+	long long	 secs;		/* age, history :within; history
+					 * :over/:under: a count */
 	struct test	**kids;
 	size_t		 nkids;
 };
@@ -89,6 +92,7 @@ struct ruleset {
 	size_t		 ntimers;
 	char		**files;	/* file names the rules point into */
 	size_t		 nfiles;
+	int		 history;	/* a rule tests history */
 };
 
 /* Parses one file's text into rs; appends "file:line:col: msg" lines to

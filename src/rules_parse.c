@@ -308,12 +308,13 @@ static const struct { const char *name; enum test_kind kind; } test_names[] = {
 	{ "status", TEST_STATUS }, { "priority", TEST_PRIORITY },
 	{ "category", TEST_CATEGORY }, { "assignee", TEST_ASSIGNEE },
 	{ "mailbox", TEST_MAILBOX }, { "tag", TEST_TAG }, { "tags", TEST_TAG },
-	{ "age", TEST_AGE },
+	{ "age", TEST_AGE }, { "history", TEST_HISTORY },
 };
 
 static const struct { const char *name; enum match m; } match_tags[] = {
 	{ "is", M_IS }, { "contains", M_CONTAINS }, { "matches", M_MATCHES },
 	{ "regex", M_REGEX }, { "over", M_OVER }, { "under", M_UNDER },
+	{ "within", M_WITHIN },
 };
 
 void
@@ -642,8 +643,32 @@ test_finish(struct parser *p, struct test *t, struct list *pos, size_t npos,
 			    "(want a number and m, h, d or w, like 7d)");
 		return 0;
 	}
+	if (t->kind == TEST_HISTORY) {
+		long long v;
+
+		if (t->match == M_WITHIN) {
+			if (vals->n != 1 || str_to_duration(vals->v[0], 0,
+			    &t->secs) != TK_OK || t->secs <= 0)
+				return error_at(p, vals->line, vals->col, "bad "
+				    "duration (want a number and m, h, d or w, "
+				    "like 14d)");
+		} else if (t->match == M_OVER || t->match == M_UNDER) {
+			if (vals->n != 1 || str_to_ll(vals->v[0], 0, 1000000,
+			    &v) != TK_OK)
+				return error_at(p, vals->line, vals->col, "bad "
+				    "count (want a number of tickets, like 2)");
+			t->secs = v;
+		} else
+			return error_at(p, line, col, "history needs :within "
+			    "DURATION, :over N or :under N");
+		p->rs->history = 1;
+		return 0;
+	}
+	if (t->match == M_WITHIN)
+		return error_at(p, line, col, ":within goes with history");
 	if (t->match == M_OVER || t->match == M_UNDER)
-		return error_at(p, line, col, ":over and :under go with age");
+		return error_at(p, line, col, ":over and :under go with age "
+		    "and history");
 	t->values = vals->v;
 	t->nvalues = vals->n;
 	vals->v = NULL;

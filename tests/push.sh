@@ -9,7 +9,7 @@
 . "${SRCDIR:-.}/tests/lib.sh"
 . "$SRCDIR/tests/servers.sh"
 
-need smtp-sink python3
+need smtp-sink python3 faketime
 export TZ=UTC
 PIDS=
 trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
@@ -252,5 +252,33 @@ is "queue --format json: the fields of a ticket" \
     "['age', 'assignee', 'id', 'priority', 'requester', 'skill', 'status', 'subject'] True complaints"
 check "queue: the text form has a line a ticket under its header" \
     sh -c "$TIKETTI -c $WORK/tiketti.conf queue | awk 'NR == 1 && /ID +AGE +PRIO/ {h = 1} END {exit !(h && NR == $(echo "$QUEUE_WANT" | wc -w) + 1)}'"
+
+# ---- the customer's history in rules ----
+HDB=$(db hist)
+mkdir -p "$WORK/rules2"
+sed -e "s|^database = .*|database = $HDB|" -e "s|^rules_dir = .*|rules_dir = rules2|" \
+    "$WORK/tiketti.conf" >"$WORK/hist.conf"
+cat >"$WORK/rules2/10.rules" <<'EOF'
+rule "repeat contact" { on create if history :within "14d"
+    then set priority "high"; }
+rule "regular" { on create if history :over "1" then tag "regular"; }
+EOF
+hist() {
+	printf 'From: pekka@asiakas.example\nTo: tuki@yritys.example\nSubject: asia %s\nMessage-ID: <h%s@asiakas.example>\n\nTeksti.\n' \
+	    "$2" "$2" | at "$1" "$TIKETTI" -c "$WORK/hist.conf" ingest >/dev/null 2>&1
+}
+hist_tags() { sql_db "$HDB" "select count(*) from tags where tag = 'regular' and ticket_id = (select max(id) from tickets)"; }
+hist "2026-11-01 10:00:00" 1 >/dev/null
+is "history: a first contact is no repeat" \
+    "$(sql_db "$HDB" "select priority from tickets where id = 1")" normal
+hist "2026-11-20 10:00:00" 2 >/dev/null
+is "history :within 14d: 19 days later, still normal" \
+    "$(sql_db "$HDB" "select priority from tickets where id = 2") $(hist_tags)" "normal 0"
+hist "2026-11-25 10:00:00" 3 >/dev/null
+is "history :within 14d: 5 days later, high; :over 1: a regular" \
+    "$(sql_db "$HDB" "select priority from tickets where id = 3") $(hist_tags)" "high 1"
+printf 'rule "x" { on create if history :contains "x" then tag "y"; }\n' >"$WORK/bad.rules"
+check "history :contains is refused with the place and what it needs" \
+    sh -c "$TIKETTI -c $WORK/hist.conf rules check $WORK/bad.rules | grep -q 'bad.rules:1:[0-9]*: history needs :within DURATION, :over N or :under N'"
 
 done_testing

@@ -69,6 +69,10 @@ struct rules_input {
 	size_t			 nenv_to;
 	struct store_ticket	*ticket;	/* a view; actions update it */
 	int64_t			 now;
+	/* When the customer's other tickets were opened (history), if
+	 * rules_use_history() says a rule asks; borrowed. */
+	const int64_t		*history;
+	size_t			 nhistory;
 	struct rules_cache	*cache;		/* private; rules_input_clear() */
 };
 
@@ -99,6 +103,8 @@ enum tk_status rules_load(const char *path, const struct tk_conf *conf,
 
 /* Rules and macros loaded. */
 size_t rules_count(const struct ruleset *rs);
+/* 1 when a rule tests the customer's history (the caller fills it). */
+int rules_use_history(const struct ruleset *rs);
 
 /*
  * Runs every rule listening to ev, in order, whose test holds; status is
