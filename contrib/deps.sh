@@ -11,6 +11,8 @@ set -eu
 #                    against it (without it every TLS server is refused)
 #   git, debootstrap the suite's fresh-root stage (git archive of HEAD
 #                    into a new minbase root)
+#   python3-jsonschema  checks the JSON Schemas of contrib/schemas against
+#                    real output (push.sh)
 #   postgresql       the server the PostgreSQL tests start in a scratch
 #                    directory; the package's own cluster is not made
 pkgs="autoconf automake libtool pkg-config make gcc
@@ -20,7 +22,7 @@ if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs libcmocka-dev faketime python3 sqlite3 valgrind
 	      clang libclang-rt-14-dev postfix miltertest swaks bc
 	      dovecot-imapd openssl isync chromium git debootstrap
-	      postgresql"
+	      postgresql python3-jsonschema"
 fi
 missing=
 for p in $pkgs; do

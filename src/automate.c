@@ -120,10 +120,13 @@ store_fail(struct automate *a, enum tk_status ts)
 	return ts;
 }
 
+/* An event on the ticket; none without one (an agent's own news). */
 static enum tk_status
 event(struct automate *a, int64_t ticket, int64_t now, const char *type,
     const char *actor, const char *old, const char *new_)
 {
+	if (ticket == 0)
+		return TK_OK;
 	return store_fail(a, store_event_add(a->store, ticket, now, type, actor,
 	    old, new_, 0));
 }
@@ -141,7 +144,8 @@ view_load(struct apply *ap)
 static enum tk_status run_event(struct automate *a, enum rules_event ev,
     const char *status, int64_t ticket, const struct automate_mail *mail,
     const char *occurrence, int64_t now);
-static enum tk_status assign_mail(struct automate *a, int64_t ticket,
+static enum tk_status hooks(struct apply *ap, const char *body);
+static enum tk_status assigned(struct automate *a, int64_t ticket,
     const char *agent, const char *actor, const struct automate_mail *mail,
     int64_t now);
 
@@ -159,7 +163,7 @@ automate_set(struct automate *a, int64_t ticket, const char *field,
 	if (ts != TK_OK || !*changed)
 		return ts;
 	if (strcmp(field, "assignee") == 0)
-		return value && *value ? assign_mail(a, ticket, value, actor,
+		return value && *value ? assigned(a, ticket, value, actor,
 		    mail, now) : TK_OK;
 	if (strcmp(field, "status") != 0)
 		return ts;
@@ -666,12 +670,13 @@ is_agent(const struct conf_agent *ag, const char *actor)
 }
 
 /*
- * The assignment mail: the ticket, what the customer wrote, her other
- * tickets, to the agent it was given to (not when she took it herself),
- * Reply-To her signed address of the shared mailbox.
+ * A ticket given to an agent: the webhooks that hear of it, and the
+ * assignment mail (the ticket, what the customer wrote, his other
+ * tickets) to her unless she took it herself, Reply-To her signed
+ * address of the shared mailbox.
  */
 static enum tk_status
-assign_mail(struct automate *a, int64_t ticket, const char *agent,
+assigned(struct automate *a, int64_t ticket, const char *agent,
     const char *actor, const struct automate_mail *mail, int64_t now)
 {
 	static const struct rules_origin o = { .name = "assign" };
@@ -683,12 +688,19 @@ assign_mail(struct automate *a, int64_t ticket, const char *agent,
 	    .thread_customer = 1 };
 	enum tk_status ts;
 
-	if (!a->conf->assign_mail || ag == NULL || is_agent(ag, actor))
+	if (ag == NULL)
 		return TK_OK;
 	snprintf(occ, sizeof(occ), "%lld/%s", (long long)now, ag->name);
-	if ((ts = view_load(&ap)) == TK_OK)
+	if ((ts = view_load(&ap)) != TK_OK)
+		goto out;
+	ap.event = "ticket.assigned";
+	if ((ts = hooks(&ap, NULL)) != TK_OK)
+		goto out;
+	ap.event = "assign";
+	if (a->conf->assign_mail && !is_agent(ag, actor))
 		ts = queue_mail(&ap, &o, "assign", "assign",
 		    agent_address(a->conf, ag->name), ag->name);
+out:
 	store_ticket_clear(&ap.view);
 	return ts;
 }
@@ -754,7 +766,7 @@ webhook_body(const struct apply *ap, const struct rules_origin *o,
 	json_init(&j, body, 0);
 	json_obj_open(&j);
 	json_key_str(&j, "event", ap->event);
-	json_key_str(&j, "rule", o->name);
+	json_key_str(&j, "rule", o->name[0] ? o->name : NULL);
 	json_key_int(&j, "at", ap->now);
 	json_key(&j, "ticket");
 	json_obj_open(&j);
@@ -812,6 +824,39 @@ queue_webhook(struct apply *ap, const struct rules_origin *o, const char *name)
 	ob.body = body.data;
 	ts = queue(ap, o, &ob, name, &id);
 	buf_free(&body);
+	return ts;
+}
+
+/*
+ * A system event to every webhook that asked for it (events = in its
+ * section), whatever the rules say: one row each, once per occurrence.
+ * body NULL: the ticket's, as a rule's webhook sends it.
+ */
+static enum tk_status
+hooks(struct apply *ap, const char *body)
+{
+	static const struct rules_origin o = { .name = "" };
+	const struct tk_conf *c = ap->a->conf;
+	enum tk_status ts = TK_OK;
+	struct buf b;
+
+	buf_init(&b, 0);
+	for (size_t i = 0; ts == TK_OK && i < c->nwebhooks; i++) {
+		struct store_outbox ob = { 0 };
+		int64_t id;
+
+		if (!conf_webhook_wants(&c->webhooks[i], ap->event) ||
+		    ap->history)
+			continue;
+		if (body == NULL && b.len == 0)
+			webhook_body(ap, &o, &b);
+		ob.kind = "webhook";
+		ob.to = c->webhooks[i].name;
+		ob.subject = ap->event;
+		ob.body = body ? body : b.data;
+		ts = queue(ap, &o, &ob, c->webhooks[i].name, &id);
+	}
+	buf_free(&b);
 	return ts;
 }
 
@@ -1206,8 +1251,39 @@ enum tk_status
 automate_agent_set(struct automate *a, const struct conf_agent *ag, int away,
     int64_t until, int64_t now, const char *why)
 {
-	return store_fail(a, store_agent_state_set(a->store, ag->name, away,
-	    away ? until : 0, now, why));
+	char occ[96];
+	struct apply ap = { .a = a, .event = away ? "agent.away" :
+	    "agent.back", .occurrence = occ, .now = now, .doer = ag->name,
+	    .history = a->history };
+	enum tk_status ts;
+	struct json j;
+	struct buf b;
+
+	if ((ts = store_fail(a, store_agent_state_set(a->store, ag->name, away,
+	    away ? until : 0, now, why))) != TK_OK)
+		return ts;
+	snprintf(occ, sizeof(occ), "%s/%lld/%lld", ag->name, (long long)now,
+	    (long long)until);
+	buf_init(&b, 0);
+	json_init(&j, &b, 0);
+	json_obj_open(&j);
+	json_key_str(&j, "event", ap.event);
+	json_key_int(&j, "at", now);
+	json_key(&j, "agent");
+	json_obj_open(&j);
+	json_key_str(&j, "name", ag->name);
+	json_key_str(&j, "address", ag->naddresses ? ag->addresses[0] : NULL);
+	json_key(&j, "away_until");
+	if (away && until)
+		json_int(&j, until);
+	else
+		json_null(&j);
+	json_key_str(&j, "why", why);
+	json_obj_close(&j);
+	json_obj_close(&j);
+	ts = hooks(&ap, b.data);
+	buf_free(&b);
+	return ts;
 }
 
 size_t

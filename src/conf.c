@@ -304,6 +304,22 @@ webhook_set(struct conf_webhook *w, const char *key, const char *val)
 		    strncmp(val, "https://", 8) != 0)
 			return "bad url (want http:// or https://)";
 		dst = &w->url;
+	} else if (strcmp(key, "events") == 0) {
+		static const char *const known[] = { "ticket.assigned",
+		    "agent.away", "agent.back", NULL };
+
+		list_free(w->events, w->nevents);
+		w->events = list_parse(val, &w->nevents, 1);
+		for (size_t i = 0; i < w->nevents; i++) {
+			size_t k = 0;
+
+			while (known[k] && strcmp(known[k], w->events[i]) != 0)
+				k++;
+			if (known[k] == NULL)
+				return "bad events (want ticket.assigned, "
+				    "agent.away, agent.back)";
+		}
+		return NULL;
 	} else if (strcmp(key, "header") == 0) {
 		const char *colon = strchr(val, ':');
 
@@ -724,6 +740,7 @@ conf_free(struct tk_conf *c)
 		free(c->webhooks[i].name);
 		free(c->webhooks[i].url);
 		free(c->webhooks[i].header);
+		list_free(c->webhooks[i].events, c->webhooks[i].nevents);
 	}
 	free(c->webhooks);
 	for (size_t i = 0; i < c->naccounts; i++) {
@@ -836,6 +853,10 @@ conf_print(const struct tk_conf *c, FILE *fp)
 		if (w->header)
 			fprintf(fp, "header = %.*s: (hidden)\n",
 			    (int)strcspn(w->header, ":"), w->header);
+		fprintf(fp, "events =");
+		for (size_t k = 0; k < w->nevents; k++)
+			fprintf(fp, "%s %s", k ? "," : "", w->events[k]);
+		fprintf(fp, "\n");
 	}
 	for (size_t i = 0; i < c->naccounts; i++) {
 		static const char *const tls[] = { "imaps", "starttls", "none" };
@@ -863,6 +884,15 @@ conf_account_by_name(const struct tk_conf *c, const char *name)
 		if (strcmp(c->accounts[i].name, name) == 0)
 			return &c->accounts[i];
 	return NULL;
+}
+
+int
+conf_webhook_wants(const struct conf_webhook *w, const char *event)
+{
+	for (size_t i = 0; i < w->nevents; i++)
+		if (strcmp(w->events[i], event) == 0)
+			return 1;
+	return 0;
 }
 
 const struct conf_webhook *

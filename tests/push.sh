@@ -21,6 +21,17 @@ chmod 711 "$WORK"
 sink_up "$SPORT" "$WORK/sink"
 PIDS="$PIDS $SINK"
 mc() { python3 "$SRCDIR/tests/sink/mailcheck.py" "$@"; }
+HPORT=$(freeport)
+mkdir -p "$WORK/http"
+python3 "$SRCDIR/tests/sink/http_sink.py" "$HPORT" "$WORK/http" \
+    >"$WORK/http.log" 2>&1 &
+PIDS="$PIDS $!"
+waitport "$HPORT" || echo "# http sink did not start"
+# The schemas are read by Debian's python3-jsonschema (deps.sh --test);
+# a python3 earlier in PATH may lack it.
+PYJS=python3
+python3 -c 'import jsonschema' 2>/dev/null || PYJS=/usr/bin/python3
+schema() { "$PYJS" "$SRCDIR/tests/sink/schemacheck.py" "$SRCDIR/contrib/schemas/$1.schema.json" ${2:+"$2"}; }
 # sent TO: the captured mails to TO, oldest first, a path a line.
 sent() {
 	for f in $(find "$WORK/sink" -type f -printf '%T@ %p\n' | sort -n |
@@ -43,6 +54,10 @@ trusted_authserv_id = mx.yritys.example
 rules_dir = rules
 templates_dir = $SRCDIR/rules/templates
 
+[webhook hub]
+url = http://127.0.0.1:$HPORT/hook
+events = ticket.assigned, agent.away, agent.back
+
 [agent maria]
 address = maria@yritys.example
 skills = complaints
@@ -59,7 +74,7 @@ max_open = 1
 EOF
 cat >"$WORK/rules/10.rules" <<'EOF'
 rule "complaints" { on create if header :subject :contains "reklamaatio"
-    then route skill "complaints"; }
+    then { route skill "complaints"; webhook "hub"; } }
 EOF
 
 # ---- the assignment mail ----
@@ -252,6 +267,33 @@ is "queue --format json: the fields of a ticket" \
     "['age', 'assignee', 'id', 'priority', 'requester', 'skill', 'status', 'subject'] True complaints"
 check "queue: the text form has a line a ticket under its header" \
     sh -c "$TIKETTI -c $WORK/tiketti.conf queue | awk 'NR == 1 && /ID +AGE +PRIO/ {h = 1} END {exit !(h && NR == $(echo "$QUEUE_WANT" | wc -w) + 1)}'"
+
+# ---- the JSON a program reads, against contrib/schemas ----
+check "queue --format json matches contrib/schemas/queue.schema.json" \
+    sh -c "$TIKETTI -c $WORK/tiketti.conf queue --format json >$WORK/q.json && $PYJS $SRCDIR/tests/sink/schemacheck.py $SRCDIR/contrib/schemas/queue.schema.json $WORK/q.json"
+check "agent list --format json matches agents.schema.json" \
+    sh -c "$TIKETTI -c $WORK/tiketti.conf agent list --format json >$WORK/ag.json && $PYJS $SRCDIR/tests/sink/schemacheck.py $SRCDIR/contrib/schemas/agents.schema.json $WORK/ag.json"
+tk flush -f >/dev/null 2>&1
+# Each webhook body the receiver got, against its schema.
+events=
+bad=
+for f in "$WORK"/http/*.json; do
+	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["body"])' "$f" >"$WORK/body.json"
+	ev=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["event"])' <"$WORK/body.json")
+	case $ev in
+	agent.*) sc=webhook-agent ;;
+	*) sc=webhook-ticket ;;
+	esac
+	schema "$sc" "$WORK/body.json" >"$WORK/schema.out" 2>&1 ||
+	    bad="$bad $ev: $(head -1 "$WORK/schema.out")"
+	events="$events $ev"
+done
+is "every webhook body matches its schema (webhook-ticket, webhook-agent)" "$bad" ""
+is "... the events heard: a rule's, ticket.assigned, agent.away, agent.back" \
+    "$(echo $events | tr ' ' '\n' | sort -u | tr '\n' ' ')" \
+    "agent.away agent.back create ticket.assigned "
+check "... a schema refuses what breaks it (an agent event without its agent)" \
+    sh -c "if echo '{\"event\": \"agent.away\", \"at\": 1}' | $PYJS $SRCDIR/tests/sink/schemacheck.py $SRCDIR/contrib/schemas/webhook-agent.schema.json; then exit 1; fi"
 
 # ---- the customer's history in rules ----
 HDB=$(db hist)

@@ -26,6 +26,8 @@ struct conf_webhook {
 	char	*name;
 	char	*url;		/* http:// or https:// */
 	char	*header;	/* "Name: value" sent along (a token), or NULL */
+	char	**events;	/* what it hears of without a rule */
+	size_t	  nevents;
 };
 
 enum conf_imap_tls { CONF_TLS_IMAPS, CONF_TLS_STARTTLS, CONF_TLS_NONE };
@@ -134,6 +136,8 @@ int conf_trusted_relay(const struct tk_conf *c, const char *ip);
 const char *conf_category(const struct tk_conf *c, const char *category);
 const struct conf_webhook *conf_webhook_by_name(const struct tk_conf *c,
     const char *name);
+/* 1 when the webhook asked for event ("ticket.assigned", ...). */
+int conf_webhook_wants(const struct conf_webhook *w, const char *event);
 const struct conf_account *conf_account_by_name(const struct tk_conf *c,
     const char *name);
 /*
