@@ -106,7 +106,9 @@ ooo_weak(const struct tk_msg *m)
 	return 0;
 }
 
-static const char *
+/* Not inlined: GCC 12 then compares each literal it may return with
+ * the callers' literals and calls a mismatch of lengths an error. */
+static const char *__attribute__((noinline))
 auto_reason(const struct tk_msg *m, const char *envelope_from)
 {
 	const char *v;
@@ -288,6 +290,21 @@ classify_bounce_permanent(const struct tk_msg *m)
 	    "delay");
 }
 
+/* An automatic answer of a person's mailbox: a vacation reply. */
+static int
+away_reply(const struct tk_msg *m, const char *reason)
+{
+	static const char *const kinds[] = { "out-of-office", "x-autoreply" };
+	const char *v;
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(reason, kinds[i]) == 0)
+			return 1;
+	/* Auto-Submitted: auto-replied, not auto-generated (a robot's) */
+	return (v = mime_header_get(m, "Auto-Submitted")) != NULL &&
+	    strncasecmp(v, "auto-replied", 12) == 0;
+}
+
 void
 classify_message(const struct tk_conf *c, const struct tk_msg *m,
     const char *envelope_from, const struct classify_proof *proof,
@@ -307,6 +324,15 @@ classify_message(const struct tk_conf *c, const struct tk_msg *m,
 			r->kind = KIND_BOUNCE;
 		else
 			r->kind = KIND_AUTO;
+		if (r->kind == KIND_AUTO && away_reply(m, r->reason) &&
+		    m->from.addr) {
+			const struct conf_agent *ag = conf_agent_by_address(c,
+			    m->from.addr);
+			struct classify_result scratch = { 0 };
+
+			if (ag && agent_proven(c, m, ag, proof, &scratch))
+				r->away_agent = ag;
+		}
 		return;
 	}
 	if (bounce_subject(m->subject) && bounce_body(m->body)) {

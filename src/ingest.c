@@ -24,6 +24,7 @@
 #include "tiketti/buf.h"
 #include "tiketti/ingest.h"
 #include "tiketti/mime.h"
+#include "tiketti/ooo.h"
 #include "tiketti/quote.h"
 #include "tiketti/str.h"
 
@@ -634,6 +635,19 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	if (cls.claimed)
 		snprintf(res->unverified, sizeof(res->unverified), "%s",
 		    cls.unverified);
+	/* An agent's own out-of-office reply: she is away until the day it
+	 * names (or ooo_away); it never reaches a customer. */
+	if (cls.away_agent && !res->history) {
+		int64_t until;
+
+		if (!ooo_until(m->body, now, &until))
+			until = now + c->ooo_away;
+		if ((ts = automate_agent_set(ig->automate, cls.away_agent, 1,
+		    until, now, "ooo")) != TK_OK) {
+			auto_fail(ig, ts);
+			goto fail;
+		}
+	}
 	mailbox = find_mailbox(c, m, env);
 	if ((ts = thread_find(s, c, m, m->from.addr, cls.kind == KIND_AGENT,
 	    env ? env->rcpts : NULL, env ? env->nrcpts : 0, &thr)) != TK_OK)
@@ -670,6 +684,11 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 				goto fail;
 			res->created = 1;
 		}
+	} else if (cls.away_agent) {
+		res->skipped = 1;	/* a ticket of its own would be noise */
+		store_ticket_clear(&t);
+		free(key);
+		return TK_OK;
 	} else if (cls.kind == KIND_AGENT &&
 	    (cmdlen = automate_availability_len(m->body)) > 0) {
 		/* Her own mail to us saying she is away or back: no

@@ -17,6 +17,8 @@
 #   cut       the milter's cut of an agent's command lines from a
 #             message's text and HTML (CRLF only), seeded with
 #             tests/fuzz/seeds/cut and the scenarios' mail
+#   ooo       the day an out-of-office note names (after now, within a
+#             year) and str_to_time, seeded with tests/fuzz/seeds/ooo
 # FUZZ_TARGETS picks some. Every input in tests/fuzz/regress/TARGET/ (a
 # crash found once) is run first. Any crash, leak or sanitizer report
 # fails; the input is kept in $FUZZ_ARTIFACTS (default the build
@@ -25,7 +27,7 @@
 
 : "${FUZZ_SECONDS:=5}"
 : "${FUZZ_ARTIFACTS:=$(pwd)}"
-: "${FUZZ_TARGETS:=ingest rules template conf authres cut html quote}"
+: "${FUZZ_TARGETS:=ingest rules template conf authres cut html quote ooo}"
 mkdir -p "$FUZZ_ARTIFACTS"
 CC_FUZZ=${CC_FUZZ:-clang}
 need "$CC_FUZZ" pkg-config
@@ -88,7 +90,7 @@ seeds() {
 		cp "$SRCDIR/contrib/tiketti.conf" "$2/contrib.conf"
 		cp "$SRCDIR/sample/tiketti.conf" "$2/sample.conf"
 		;;
-	authres|html|quote)
+	authres|html|quote|ooo)
 		cp "$F/seeds/$1"/* "$2/"
 		;;
 	cut)

@@ -268,6 +268,33 @@ is "queue --format json: the fields of a ticket" \
 check "queue: the text form has a line a ticket under its header" \
     sh -c "$TIKETTI -c $WORK/tiketti.conf queue | awk 'NR == 1 && /ID +AGE +PRIO/ {h = 1} END {exit !(h && NR == $(echo "$QUEUE_WANT" | wc -w) + 1)}'"
 
+# ---- her out-of-office reply ----
+tk agent set maria back
+tickets=$(sql "select count(*) from tickets")
+tomaria=$(count maria@yritys.example)
+ret=$(date -u -d '+12 days' +%-d.%-m.%Y)
+ooo() {	# PROOF BODY ID: maria's automatic reply
+	printf '%sFrom: Maria <maria@yritys.example>\nTo: tuki@yritys.example\nSubject: Automaattinen vastaus: asia\nAuto-Submitted: auto-replied\nMessage-ID: <%s@yritys.example>\n\n%s\n' \
+	    "$1" "$3" "$2" | tk ingest >/dev/null 2>&1
+}
+ooo "" "Olen lomalla $ret asti." ooo0
+is "an out-of-office reply from maria's address, not proven hers: nothing" \
+    "$(away_json | cut -d' ' -f1)" "maria:False:-"
+ooo "$proof" "Olen lomalla $ret asti." ooo1
+is "her own (proven): away until the day it names" \
+    "$(tk agent list --format json | python3 -c 'import json, sys; a = json.load(sys.stdin)[0]; print(a["away"], a["away_until"])')" \
+    "True $(date -u -d '+12 days' +%Y-%m-%d)T00:00:00Z"
+is "... it opened no ticket (the unproven one did) and sent her nothing" \
+    "$(sql "select count(*) from tickets") $(count maria@yritys.example)" \
+    "$((tickets + 1)) $tomaria"
+tk agent set maria back
+ooo "$proof" "Olen poissa toimistolta." ooo2
+is "... one that names no day: away for ooo_away (1d)" \
+    "$(tk agent list --format json | python3 -c 'import json, sys, time, datetime
+a = json.load(sys.stdin)[0]
+u = datetime.datetime.strptime(a["away_until"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+print(a["away"], abs(u - time.time() - 86400) < 120)')" "True True"
+
 # ---- the JSON a program reads, against contrib/schemas ----
 check "queue --format json matches contrib/schemas/queue.schema.json" \
     sh -c "$TIKETTI -c $WORK/tiketti.conf queue --format json >$WORK/q.json && $PYJS $SRCDIR/tests/sink/schemacheck.py $SRCDIR/contrib/schemas/queue.schema.json $WORK/q.json"

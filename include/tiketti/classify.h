@@ -37,6 +37,9 @@ struct classify_result {
 	 * her sender's, as a customer's, and this says why. */
 	const struct conf_agent	*claimed;
 	char			 unverified[256];
+	/* With KIND_AUTO: an agent's own out-of-office reply, proven hers
+	 * as her mail would be. */
+	const struct conf_agent	*away_agent;
 };
 
 /* "customer", "agent", "auto" or "bounce"; static. */

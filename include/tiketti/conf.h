@@ -87,6 +87,8 @@ struct tk_conf {
 	char		 *csat_url;	/* survey web page, or NULL */
 	int		  assign_mail;	/* 1: an assigned agent gets the ticket */
 	long long	  assign_history;	/* the customer's tickets it lists */
+	long long	  ooo_away;	/* an agent's out-of-office reply that
+					 * names no day: away this long */
 	char		 *milter_socket;	/* unix:PATH or inet:PORT@HOST */
 	char		 *milter_user;	/* privileges after the bind, or NULL */
 	char		 *milter_pid_file;	/* or NULL */
