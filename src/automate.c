@@ -1521,6 +1521,115 @@ fail:
 	return ts;
 }
 
+struct waiting {
+	int64_t	*id;
+	char	**skill;
+	size_t	 n;
+};
+
+static int
+waiting_add(int64_t id, const char *skill, void *arg)
+{
+	struct waiting *w = arg;
+
+	w->id = xreallocarray(w->id, w->n + 1, sizeof(*w->id));
+	w->skill = xreallocarray(w->skill, w->n + 1, sizeof(*w->skill));
+	w->id[w->n] = id;
+	w->skill[w->n++] = xstrdup(skill);
+	return 0;
+}
+
+/*
+ * One agent away since `since`: her tickets still waiting for her answer
+ * go to her deputy, or to whoever routing picks by their skill; each
+ * ticket once per absence (a rule_fired key), an event either way.
+ */
+static enum tk_status
+reroute_agent(struct automate *a, const struct conf_agent *ag, int64_t since,
+    int64_t now, int64_t *moved)
+{
+	struct waiting w = { 0 };
+	enum tk_status ts;
+	char rule[96];
+
+	snprintf(rule, sizeof(rule), "reroute:%s", ag->name);
+	if ((ts = store_fail(a, store_agent_waiting(a->store, ag->name,
+	    waiting_add, &w))) != TK_OK)
+		goto out;
+	for (size_t i = 0; ts == TK_OK && i < w.n; i++) {
+		const struct conf_agent *in = NULL, *dep;
+		const char *who = NULL;
+		int64_t open, last;
+		int fresh, changed, ok;
+
+		if ((ts = store_fail(a, store_rule_fire(a->store, rule, w.id[i],
+		    since, now, &fresh))) != TK_OK || !fresh)
+			continue;
+		if (ag->deputy && (dep = conf_agent_by_name(a->conf,
+		    ag->deputy)) && (ts = agent_free(a, dep, now, &ok, &open,
+		    &last)) == TK_OK && ok)
+			in = dep;
+		if (ts == TK_OK && in == NULL && *w.skill[i])
+			ts = route_pick(a, w.skill[i], now, &who);
+		if (ts != TK_OK)
+			break;
+		if (in)
+			who = in->name;
+		if (who == NULL || strcmp(who, ag->name) == 0) {
+			ts = event(a, w.id[i], now, "route_failed", "reroute",
+			    ag->name, "away, and no deputy or other agent "
+			    "free");
+			continue;
+		}
+		if ((ts = event(a, w.id[i], now, "rerouted", "reroute",
+		    ag->name, who)) == TK_OK &&
+		    (ts = automate_set(a, w.id[i], "assignee", who, "reroute",
+		    NULL, now, &changed)) == TK_OK)
+			(*moved)++;
+	}
+out:
+	for (size_t i = 0; i < w.n; i++)
+		free(w.skill[i]);
+	free(w.skill);
+	free(w.id);
+	return ts;
+}
+
+/* Every agent away longer than reroute_after, in one transaction. */
+static enum tk_status
+reroute(struct automate *a, int64_t now, int64_t *moved)
+{
+	enum tk_status ts;
+
+	if (a->conf->reroute_after == 0 || a->conf->nagents == 0)
+		return TK_OK;
+	if ((ts = store_fail(a, store_begin(a->store))) != TK_OK)
+		return ts;
+	for (size_t i = 0; ts == TK_OK && i < a->conf->nagents; i++) {
+		const struct conf_agent *ag = &a->conf->agents[i];
+		struct store_agent_state as;
+		int64_t until;
+		int away;
+
+		if ((ts = automate_agent_away(a, ag, now, &away, &until)) !=
+		    TK_OK || !away)
+			continue;
+		if ((ts = store_fail(a, store_agent_state_get(a->store,
+		    ag->name, &as))) != TK_OK)
+			break;
+		free(as.why);
+		/* available = no counts from the start of time */
+		if (!ag->away && now - as.since < a->conf->reroute_after)
+			continue;
+		ts = reroute_agent(a, ag, ag->away ? 0 : as.since, now, moved);
+	}
+	if (ts != TK_OK) {
+		store_rollback(a->store);
+		return ts;
+	}
+	return store_fail(a, store_commit(a->store));
+}
+
 enum tk_status
 automate_tick(struct automate *a, int64_t now, struct automate_stats *st)
 {
@@ -1533,7 +1642,9 @@ automate_tick(struct automate *a, int64_t now, struct automate_stats *st)
 		if ((ts = tick_one(a, i, rules_timer(a->rules, i), now,
 		    &st->fired)) != TK_OK)
 			return ts;
-	return tick_one(a, 0, NULL, now, &st->closed);
+	if ((ts = tick_one(a, 0, NULL, now, &st->closed)) != TK_OK)
+		return ts;
+	return reroute(a, now, &st->rerouted);
 }
 
 /* ---- checks ---- */

@@ -1843,8 +1843,9 @@ cmd_tick(struct ctx *x, int argc)
 		automate_free(a);
 		return tk_status_exit(ts);
 	}
-	log_debug("tick: %lld time rules fired, %lld tickets closed",
-	    (long long)st.fired, (long long)st.closed);
+	log_debug("tick: %lld time rules fired, %lld tickets closed, %lld "
+	    "rerouted", (long long)st.fired, (long long)st.closed,
+	    (long long)st.rerouted);
 	automate_free(a);
 	flush_after(x);	/* also the retries that came due */
 	return EX_OK;

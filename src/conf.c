@@ -96,6 +96,8 @@ static const struct param conf_params[] = {
 	{ "assign_history", P_INT, "5", OFF(assign_history), 0, 0, 100, NULL },
 	{ "ooo_away", P_SECS, "1d", OFF(ooo_away), 0, 3600, 365LL * 86400,
 	    NULL },
+	{ "reroute_after", P_SECS, "2h", OFF(reroute_after), 0, 0,
+	    30LL * 86400, NULL },
 	{ "csat_url", P_OPT, "", OFF(csat_url), 0, 0, 0, NULL },
 	/* The milter (milter.c). */
 	{ "milter_socket", P_STR, "inet:8891@127.0.0.1",

@@ -379,7 +379,7 @@ enum stmt_id {
 	Q_OUTBOX_FIND_ID, Q_OUTBOX_FIND_MID, Q_BOUNCE_ADD, Q_BOUNCE_LAST,
 	Q_LAST_IN_MID, Q_OUTBOX_LINK, Q_OUTBOX_PENDING,
 	Q_CUSTOMER_MAIL, Q_CUSTOMER_TICKETS, Q_AGENT_STATE_SET,
-	Q_AGENT_STATE_GET,
+	Q_AGENT_STATE_GET, Q_AGENT_WAITING,
 	Q_CUSTOMER_WROTE, Q_STORE_EMPTY, Q_IMAP_GET, Q_IMAP_SET, Q_IMAP_SKIP, Q_IMAP_SKIPPED,
 	Q_REP_BACKLOG, Q_REP_OLDEST, Q_REP_CREATED, Q_REP_STATUS,
 	Q_REP_TIMES_FILL, Q_REP_TIMES_COUNT, Q_REP_FRT_ROWS, Q_REP_RES_ROWS,
@@ -539,6 +539,15 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " since = excluded.since, why = excluded.why",
 	[Q_AGENT_STATE_GET] = "SELECT away, coalesce(until_at, 0), since, why"
 	    " FROM agent_state WHERE name = ?1",
+	/* An agent's waiting tickets whose customer has no answer of hers
+	 * since his last mail. */
+	[Q_AGENT_WAITING] = "SELECT t.id, coalesce(t.skill, '') FROM tickets t"
+	    " WHERE t.assignee = ?1 AND t.status IN ('new', 'open')"
+	    " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id"
+	    "  AND m.direction = 'out' AND m.kind = 'agent'"
+	    "  AND m.id > coalesce((SELECT max(c.id) FROM messages c"
+	    "   WHERE c.ticket_id = t.id AND c.kind = 'customer'), 0))"
+	    " ORDER BY t.id",
 	/* The customer's mail on a ticket, newest first. */
 	[Q_CUSTOMER_MAIL] = "SELECT message_id, new_text FROM messages"
 	    " WHERE ticket_id = ?1 AND direction = 'in' AND kind = 'customer'"
@@ -2214,6 +2223,25 @@ store_agent_state_get(struct store *s, const char *name,
 		seterr(s, "agent state");
 	db_reset(st);
 	return rc_status(s, rc);
+}
+
+enum tk_status
+store_agent_waiting(struct store *s, const char *agent,
+    int (*fn)(int64_t ticket, const char *skill, void *), void *arg)
+{
+	struct db_stmt *st = stmt(s, Q_AGENT_WAITING);
+	enum db_rc rc;
+
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_text(st, 1, agent);
+	while ((rc = db_step(st)) == DB_ROW)
+		if (fn(db_int64(st, 0), col(st, 1), arg) != 0)
+			break;
+	if (rc == DB_ERROR)
+		seterr(s, "agent's waiting tickets");
+	db_reset(st);
+	return rc == DB_ERROR ? rc_status(s, rc) : TK_OK;
 }
 
 enum tk_status

@@ -295,6 +295,26 @@ a = json.load(sys.stdin)[0]
 u = datetime.datetime.strptime(a["away_until"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
 print(a["away"], abs(u - time.time() - 86400) < 120)')" "True True"
 
+# ---- her unanswered tickets go on after reroute_after (2h) ----
+# maria is away (her reply above) with ticket 7 unanswered, liisa (#away
+# 2d) with ticket 5; antti, maria's deputy, is back.
+tk agent set antti back
+tk tick
+is "tick within reroute_after: ticket 7 stays hers" \
+    "$(sql "select assignee from tickets where id = 7")" maria
+later 10800 "$TIKETTI" -c "$WORK/tiketti.conf" tick
+is "tick 3 hours later: ticket 7 goes to her deputy" \
+    "$(sql "select assignee from tickets where id = 7")" antti
+is "... a rerouted event says from whom to whom" \
+    "$(sql "select old || '>' || new from events where ticket_id = 7 and type = 'rerouted'")" "maria>antti"
+later 14400 "$TIKETTI" -c "$WORK/tiketti.conf" tick
+is "... liisa's ticket 5 (she has no deputy) where routing sends complaints now" \
+    "$(sql "select old || '>' || new from events where ticket_id = 5 and type = 'rerouted'")" "liisa>antti"
+is "... once: the next tick moves nothing more" \
+    "$(sql "select count(*) from events where type = 'rerouted'")" 2
+is "... and antti got the assignment mail" \
+    "$(sent antti@yritys.example | while read -r f; do mc "$f" 'm["Subject"]'; done | grep -c '^\[Tuki #7\]')" 1
+
 # ---- the JSON a program reads, against contrib/schemas ----
 check "queue --format json matches contrib/schemas/queue.schema.json" \
     sh -c "$TIKETTI -c $WORK/tiketti.conf queue --format json >$WORK/q.json && $PYJS $SRCDIR/tests/sink/schemacheck.py $SRCDIR/contrib/schemas/queue.schema.json $WORK/q.json"

@@ -29,6 +29,7 @@ struct automate_mail {
 struct automate_stats {
 	int64_t	fired;		/* time-rule occurrences run */
 	int64_t	closed;		/* solved tickets closed after close_after */
+	int64_t	rerouted;	/* tickets of an agent away past reroute_after */
 };
 
 struct automate;

@@ -89,6 +89,8 @@ struct tk_conf {
 	long long	  assign_history;	/* the customer's tickets it lists */
 	long long	  ooo_away;	/* an agent's out-of-office reply that
 					 * names no day: away this long */
+	long long	  reroute_after;	/* away this long: her unanswered
+						 * tickets go to others; 0: never */
 	char		 *milter_socket;	/* unix:PATH or inet:PORT@HOST */
 	char		 *milter_user;	/* privileges after the bind, or NULL */
 	char		 *milter_pid_file;	/* or NULL */

@@ -332,6 +332,12 @@ enum tk_status store_agent_state_set(struct store *s, const char *name,
 /* Fills as (zeroed when never set); free as->why. */
 enum tk_status store_agent_state_get(struct store *s, const char *name,
     struct store_agent_state *as);
+/*
+ * The agent's new and open tickets whose customer she has not answered
+ * since his last mail: fn(ticket, skill or "", arg); non-zero stops.
+ */
+enum tk_status store_agent_waiting(struct store *s, const char *agent,
+    int (*fn)(int64_t ticket, const char *skill, void *), void *arg);
 /* A ticket in a list: the customer's other tickets. */
 struct store_brief {
 	int64_t	 id;
