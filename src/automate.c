@@ -68,6 +68,8 @@ struct apply {
 	 * answer relayed), not the mail that set it off. */
 	int				 thread_customer;
 	int64_t				*history_at;	/* input_init's */
+	const struct mime_draft_att	*att;	/* files its mail carries */
+	size_t				 natt;
 };
 
 /* The while_status of a row queued in status ("solved" also holds once
@@ -397,9 +399,11 @@ build_mail(struct apply *ap, int64_t id, const char *kind, const char *to,
 	d.date = ap->now;
 	d.text = out->body;
 	d.html = out->html;
+	d.att = ap->att;
+	d.natt = ap->natt;
 	if (ap->thread_customer) {
 		if ((ts = store_fail(a, store_customer_mail(a->store,
-		    ap->ticket, 20, &cmids, &ncmids, &ctext))) != TK_OK)
+		    ap->ticket, 20, &cmids, &ncmids, &ctext, NULL))) != TK_OK)
 			goto done;
 		if (ncmids) {
 			d.in_reply_to = cmids[ncmids - 1];
@@ -483,6 +487,101 @@ csat_links(struct apply *ap, const char *from, struct template_vars *v)
 	}
 }
 
+/* The files of a stored message, for a mail of ours to carry. */
+struct files {
+	struct mime_draft_att	*att;
+	struct buf		*data;
+	size_t			 n;
+	int64_t			 total;
+	struct buf		 left;	/* those over attach_max, a line each */
+	/* gathering */
+	struct store_attachment	*meta;
+	size_t			 nmeta;
+};
+
+static int
+file_meta(const struct store_attachment *sa, void *arg)
+{
+	struct files *f = arg;
+	struct store_attachment *m;
+
+	f->meta = xreallocarray(f->meta, f->nmeta + 1, sizeof(*f->meta));
+	m = &f->meta[f->nmeta++];
+	m->name = sa->name ? xstrdup(sa->name) : NULL;
+	m->type = sa->type ? xstrdup(sa->type) : NULL;
+	m->size = sa->size;
+	return 0;
+}
+
+static void
+files_free(struct files *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		buf_free(&f->data[i]);
+	for (size_t i = 0; i < f->nmeta; i++) {
+		free((char *)f->meta[i].name);
+		free((char *)f->meta[i].type);
+	}
+	free(f->att);
+	free(f->data);
+	free(f->meta);
+	buf_free(&f->left);
+	memset(f, 0, sizeof(*f));
+}
+
+/*
+ * Message row's attachments, decoded from its raw mail, up to attach_max
+ * bytes in all; the others are named in f->left.
+ */
+static enum tk_status
+files_of(struct automate *a, int64_t row, struct files *f)
+{
+	struct buf raw;
+	enum tk_status ts;
+	int found;
+
+	memset(f, 0, sizeof(*f));
+	buf_init(&f->left, 0);
+	if (row == 0)
+		return TK_OK;
+	if ((ts = store_fail(a, store_message_attachments(a->store, row,
+	    file_meta, f))) != TK_OK || f->nmeta == 0)
+		return ts;
+	buf_init(&raw, 0);
+	if ((ts = store_fail(a, store_message_raw(a->store, row, &raw,
+	    &found))) != TK_OK) {
+		buf_free(&raw);
+		return ts;
+	}
+	f->att = xreallocarray(NULL, f->nmeta, sizeof(*f->att));
+	f->data = xreallocarray(NULL, f->nmeta, sizeof(*f->data));
+	for (size_t i = 0; i < f->nmeta; i++) {
+		const struct store_attachment *m = &f->meta[i];
+		struct buf *d = &f->data[f->n];
+
+		if (f->total + m->size > a->conf->attach_max) {
+			buf_printf(&f->left, "%s (%lld bytes)\n", m->name ?
+			    m->name : "(no name)", (long long)m->size);
+			continue;
+		}
+		buf_init(d, 0);
+		if (mime_attachment(raw.data ? raw.data : "", raw.len,
+		    (const char *const *)a->conf->fallback_charsets, i + 1, d) !=
+		    TK_OK) {
+			buf_free(d);
+			continue;
+		}
+		f->att[f->n].name = m->name;
+		f->att[f->n].type = m->type;
+		f->att[f->n].data = d->data ? d->data : "";
+		f->att[f->n].len = d->len;
+		f->total += (int64_t)d->len;
+		f->n++;
+	}
+	buf_free(&raw);
+	return TK_OK;
+}
+
 /*
  * Queues rendered mail (out is consumed): the outbox row and, when the
  * row is new, the mail itself stored on the ticket.
@@ -522,7 +621,8 @@ to_agent(const char *kind)
  * added.
  */
 static enum tk_status
-assign_context(struct apply *ap, char **history, char **new_text)
+assign_context(struct apply *ap, char **history, char **new_text,
+    int64_t *newest)
 {
 	struct automate *a = ap->a;
 	struct store_brief *b = NULL;
@@ -533,7 +633,7 @@ assign_context(struct apply *ap, char **history, char **new_text)
 
 	*history = NULL;
 	if ((ts = store_fail(a, store_customer_mail(a->store, ap->ticket, 0,
-	    &mids, &nmids, new_text))) != TK_OK)
+	    &mids, &nmids, new_text, newest))) != TK_OK)
 		return ts;
 	if (ap->view.requester == NULL || a->conf->assign_history == 0)
 		return TK_OK;
@@ -571,6 +671,8 @@ queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
 	struct template_out out = { 0 };
 	const char *why = NULL, *from = from_address(ap), *lang = ap->view.lang;
 	char *history = NULL, *ctext = NULL;
+	struct files files = { 0 };
+	int64_t newest = 0;
 	enum tk_status ts;
 	struct buf err;
 
@@ -602,8 +704,13 @@ queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
 	}
 	/* What the customer wrote this time, whatever set it off. */
 	if (assign) {
-		if ((ts = assign_context(ap, &history, &ctext)) != TK_OK)
+		if ((ts = assign_context(ap, &history, &ctext, &newest)) !=
+		    TK_OK || (ts = files_of(ap->a, newest, &files)) != TK_OK) {
+			free(history);
+			free(ctext);
+			files_free(&files);
 			return ts;
+		}
 		v.history = history;
 		v.new_text = v.text = ctext;
 	}
@@ -641,14 +748,29 @@ queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
 		    strcspn(err.data ? err.data : "", "\n"));
 
 		buf_free(&err);
+		files_free(&files);
 		ts = event(ap->a, ap->ticket, ap->now, "template_error", ap->doer,
 		    tmpl, line);
 		free(line);
 		return ts;
 	}
 	buf_free(&err);
-	return queue_out(ap, o, kind, tmpl, to, to_agent(kind) ? agent :
+	/* The customer's files go along; what is over attach_max is named. */
+	if (files.left.len) {
+		char *body = xasprintf("%s\nNot attached (over attach_max):\n%s",
+		    out.body ? out.body : "", files.left.data);
+
+		free(out.body);
+		out.body = body;
+	}
+	ap->att = files.att;
+	ap->natt = files.n;
+	ts = queue_out(ap, o, kind, tmpl, to, to_agent(kind) ? agent :
 	    ap->view.requester_name, agent, &out);
+	ap->att = NULL;
+	ap->natt = 0;
+	files_free(&files);
+	return ts;
 }
 
 static const char *
@@ -716,10 +838,12 @@ automate_relay(struct automate *a, int64_t ticket, const char *agent,
 	    .history = a->history || (mail && mail->history),
 	    .thread_customer = 1 };
 	struct template_out out = { 0 };
+	struct files files = { 0 };
 	const char *to, *from, *why = NULL;
 	enum tk_status ts;
 
 	a->err[0] = '\0';
+	buf_init(&files.left, 0);
 	snprintf(occ, sizeof(occ), "%lld", (long long)(mail ? mail->row : 0));
 	if ((ts = view_load(&ap)) != TK_OK)
 		goto out;
@@ -743,10 +867,19 @@ automate_relay(struct automate *a, int64_t ticket, const char *agent,
 		    "tiketti.conf)");
 		goto out;
 	}
+	/* Her files go to the customer; those over attach_max do not. */
+	if ((ts = files_of(a, mail ? mail->row : 0, &files)) != TK_OK)
+		goto out;
+	if (files.left.len && (ts = event(a, ticket, now, "attachment_dropped",
+	    agent, "reply", files.left.data)) != TK_OK)
+		goto out;
 	out.body = xstrdup(text);
+	ap.att = files.att;
+	ap.natt = files.n;
 	ts = queue_out(&ap, &o, "reply", "relay", to, ap.view.requester_name,
 	    NULL, &out);
 out:
+	files_free(&files);
 	store_ticket_clear(&ap.view);
 	return ts;
 }

@@ -94,6 +94,8 @@ static const struct param conf_params[] = {
 	{ "secret", P_OPT, "", OFF(secret), 0, 0, 0, NULL },
 	{ "assign_mail", P_ENUM, "yes", OFF(assign_mail), 0, 0, 0, yes_no },
 	{ "assign_history", P_INT, "5", OFF(assign_history), 0, 0, 100, NULL },
+	{ "attach_max", P_SIZE, "10485760", OFF(attach_max), 0, 0, 1LL << 30,
+	    NULL },
 	{ "ooo_away", P_SECS, "1d", OFF(ooo_away), 0, 3600, 365LL * 86400,
 	    NULL },
 	{ "reroute_after", P_SECS, "2h", OFF(reroute_after), 0, 0,

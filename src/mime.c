@@ -1477,6 +1477,40 @@ text_part(const char *subtype, const char *text)
 	return (GMimeObject *)tp;
 }
 
+/* A file as a base64 part, its name and type as given (type checked). */
+static GMimeObject *
+file_part(const struct mime_draft_att *a)
+{
+	const char *type = a->type ? a->type : "application/octet-stream";
+	const char *slash = strchr(type, '/');
+	char *major, *minor;
+	GMimePart *p;
+	GMimeDataWrapper *dw;
+	GMimeStream *mem;
+
+	/* A type that is no "x/y" of token characters is sent as bytes. */
+	if (slash == NULL || slash == type || slash[1] == '\0' ||
+	    strspn(type, "abcdefghijklmnopqrstuvwxyz0123456789!#$&-^_.+/") !=
+	    strlen(type) || strchr(slash + 1, '/'))
+		type = "application/octet-stream", slash = type + 11;
+	major = xstrndup(type, (size_t)(slash - type));
+	minor = xstrdup(slash + 1);
+	p = g_mime_part_new_with_type(major, minor);
+	free(major);
+	free(minor);
+	mem = g_mime_stream_mem_new_with_buffer(a->data, a->len);
+	dw = g_mime_data_wrapper_new_with_stream(mem,
+	    GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(p, dw);
+	g_object_unref(dw);
+	g_object_unref(mem);
+	g_mime_part_set_content_encoding(p, GMIME_CONTENT_ENCODING_BASE64);
+	g_mime_object_set_disposition((GMimeObject *)p, "attachment");
+	if (a->name && g_utf8_validate(a->name, -1, NULL))
+		g_mime_part_set_filename(p, a->name);
+	return (GMimeObject *)p;
+}
+
 void
 mime_build(const struct mime_draft *d, struct buf *out)
 {
@@ -1542,6 +1576,20 @@ mime_build(const struct mime_draft *d, struct buf *out)
 		g_object_unref(body);
 		g_object_unref(html);
 		body = (GMimeObject *)alt;
+	}
+	if (d->natt) {
+		GMimeMultipart *mixed = g_mime_multipart_new_with_subtype(
+		    "mixed");
+
+		g_mime_multipart_add(mixed, body);
+		g_object_unref(body);
+		for (size_t i = 0; i < d->natt; i++) {
+			GMimeObject *f = file_part(&d->att[i]);
+
+			g_mime_multipart_add(mixed, f);
+			g_object_unref(f);
+		}
+		body = (GMimeObject *)mixed;
 	}
 	g_mime_message_set_mime_part(msg, body);
 	g_object_unref(body);

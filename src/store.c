@@ -549,7 +549,7 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    "   WHERE c.ticket_id = t.id AND c.kind = 'customer'), 0))"
 	    " ORDER BY t.id",
 	/* The customer's mail on a ticket, newest first. */
-	[Q_CUSTOMER_MAIL] = "SELECT message_id, new_text FROM messages"
+	[Q_CUSTOMER_MAIL] = "SELECT message_id, new_text, id FROM messages"
 	    " WHERE ticket_id = ?1 AND direction = 'in' AND kind = 'customer'"
 	    " ORDER BY id DESC LIMIT ?2",
 	[Q_CUSTOMER_TICKETS] = "SELECT id, subject, status, created_at"
@@ -2246,7 +2246,7 @@ store_agent_waiting(struct store *s, const char *agent,
 
 enum tk_status
 store_customer_mail(struct store *s, int64_t ticket, size_t max, char ***mids,
-    size_t *n, char **new_text)
+    size_t *n, char **new_text, int64_t *newest)
 {
 	struct db_stmt *st = stmt(s, Q_CUSTOMER_MAIL);
 	enum db_rc rc;
@@ -2254,11 +2254,15 @@ store_customer_mail(struct store *s, int64_t ticket, size_t max, char ***mids,
 	*mids = NULL;
 	*n = 0;
 	*new_text = NULL;
+	if (newest)
+		*newest = 0;
 	if (st == NULL)
 		return TK_EIO;
 	db_bind_int64(st, 1, ticket);
 	db_bind_int64(st, 2, (int64_t)(max ? max : 1));
 	while ((rc = db_step(st)) == DB_ROW) {
+		if (newest && *newest == 0)
+			*newest = db_int64(st, 2);
 		if (*new_text == NULL && !db_is_null(st, 1))
 			*new_text = col_dup(st, 1);
 		if (db_is_null(st, 0) || max == 0)

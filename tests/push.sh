@@ -87,11 +87,23 @@ To: tuki@yritys.example
 Subject: Reklamaatio: kahvinkeitin
 Message-ID: <v1@asiakas.example>
 Date: Mon, 02 Nov 2026 10:00:00 +0200
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b1"
+
+--b1
+Content-Type: text/plain; charset=utf-8
 
 Kahvinkeitin meni rikki viikossa.
 
 Ville kirjoitti 1.11.2026:
 > vanha lainaus
+--b1
+Content-Type: application/pdf; name="kuitti.pdf"
+Content-Disposition: attachment; filename="kuitti.pdf"
+Content-Transfer-Encoding: base64
+
+S1VJVFRJIDEyMwo=
+--b1--
 EOF
 is "a routed complaint: ingest exits 0" "$(exitcode tk ingest "$WORK/v1.eml")" 0
 is "... one assignment mail, to maria" "$(count maria@yritys.example)" 1
@@ -114,6 +126,9 @@ check "... the ticket's status, priority and skill" \
     grep -q "status new, priority normal" "$WORK/a.txt"
 check "... routed by skill complaints" grep -q "Skill: complaints" "$WORK/a.txt"
 check "... and his other ticket" grep -q "\[Tuki #1\] Laskun eräpäivä (new, " "$WORK/a.txt"
+is "... the customer's file attached, as he sent it" \
+    "$(mc "$A" '";".join("%s|%s|%s" % (p.get_filename(), p.get_content_type(), p.get_payload(decode=True).decode().strip()) for p in m.iter_attachments())')" \
+    "kuitti.pdf|application/pdf|KUITTI 123"
 is "... an event says it was queued" \
     "$(sql "select count(*) from events where ticket_id = 2 and type = 'queued' and old = 'assign'")" 1
 
@@ -134,6 +149,12 @@ Subject: Re: [Tuki #2] is yours: Reklamaatio: kahvinkeitin
 Message-ID: <r1@yritys.example>
 In-Reply-To: $(mc "$A" 'm["Message-ID"]')
 Date: Mon, 02 Nov 2026 10:30:00 +0200
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b2"
+
+--b2
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
 
 #pending
 
@@ -141,6 +162,13 @@ Hei Ville, lähetämme uuden keittimen. Palauta vanha, kiitos.
 
 On Mon, 2 Nov 2026, tuki@yritys.example wrote:
 > Kahvinkeitin meni rikki viikossa.
+--b2
+Content-Type: text/plain; name="palautus.txt"
+Content-Disposition: attachment; filename="palautus.txt"
+Content-Transfer-Encoding: base64
+
+UGFsYXV0dXNsb21ha2UK
+--b2--
 EOF
 is "maria answers to her address: ingest exits 0" \
     "$(exitcode tk ingest "$WORK/r1.eml")" 0
@@ -156,6 +184,9 @@ mc "$C" 'm.get_body(("plain",)).get_content()' >"$WORK/c.txt"
 check "... her text" grep -q "lähetämme uuden keittimen" "$WORK/c.txt"
 check "... without her command line" sh -c "! grep -q '#pending' '$WORK/c.txt'"
 check "... without her quote" sh -c "! grep -qi 'rikki viikossa\|wrote:' '$WORK/c.txt'"
+is "... her file attached" \
+    "$(mc "$C" '";".join("%s|%s|%s" % (p.get_filename(), p.get_content_type(), p.get_payload(decode=True).decode().strip()) for p in m.iter_attachments())')" \
+    "palautus.txt|text/plain|Palautuslomake"
 is "... her command ran" "$(sql "select status from tickets where id = 2")" pending
 is "... stored as her answer to the customer" \
     "$(sql "select direction || ' ' || kind from messages where message_id = 'r1@yritys.example'")" \
@@ -369,5 +400,16 @@ is "history :within 14d: 5 days later, high; :over 1: a regular" \
 printf 'rule "x" { on create if history :contains "x" then tag "y"; }\n' >"$WORK/bad.rules"
 check "history :contains is refused with the place and what it needs" \
     sh -c "$TIKETTI -c $WORK/hist.conf rules check $WORK/bad.rules | grep -q 'bad.rules:1:[0-9]*: history needs :within DURATION, :over N or :under N'"
+
+# ---- files over attach_max are named, not attached ----
+sed 's/^smtp_timeout = 10s$/smtp_timeout = 10s\nattach_max = 5/' \
+    "$WORK/tiketti.conf" >"$WORK/tiny.conf"
+"$TIKETTI" -c "$WORK/tiny.conf" ticket set 2 assignee liisa >/dev/null 2>&1
+L=$(sent liisa@yritys.example | while read -r f; do
+	[ "$(mc "$f" 'm["Subject"]' | cut -c1-9)" = "[Tuki #2]" ] && echo "$f"
+done | tail -1)
+is "attach_max = 5: the assignment mail carries no file" \
+    "$(mc "$L" 'len(list(m.iter_attachments()))')" 0
+check "... and names it" sh -c "python3 '$SRCDIR/tests/sink/mailcheck.py' '$L' 'm.get_body((\"plain\",)).get_content()' | grep -q 'kuitti.pdf (11 bytes)'"
 
 done_testing

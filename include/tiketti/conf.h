@@ -87,6 +87,8 @@ struct tk_conf {
 	char		 *csat_url;	/* survey web page, or NULL */
 	int		  assign_mail;	/* 1: an assigned agent gets the ticket */
 	long long	  assign_history;	/* the customer's tickets it lists */
+	long long	  attach_max;	/* bytes of files an assignment mail or
+					 * an answer passed on carries */
 	long long	  ooo_away;	/* an agent's out-of-office reply that
 					 * names no day: away this long */
 	long long	  reroute_after;	/* away this long: her unanswered

@@ -133,6 +133,14 @@ enum tk_status mime_cut_text(const char *raw, size_t len,
     char **cte);
 
 /* A mail to build and send. Strings are UTF-8; NULL where optional. */
+/* A file a built mail carries. */
+struct mime_draft_att {
+	const char	*name;		/* UTF-8, or NULL */
+	const char	*type;		/* "type/subtype"; NULL: bytes */
+	const void	*data;
+	size_t		 len;
+};
+
 struct mime_draft {
 	const char		*from;
 	const char		*from_name;
@@ -148,12 +156,15 @@ struct mime_draft {
 	const char		*text;
 	const char		*html;		/* an HTML alternative */
 	int64_t			 date;
+	const struct mime_draft_att *att;	/* attached after the text */
+	size_t			 natt;
 };
 
 /*
  * Builds the mail with CRLF line ends into out: RFC 2047 where needed,
- * UTF-8 text/plain (and multipart/alternative with the HTML). Controls in
- * names, subject and header values become spaces.
+ * UTF-8 text/plain (and multipart/alternative with the HTML), in a
+ * multipart/mixed with the files (base64) when there are any. Controls
+ * in names, subject and header values become spaces.
  */
 void mime_build(const struct mime_draft *d, struct buf *out);
 

@@ -315,11 +315,12 @@ enum tk_status store_customer_wrote(struct store *s, int64_t ticket,
  * the caller. */
 /*
  * The customer's mail on a ticket: the Message-IDs of the newest max
- * (oldest first, for References; each freed, and the array) and the
- * text the newest added (new_text; NULL when there is none).
+ * (oldest first, for References; each freed, and the array), the text
+ * the newest added (new_text; NULL when there is none) and, when newest
+ * is not NULL, its row (0: none).
  */
 enum tk_status store_customer_mail(struct store *s, int64_t ticket,
-    size_t max, char ***mids, size_t *n, char **new_text);
+    size_t max, char ***mids, size_t *n, char **new_text, int64_t *newest);
 /* An agent's availability as set by mail or by the CLI. */
 struct store_agent_state {
 	int	 away;
