@@ -12,6 +12,9 @@
 # answers 4xx and keeps nothing, and the retried mail is ticketed once;
 # mail through Postfix, `ingest --maildir`, `poll` from a real Dovecot and
 # `tick` at the same time lose nothing and report no "database is locked".
+# Last, a ticket pushed to Maria: her logged-in answer to her signed
+# address goes through the milter to the customer (a second smtp-sink
+# takes what tiketti sends), a stranger's goes to nobody.
 . "${SRCDIR:-.}/tests/lib.sh"
 . "$SRCDIR/tests/servers.sh"
 
@@ -23,7 +26,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 DIR=$WORK
 MPID=
-trap 'postfix_down; sink_down; dovecot_down; [ -n "$MPID" ] && kill "$MPID" 2>/dev/null; rm -rf "$WORK"' EXIT
+OSINK=
+trap 'postfix_down; sink_down; dovecot_down; [ -n "$MPID" ] && kill "$MPID" 2>/dev/null; [ -n "$OSINK" ] && kill "$OSINK" 2>/dev/null; rm -rf "$WORK"' EXIT
 # Postfix, smtp-sink and the milter run as other users.
 chmod 711 "$WORK"
 SPORT=$(freeport)
@@ -31,6 +35,7 @@ RPORT=$(freeport)
 MPORT=$(freeport)
 IPORT=$(freeport)
 APORT=$(freeport)
+OPORT=$(freeport)	# what tiketti itself sends (the outbox)
 mkdir -p "$WORK/rules" "$WORK/state"
 echo secret >"$WORK/pw"
 chmod 600 "$WORK/pw"
@@ -44,6 +49,9 @@ milter_socket = inet:$MPORT@127.0.0.1
 milter_pid_file = $WORK/state/milter.pid
 milter_user = nobody
 busy_timeout = 2s
+secret = postfix-test-secret-0123456789
+smtp_url = smtp://127.0.0.1:$OPORT
+smtp_starttls = no
 
 [agent maria]
 address = maria@yritys.example
@@ -368,4 +376,39 @@ done
 is "tick fired its rule exactly once on every new ticket" \
     "$(sql "select count(*) from events where type = 'tag' and new = 'seen'")" \
     "$(sql "select count(*) from tickets where status = 'new'")"
+
+# ---- the ticket pushed to Maria; her logged-in answer goes through us ----
+SINK_MAIN=$SINK
+sink_up "$OPORT" "$WORK/out"
+OSINK=$SINK
+SINK=$SINK_MAIN
+outmail() { ls -tr "$WORK/out"/* 2>/dev/null | sed -n "${1}p"; }
+tk ticket set 1 assignee maria
+waitfiles "$WORK/out" 1
+is "ticket set 1 assignee maria: her assignment mail goes out" \
+    "$(hdr "$(outmail 1)" To)" "maria <maria@yritys.example>"
+RT=$(python3 -c 'import sys, email.utils; print(email.utils.parseaddr(sys.argv[1])[1])' "$(hdr "$(outmail 1)" Reply-To)")
+send --auth PLAIN --auth-user maria --auth-password maria-pw \
+    --from maria@yritys.example --to "$RT" \
+    --header "Subject: Re: [Tuki #1] is yours" \
+    --header "Message-Id: <m9@yritys.example>" \
+    --body "#open
+
+Hei Anna, hyvitys on maksettu tilillesi."
+check "Postfix took her answer to her signed address ($RT)" grep -q "^<-  250 2.0.0 Ok: queued" "$WORK/swaks"
+waitfiles "$WORK/out" 2 30
+m=$(outmail 2)
+is "the milter passed it on to the customer, from the shared address" \
+    "$(hdr "$m" To)|$(hdr "$m" From)|$(hdr "$m" Subject)" \
+    "anna@asiakas.example|tuki@yritys.example|Re: Tilaus ei saapunut [Tuki #1]"
+check "... her text, without her command line" sh -c "grep -q 'hyvitys on maksettu' '$m' && ! grep -q '#open' '$m'"
+is "... her command ran" "$(sql "select status from tickets where id = 1")" open
+send --from mallory@muu.example --to "$RT" \
+    --header "Subject: Re: [Tuki #1]" --header "Message-Id: <x9@muu.example>" \
+    --body "Maksa minulle."
+waitfiles "$WORK/sink" 216 30
+sleep 1
+is "a stranger's mail to her address (no SASL) goes to nobody" \
+    "$(find "$WORK/out" -type f | wc -l)/$(sql "select count(*) from events where ticket_id = 1 and type = 'relay_refused'")" "2/1"
+kill "$OSINK" 2>/dev/null
 done_testing
