@@ -186,7 +186,18 @@ for backend in sqlite postgresql; do
 	b=$!
 	wait $a; ra=$?
 	wait $b; rb=$?
-	is "$backend: two imports of one maildir at once both exit 0" \
+	# The issue allows one 75 ("try later"; seen once on SQLite on a
+	# loaded machine): run again, as cron would, it must end with 0.
+	for r in a b; do
+		eval "rc=\$r$r"
+		if [ "$rc" = 75 ]; then
+			sed 's/^/# 75 from a run: /' "$WORK/$r.out" | grep -v ' messages:' | head -3
+			"$TIKETTI" -c "$WORK/twice.conf" ingest --maildir "$WORK/md" \
+			    >"$WORK/$r.out" 2>&1
+			eval "r$r=\$?"
+		fi
+	done
+	is "$backend: two imports of one maildir at once both exit 0 (or 75, then 0)" \
 	    "$ra $rb" "0 0"
 	is "$backend: ...and store it once (messages, Message-IDs, tickets)" \
 	    "$(counts "$D")" "400 400 400"
