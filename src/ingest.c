@@ -684,12 +684,9 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 				goto fail;
 			res->created = 1;
 		}
-	} else if (cls.away_agent) {
-		res->skipped = 1;	/* a ticket of its own would be noise */
-		store_ticket_clear(&t);
-		free(key);
-		return TK_OK;
-	} else if (cls.kind == KIND_AGENT &&
+	} else if (cls.away_agent)
+		goto skip;	/* a ticket of its own would be noise */
+	else if (cls.kind == KIND_AGENT &&
 	    (cmdlen = automate_availability_len(m->body)) > 0) {
 		/* Her own mail to us saying she is away or back: no
 		 * ticket. An old one imported says nothing of today. */
@@ -698,16 +695,10 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 			auto_fail(ig, ts);
 			goto fail;
 		}
-		res->skipped = 1;
-		store_ticket_clear(&t);
-		free(key);
-		return TK_OK;
-	} else if (env && env->threaded_only) {
-		res->skipped = 1;	/* not ours: nothing is stored */
-		store_ticket_clear(&t);
-		free(key);
-		return TK_OK;
-	} else {
+		goto skip;
+	} else if (env && env->threaded_only)
+		goto skip;	/* not ours: nothing is stored */
+	else {
 		if ((ts = new_ticket(ig, m, mailbox, cls.kind, 0, now,
 		    &ticket)) != TK_OK)
 			goto fail;
@@ -803,6 +794,11 @@ status:
 	store_ticket_clear(&t);
 	free(key);
 	free(new_text);
+	return TK_OK;
+skip:
+	res->skipped = 1;
+	store_ticket_clear(&t);
+	free(key);
 	return TK_OK;
 fail:
 	if (ig->err[0] == '\0')
