@@ -29,6 +29,7 @@
 #include "tiketti/automate.h"
 #include "tiketti/buf.h"
 #include "tiketti/classify.h"
+#include "tiketti/clocks.h"
 #include "tiketti/json.h"
 #include "tiketti/mime.h"
 #include "tiketti/str.h"
@@ -42,6 +43,7 @@ struct automate {
 	const struct tk_conf	*conf;
 	struct store		*store;
 	const struct ruleset	*rules;
+	const struct sla	*sla;
 	int			 depth;
 	int			 history;	/* the run at hand is on history:
 						 * whatever it sets off, nothing
@@ -106,6 +108,12 @@ void
 automate_set_rules(struct automate *a, const struct ruleset *rules)
 {
 	a->rules = rules;
+}
+
+void
+automate_set_sla(struct automate *a, const struct sla *sla)
+{
+	a->sla = sla;
 }
 
 const char *
@@ -1191,6 +1199,10 @@ apply_action(const struct rules_origin *o, const struct rules_action *ac,
 	case ACT_WEBHOOK:
 		ts = queue_webhook(ap, o, ac->arg);
 		break;
+	case ACT_SLA:
+		/* The policy in force is the last one set (sla.h). */
+		ts = event(a, ap->ticket, ap->now, "sla", actor, NULL, ac->arg);
+		break;
 	case ACT_STOP:
 		return TK_OK;
 	}
@@ -1221,6 +1233,10 @@ event_name(enum rules_event ev)
 		return "agent_reply";
 	case RULES_STATUS:
 		return "status";
+	case RULES_SLA_WARNING:
+		return "sla_warning";
+	case RULES_SLA_BREACH:
+		return "sla_breach";
 	default:
 		return "time";
 	}
@@ -1763,6 +1779,111 @@ reroute(struct automate *a, int64_t now, int64_t *moved)
 	return store_fail(a, store_commit(a->store));
 }
 
+/* ---- service promises ---- */
+
+struct sla_due {
+	int64_t		 ticket, start, at, due;
+	enum sla_target	 target;
+	int		 breach;
+	const struct sla_policy *policy;
+};
+
+struct sla_dues {
+	struct sla_due	*v;
+	size_t		 n;
+};
+
+static int
+sla_collect(int64_t ticket, const struct sla_policy *p,
+    const struct sla_clock *c, size_t n, void *arg)
+{
+	struct sla_dues *d = arg;
+
+	for (size_t i = 0; i < n; i++) {
+		/* What a clock passed while it ran; a stopped one is history
+		 * the reports count. */
+		if (c[i].stopped)
+			continue;
+		for (int breach = 0; breach < 2; breach++) {
+			int64_t at = breach ? c[i].breached : c[i].warned;
+
+			if (at == 0)
+				continue;
+			d->v = xreallocarray(d->v, d->n + 1, sizeof(*d->v));
+			d->v[d->n++] = (struct sla_due){ ticket, c[i].start, at,
+			    c[i].breached ? c[i].breached : c[i].due,
+			    c[i].target, breach, p };
+		}
+	}
+	return 0;
+}
+
+/* One warning or breach: marked, an event, its rules and webhooks. */
+static enum tk_status
+sla_fire(struct automate *a, const struct sla_due *d, int64_t now,
+    int *fresh)
+{
+	const char *tname = sla_target_name(d->target);
+	char rule[64], occ[96], iso[32];
+	struct apply ap = { .a = a, .ticket = d->ticket, .occurrence = occ,
+	    .now = now, .event = d->breach ? "sla.breach" : "sla.warning" };
+	enum tk_status ts;
+
+	snprintf(rule, sizeof(rule), "sla:%s:%s", d->breach ? "breach" :
+	    "warning", tname);
+	if ((ts = store_fail(a, store_rule_fire(a->store, rule, d->ticket,
+	    d->start, now, fresh))) != TK_OK || !*fresh)
+		return ts;
+	snprintf(occ, sizeof(occ), "%s/%lld", rule, (long long)d->start);
+	if (d->due > 0 && d->due != CALENDAR_NEVER)
+		calendar_iso(sla_calendar(a->sla, d->policy), d->due, iso);
+	else
+		snprintf(iso, sizeof(iso), "paused");
+	/* Long past (a first tick over an old database): recorded, nothing
+	 * sent, as time rules do. */
+	a->history = ap.history = a->conf->history_age > 0 &&
+	    now - d->at > a->conf->history_age;
+	if ((ts = event(a, d->ticket, now, d->breach ? "sla_breach" :
+	    "sla_warning", "sla", tname, iso)) == TK_OK &&
+	    (ts = view_load(&ap)) == TK_OK && (ts = hooks(&ap, NULL)) == TK_OK)
+		ts = run_event(a, d->breach ? RULES_SLA_BREACH :
+		    RULES_SLA_WARNING, tname, d->ticket, NULL, occ, now);
+	store_ticket_clear(&ap.view);
+	a->history = 0;
+	return ts;
+}
+
+static enum tk_status
+sla_tick(struct automate *a, int64_t now, int64_t *fired)
+{
+	struct sla_dues d = { NULL, 0 };
+	enum tk_status ts;
+
+	if (!sla_active(a->sla))
+		return TK_OK;
+	/* The clocks are read before the write transaction: they only
+	 * say what already happened. */
+	if ((ts = store_fail(a, clocks_each(a->store, a->sla, NULL,
+	    STORE_STEPS_OPEN, 0, 0, NULL, now, sla_collect, &d))) != TK_OK ||
+	    d.n == 0)
+		goto out;
+	if ((ts = store_fail(a, store_begin(a->store))) != TK_OK)
+		goto out;
+	for (size_t i = 0; ts == TK_OK && i < d.n; i++) {
+		int fresh = 0;
+
+		if ((ts = sla_fire(a, &d.v[i], now, &fresh)) == TK_OK && fresh)
+			(*fired)++;
+	}
+	if (ts != TK_OK)
+		store_rollback(a->store);
+	else
+		ts = store_fail(a, store_commit(a->store));
+out:
+	free(d.v);
+	return ts;
+}
+
 enum tk_status
 automate_tick(struct automate *a, int64_t now, struct automate_stats *st)
 {
@@ -1777,7 +1898,9 @@ automate_tick(struct automate *a, int64_t now, struct automate_stats *st)
 			return ts;
 	if ((ts = tick_one(a, 0, NULL, now, &st->closed)) != TK_OK)
 		return ts;
-	return reroute(a, now, &st->rerouted);
+	if ((ts = reroute(a, now, &st->rerouted)) != TK_OK)
+		return ts;
+	return sla_tick(a, now, &st->sla);
 }
 
 /* ---- checks ---- */

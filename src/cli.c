@@ -31,6 +31,8 @@
 
 #include "tiketti/automate.h"
 #include "tiketti/buf.h"
+#include "tiketti/calendar.h"
+#include "tiketti/clocks.h"
 #include "tiketti/conf.h"
 #include "tiketti/deliver.h"
 #include "tiketti/imap.h"
@@ -42,6 +44,7 @@
 #include "tiketti/quote.h"
 #include "tiketti/report.h"
 #include "tiketti/rules.h"
+#include "tiketti/sla.h"
 #include "tiketti/store.h"
 #include "tiketti/str.h"
 #include "tiketti/ticket.h"
@@ -56,6 +59,7 @@ struct ctx {
 	const char	*dbpath;
 	struct store	*store;
 	struct ruleset	*rules;
+	struct sla	*sla;		/* the rules' policies, or NULL */
 };
 
 const char *
@@ -162,8 +166,11 @@ usage(void)
 	    "  rules test [--event create|customer-reply|agent-reply] MAIL\n"
 	    "  poll [--account NAME] [--idle]\n"
 	    "  report [--since DATE] [--until DATE] [--mailbox ADDR]\n"
-	    "         [--format text|csv|json|html] [-o FILE]\n"
+	    "         [--format text|csv|json|html] [--replay POLICY-FILE]\n"
+	    "         [-o FILE]\n"
 	    "  tick\n"
+	    "  calendar check FILE...\n"
+	    "  calendar due FILE START DURATION\n"
 	    "  flush [-f]\n"
 	    "  milter [-d] [-p unix:PATH|inet:PORT@HOST]\n"
 	    "  outbox list [--state queued|sending|sent|failed|bounced|\n"
@@ -213,6 +220,40 @@ load_rules(struct ctx *x)
 		fputs(err.data ? err.data : "", stderr);
 	buf_free(&err);
 	return ts;
+}
+
+/*
+ * The service promises: the rules' policies and the calendars they name
+ * (the rules first). A calendar that does not load is reported line by
+ * line; must: the command cannot go on without (tick); else it goes on
+ * without promises, saying so.
+ */
+static void
+load_sla(struct ctx *x, int must)
+{
+	const struct sla_policy *p;
+	struct buf err;
+	size_t n;
+
+	if (x->rules == NULL && load_rules(x) != TK_OK) {
+		if (must)
+			fatalx(EX_CONFIG, "rules in %s do not load",
+			    x->conf->rules_dir);
+		log_warnx("rules in %s do not load: no service promises shown",
+		    x->conf->rules_dir);
+		return;
+	}
+	p = rules_policies(x->rules, &n);
+	buf_init(&err, 0);
+	if (sla_new(p, n, x->conf->calendars_dir, x->conf->sla_policy, &x->sla,
+	    &err) != TK_OK) {
+		fputs(err.data ? err.data : "", stderr);
+		if (must)
+			fatalx(EX_CONFIG, "a calendar does not load: fix it and "
+			    "check with `tiketti calendar check`");
+		log_warnx("a calendar does not load: no service promises shown");
+	}
+	buf_free(&err);
 }
 
 /* ---- ingest ---- */
@@ -1835,8 +1876,10 @@ cmd_tick(struct ctx *x, int argc)
 		usage();
 	if (load_rules(x) != TK_OK)
 		fatalx(EX_CONFIG, "rules in %s do not load", x->conf->rules_dir);
+	load_sla(x, 1);
 	open_store(x, 0);
 	a = automate_new(x->conf, x->store, x->rules);
+	automate_set_sla(a, x->sla);
 	ts = automate_tick(a, (int64_t)time(NULL), &st);
 	if (ts != TK_OK) {
 		log_warnx("tick: %s", automate_errmsg(a));
@@ -1844,8 +1887,8 @@ cmd_tick(struct ctx *x, int argc)
 		return tk_status_exit(ts);
 	}
 	log_debug("tick: %lld time rules fired, %lld tickets closed, %lld "
-	    "rerouted", (long long)st.fired, (long long)st.closed,
-	    (long long)st.rerouted);
+	    "rerouted, %lld sla events", (long long)st.fired,
+	    (long long)st.closed, (long long)st.rerouted, (long long)st.sla);
 	automate_free(a);
 	flush_after(x);	/* also the retries that came due */
 	return EX_OK;
@@ -1900,6 +1943,67 @@ cmd_outbox(struct ctx *x, int argc, char **argv)
 	ts = store_outbox_list(x->store, state, outbox_row, &o);
 	list_end(&o, x, ts);
 	return EX_OK;
+}
+
+/*
+ * calendar check FILE...: each file's errors, or what it holds.
+ * calendar due FILE START DURATION: when DURATION of business time after
+ * START ends (for an admin checking a calendar, and for the tests).
+ */
+static int
+cmd_calendar(struct ctx *x, int argc, char **argv)
+{
+	struct calendar *c;
+	struct buf err;
+	int rv = EX_OK;
+
+	(void)x;
+	if (argc >= 3 && strcmp(argv[1], "check") == 0) {
+		for (int i = 2; i < argc; i++) {
+			buf_init(&err, 0);
+			if (calendar_load(argv[i], &c, &err) != TK_OK) {
+				fputs(err.data ? err.data : "", stderr);
+				rv = EX_DATAERR;
+			} else {
+				printf("%s: ok: zone %s, %lld business hours a "
+				    "week, %zu holidays\n", argv[i],
+				    calendar_zone(c),
+				    (long long)calendar_week_seconds(c) / 3600,
+				    calendar_nholidays(c));
+				calendar_free(c);
+			}
+			buf_free(&err);
+		}
+		return rv;
+	}
+	if (argc == 5 && strcmp(argv[1], "due") == 0) {
+		long long secs;
+		int64_t start, due;
+		char iso[32];
+
+		if (str_to_time(argv[3], (int64_t)time(NULL), &start) != TK_OK)
+			fatalx(EX_USAGE, "bad START \"%s\" (YYYY-MM-DD HH:MM, "
+			    "@SECONDS)", argv[3]);
+		if (str_to_duration(argv[4], 0, &secs) != TK_OK)
+			fatalx(EX_USAGE, "bad DURATION \"%s\" (4h, 30m)",
+			    argv[4]);
+		buf_init(&err, 0);
+		if (calendar_load(argv[2], &c, &err) != TK_OK) {
+			fputs(err.data ? err.data : "", stderr);
+			buf_free(&err);
+			return EX_DATAERR;
+		}
+		buf_free(&err);
+		if ((due = calendar_add(c, start, secs)) == CALENDAR_NEVER)
+			printf("never\n");
+		else {
+			calendar_iso(c, due, iso);
+			printf("%s %lld\n", iso, (long long)due);
+		}
+		calendar_free(c);
+		return EX_OK;
+	}
+	usage();
 }
 
 int
@@ -1969,6 +2073,8 @@ main(int argc, char **argv)
 		rv = cmd_rules(&x, argc, argv);
 	else if (strcmp(argv[0], "tick") == 0)
 		rv = cmd_tick(&x, argc);
+	else if (strcmp(argv[0], "calendar") == 0)
+		rv = cmd_calendar(&x, argc, argv);
 	else if (strcmp(argv[0], "poll") == 0)
 		rv = cmd_poll(&x, argc, argv);
 	else if (strcmp(argv[0], "report") == 0)
@@ -2007,6 +2113,7 @@ main(int argc, char **argv)
 	} else
 		usage();
 	store_close(x.store);
+	sla_free(x.sla);
 	rules_free(x.rules);
 	conf_free(x.conf);
 	return rv;

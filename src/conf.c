@@ -69,6 +69,9 @@ static const struct param conf_params[] = {
 	    0, 0, NULL },
 	{ "templates_dir", P_STR, SYSCONFDIR "/tiketti/templates",
 	    OFF(templates_dir), 0, 0, 0, NULL },
+	{ "calendars_dir", P_STR, SYSCONFDIR "/tiketti/calendars",
+	    OFF(calendars_dir), 0, 0, 0, NULL },
+	{ "sla_policy", P_OPT, "", OFF(sla_policy), 0, 0, 0, NULL },
 	{ "close_after", P_DAYS, "4d", OFF(close_after), 0, 60,
 	    3650LL * 86400, NULL },
 	{ "history_age", P_DAYS, "1d", OFF(history_age), 0, 0,
@@ -312,7 +315,8 @@ webhook_set(struct conf_webhook *w, const char *key, const char *val)
 		dst = &w->url;
 	} else if (strcmp(key, "events") == 0) {
 		static const char *const known[] = { "ticket.assigned",
-		    "agent.away", "agent.back", NULL };
+		    "agent.away", "agent.back", "sla.warning", "sla.breach",
+		    NULL };
 
 		list_free(w->events, w->nevents);
 		w->events = list_parse(val, &w->nevents, 1);
@@ -323,7 +327,8 @@ webhook_set(struct conf_webhook *w, const char *key, const char *val)
 				k++;
 			if (known[k] == NULL)
 				return "bad events (want ticket.assigned, "
-				    "agent.away, agent.back)";
+				    "agent.away, agent.back, sla.warning, "
+				    "sla.breach)";
 		}
 		return NULL;
 	} else if (strcmp(key, "header") == 0) {
@@ -709,6 +714,7 @@ conf_load(const char *path, int must_exist, struct tk_conf **out,
 	buf_free(&text);
 	path_relative_to(&c->rules_dir, path);
 	path_relative_to(&c->templates_dir, path);
+	path_relative_to(&c->calendars_dir, path);
 	if (err->len != errlen) {
 		conf_free(c);
 		return TK_EPARSE;

@@ -99,9 +99,9 @@ is_rules_file(const char *name)
 	return name[0] != '.' && len > 6 && strcmp(name + len - 6, ".rules") == 0;
 }
 
-enum tk_status
-rules_add_path(struct ruleset *rs, const char *path,
-    const struct tk_conf *conf, struct buf *err)
+static enum tk_status
+add_path(struct ruleset *rs, const char *path, const struct tk_conf *conf,
+    struct buf *err)
 {
 	struct stat st;
 	struct dirent *de;
@@ -134,6 +134,66 @@ rules_add_path(struct ruleset *rs, const char *path,
 	}
 	free(names);
 	return ts;
+}
+
+/* Every `sla` action, and sla_policy, name a policy of the set. */
+static enum tk_status
+check_policies(const struct ruleset *rs, const struct tk_conf *conf,
+    struct buf *err)
+{
+	enum tk_status ts = TK_OK;
+	size_t n;
+	const struct sla_policy *pol = rules_policies(rs, &n);
+
+	for (size_t i = 0; i < rs->nrules; i++)
+		for (size_t k = 0; k < rs->rules[i].nacts; k++) {
+			const struct rules_action *a = &rs->rules[i].acts[k];
+			size_t j;
+
+			if (a->kind != ACT_SLA)
+				continue;
+			for (j = 0; j < n; j++)
+				if (strcmp(pol[j].name, a->arg) == 0)
+					break;
+			if (j == n) {
+				buf_printf(err, "%s:%d:%d: no policy \"%s\" in "
+				    "the rule files\n", a->file, a->line,
+				    a->col, a->arg);
+				ts = TK_EPARSE;
+			}
+		}
+	if (conf && conf->sla_policy) {
+		size_t j;
+
+		for (j = 0; j < n; j++)
+			if (strcmp(pol[j].name, conf->sla_policy) == 0)
+				break;
+		if (j == n) {
+			buf_printf(err, "%s:0:0: sla_policy \"%s\" is no policy "
+			    "of the rule files\n", conf->path ? conf->path :
+			    "tiketti.conf", conf->sla_policy);
+			ts = TK_EPARSE;
+		}
+	}
+	return ts;
+}
+
+enum tk_status
+rules_add_path(struct ruleset *rs, const char *path,
+    const struct tk_conf *conf, struct buf *err)
+{
+	enum tk_status ts = add_path(rs, path, conf, err);
+
+	if (ts == TK_OK)
+		ts = check_policies(rs, conf, err);
+	return ts;
+}
+
+const struct sla_policy *
+rules_policies(const struct ruleset *rs, size_t *n)
+{
+	*n = rs ? rs->npolicies : 0;
+	return rs ? rs->policies : NULL;
 }
 
 enum tk_status
@@ -452,6 +512,12 @@ listens(const struct rule *r, enum rules_event ev, const char *status)
 	/* time rules run through rules_run_timer() only */
 	if (r->macro || ev == RULES_TIME || (r->events & ev) == 0)
 		return 0;
+	if (ev == RULES_SLA_WARNING || ev == RULES_SLA_BREACH) {
+		int t = status ? sla_target_parse(status) : -1;
+
+		return t >= 0 && ((ev == RULES_SLA_WARNING ? r->sla_warning :
+		    r->sla_breach) & (1u << t));
+	}
 	if (ev != RULES_STATUS)
 		return 1;
 	for (size_t i = 0; status && i < r->nstatuses; i++)
@@ -519,7 +585,7 @@ rules_action_format(const struct rules_action *a, struct buf *out)
 		[ACT_ASSIGN] = "assign", [ACT_ROUTE] = "route skill",
 		[ACT_AUTOREPLY] = "autoreply", [ACT_REPLY] = "reply",
 		[ACT_CSAT] = "csat", [ACT_NOTE] = "note", [ACT_NOTIFY] = "notify",
-		[ACT_WEBHOOK] = "webhook", [ACT_STOP] = "stop",
+		[ACT_WEBHOOK] = "webhook", [ACT_STOP] = "stop", [ACT_SLA] = "sla",
 	};
 
 	buf_addstr(out, words[a->kind]);

@@ -79,6 +79,8 @@ struct rule {
 	unsigned	 events;	/* enum rules_event bits */
 	char		**statuses;	/* for RULES_STATUS */
 	size_t		 nstatuses;
+	unsigned	 sla_warning;	/* targets (1 << enum sla_target) */
+	unsigned	 sla_breach;
 	struct rules_timer timer;	/* with RULES_TIME */
 	struct test	*test;		/* NULL: always */
 	struct rules_action *acts;
@@ -93,6 +95,8 @@ struct ruleset {
 	char		**files;	/* file names the rules point into */
 	size_t		 nfiles;
 	int		 history;	/* a rule tests history */
+	struct sla_policy *policies;
+	size_t		 npolicies;
 };
 
 /* Parses one file's text into rs; appends "file:line:col: msg" lines to

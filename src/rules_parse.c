@@ -5,13 +5,16 @@
  *	Recursive descent over rules_lex.c's tokens with one token of look-
  *	ahead:
  *
- *	  file    = { rule | macro }
+ *	  file    = { rule | macro | policy }
  *	  rule    = "rule" STRING "{" event { event } [ "if" test ] [ "then" ]
  *	            ( "{" { action } "}" | action { action } ) "}"
  *	  macro   = "macro" STRING "{" { action } "}"
+ *	  policy  = "policy" STRING "{" { setting ";" } "}"
+ *	  setting = "calendar" STRING | TARGET DURATION | "warn" PERCENT
  *	  event   = "on" ( "create" | [ "customer" ] "reply" | "agent" "reply"
  *	            | "status" list | "after" DURATION [ "since" WHAT ]
- *	              [ "in" STATUS ] )
+ *	              [ "in" STATUS ] | "sla" ( "warning" | "breach" )
+ *	              [ TARGET | list ] )
  *	  test    = "allof" "(" test { "," test } ")" | "anyof" (same)
  *	          | "not" test | "true" | "false" | NAME { :tag | list }
  *	  action  = WORD [ args ] ";"
@@ -247,6 +250,37 @@ parse_timer(struct parser *p, struct rule *r)
 	return 0;
 }
 
+/* [ TARGET | [ TARGET, ... ] ]: which clocks; none named: all. */
+static int
+sla_targets(struct parser *p, unsigned *mask)
+{
+	struct list l = { 0 };
+
+	if (p->tok.type != T_LBRACKET && !(p->tok.type == T_WORD &&
+	    sla_target_parse(p->tok.text) >= 0)) {
+		*mask = (1u << SLA__N) - 1;
+		return 0;
+	}
+	if (take_list(p, &l) < 0) {
+		list_free(l.v, l.n);
+		return -1;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		int t = sla_target_parse(l.v[i]);
+
+		if (t < 0) {
+			error_at(p, l.line, l.col, "unknown target \"%s\" (want "
+			    "first-response, next-response or resolution)",
+			    l.v[i]);
+			list_free(l.v, l.n);
+			return -1;
+		}
+		*mask |= 1u << t;
+	}
+	list_free(l.v, l.n);
+	return 0;
+}
+
 static int
 parse_event(struct parser *p, struct rule *r)
 {
@@ -289,9 +323,22 @@ parse_event(struct parser *p, struct rule *r)
 		next(p);
 		if ((r->events & RULES_TIME) == 0 && parse_timer(p, r) < 0)
 			return -1;
+	} else if (is_kw(p, "sla")) {
+		next(p);
+		if (is_kw(p, "warning"))
+			ev = RULES_SLA_WARNING;
+		else if (is_kw(p, "breach"))
+			ev = RULES_SLA_BREACH;
+		else
+			return error(p, "expected warning or breach after "
+			    "\"sla\", found %s", found(p));
+		next(p);
+		if (sla_targets(p, ev == RULES_SLA_WARNING ? &r->sla_warning :
+		    &r->sla_breach) < 0)
+			return -1;
 	} else
 		return error(p, "unknown event \"%s\" (want create, customer "
-		    "reply, agent reply, status or after)", found(p));
+		    "reply, agent reply, status, after or sla)", found(p));
 	if ((ev == RULES_TIME && r->events) || (r->events & RULES_TIME))
 		return error_at(p, line, col, "a time rule (on after ...) "
 		    "takes no other event");
@@ -860,7 +907,7 @@ action_names[] = {
 	{ "autoreply", ACT_AUTOREPLY, 1 }, { "reply", ACT_REPLY, 1 },
 	{ "csat", ACT_CSAT, 0 }, { "note", ACT_NOTE, 1 },
 	{ "notify", ACT_NOTIFY, 1 }, { "webhook", ACT_WEBHOOK, 1 },
-	{ "stop", ACT_STOP, 0 },
+	{ "stop", ACT_STOP, 0 }, { "sla", ACT_SLA, 1 },
 };
 
 /* Checks an action's argument; 0 or an error already reported. */
@@ -1074,6 +1121,123 @@ parse_rule(struct parser *p, struct rule *r)
 	return 0;
 }
 
+/* ---- policies ---- */
+
+static const struct sla_policy *
+policy_find(const struct ruleset *rs, const char *name)
+{
+	for (size_t i = 0; i < rs->npolicies; i++)
+		if (strcmp(rs->policies[i].name, name) == 0)
+			return &rs->policies[i];
+	return NULL;
+}
+
+static void
+policy_clear(struct sla_policy *pol)
+{
+	free(pol->name);
+	free(pol->calendar);
+	memset(pol, 0, sizeof(*pol));
+}
+
+/* Business time: m or h (a business day is as long as its calendar's). */
+static int
+business_time(struct parser *p, int64_t *secs)
+{
+	int line = p->tok.line, col = p->tok.col;
+	const char *t = p->tok.type == T_WORD ? p->tok.text : "";
+	size_t len = strlen(t);
+	long long v;
+
+	if (len > 0 && (t[len - 1] == 'd' || t[len - 1] == 'w'))
+		return error(p, "business time is counted in hours or minutes "
+		    "(16h, not 2d: a business day is as long as its calendar "
+		    "says)");
+	if (duration(p, &v) < 0)
+		return -1;
+	if (v > 100000LL * 3600)
+		return error_at(p, line, col, "more than 100000 hours");
+	*secs = v;
+	return 0;
+}
+
+static int
+parse_policy(struct parser *p, struct sla_policy *pol)
+{
+	const struct sla_policy *dup;
+	int line = p->tok.line, col;
+
+	pol->file = p->file;
+	pol->line = line;
+	next(p);
+	col = p->tok.col;
+	pol->col = col;
+	if (p->tok.type != T_STRING || *p->tok.text == '\0')
+		return error(p, "expected the policy's name in quotes, found %s",
+		    found(p));
+	pol->name = p->tok.text;
+	p->tok.text = NULL;
+	if ((dup = policy_find(p->rs, pol->name)) != NULL)
+		return error_at(p, line, col, "duplicate policy \"%s\" (first "
+		    "at %s:%d)", pol->name, dup->file, dup->line);
+	next(p);
+	if (expect(p, T_LBRACE, "'{'") < 0)
+		return -1;
+	while (p->tok.type != T_RBRACE) {
+		int t;
+
+		if (is_kw(p, "calendar")) {
+			int cl = p->tok.line, cc;
+
+			next(p);
+			cc = p->tok.col;
+			free(pol->calendar);
+			pol->calendar = NULL;
+			if (take_value(p, "a calendar's name", &pol->calendar) < 0)
+				return -1;
+			if (!template_name_ok(pol->calendar) ||
+			    strchr(pol->calendar, '.') != NULL)
+				return error_at(p, cl, cc, "bad calendar name "
+				    "\"%s\" (letters, digits, '-' and '_': "
+				    "the file is NAME.cal in calendars_dir)",
+				    pol->calendar);
+		} else if (is_kw(p, "warn")) {
+			char *v = NULL;
+			long long pc;
+			size_t n;
+
+			next(p);
+			if (take_value(p, "a percentage (80%)", &v) < 0)
+				return -1;
+			n = strlen(v);
+			if (n < 2 || v[n - 1] != '%' || (v[n - 1] = '\0',
+			    str_to_ll(v, 1, 99, &pc)) != TK_OK) {
+				free(v);
+				return error(p, "warn takes a percentage of "
+				    "the target from 1%% to 99%%, like 80%%");
+			}
+			free(v);
+			pol->warn = (int)pc;
+		} else if (p->tok.type == T_WORD &&
+		    (t = sla_target_parse(p->tok.text)) >= 0) {
+			next(p);
+			if (business_time(p, &pol->target[t]) < 0)
+				return -1;
+		} else
+			return error(p, "expected calendar, first-response, "
+			    "next-response, resolution or warn, found %s",
+			    found(p));
+		if (expect(p, T_SEMI, "';'") < 0)
+			return -1;
+	}
+	next(p);
+	if (!pol->target[SLA_FIRST] && !pol->target[SLA_NEXT] &&
+	    !pol->target[SLA_RESOLUTION])
+		return error_at(p, line, 1, "policy \"%s\" has no targets",
+		    pol->name);
+	return 0;
+}
+
 /* After an error: on to the end of the rule, or the next one. */
 static void
 recover(struct parser *p)
@@ -1082,7 +1246,8 @@ recover(struct parser *p)
 		/* "rule" at the start of a line starts over even when a
 		 * broken string or brace left the count wrong. */
 		if ((p->brace == 0 || p->tok.col == 1) &&
-		    (is_kw(p, "rule") || is_kw(p, "macro"))) {
+		    (is_kw(p, "rule") || is_kw(p, "macro") ||
+		    is_kw(p, "policy"))) {
 			p->brace = 0;
 			return;
 		}
@@ -1121,9 +1286,22 @@ rules_parse(struct ruleset *rs, const char *file, const char *text,
 	while (p.tok.type != T_EOF) {
 		struct rule r = { 0 };
 
+		if (is_kw(&p, "policy")) {
+			struct sla_policy pol = { 0 };
+
+			if (parse_policy(&p, &pol) < 0) {
+				policy_clear(&pol);
+				recover(&p);
+				continue;
+			}
+			rs->policies = xreallocarray(rs->policies,
+			    rs->npolicies + 1, sizeof(*rs->policies));
+			rs->policies[rs->npolicies++] = pol;
+			continue;
+		}
 		if (!is_kw(&p, "rule") && !is_kw(&p, "macro")) {
-			error(&p, "expected \"rule\" or \"macro\", found %s",
-			    found(&p));
+			error(&p, "expected \"rule\", \"macro\" or \"policy\", "
+			    "found %s", found(&p));
 			next(&p);
 			recover(&p);
 			continue;
@@ -1150,6 +1328,9 @@ rules_free(struct ruleset *rs)
 		rule_clear(&rs->rules[i]);
 	free(rs->rules);
 	free(rs->timers);
+	for (size_t i = 0; i < rs->npolicies; i++)
+		policy_clear(&rs->policies[i]);
+	free(rs->policies);
 	list_free(rs->files, rs->nfiles);
 	free(rs);
 }

@@ -25,6 +25,7 @@
 #include "store_db.h"
 
 #include "tiketti/buf.h"
+#include "tiketti/sla.h"
 #include "tiketti/store.h"
 
 #define SCHEMA_VERSION STORE_SCHEMA_VERSION
@@ -384,6 +385,7 @@ enum stmt_id {
 	Q_REP_BACKLOG, Q_REP_OLDEST, Q_REP_CREATED, Q_REP_STATUS,
 	Q_REP_TIMES_FILL, Q_REP_TIMES_COUNT, Q_REP_FRT_ROWS, Q_REP_RES_ROWS,
 	Q_REP_FLOW, Q_REP_CSAT, Q_REP_AUTOREPLY,
+	Q_STEPS_TICKET, Q_STEPS_OPEN, Q_STEPS_CREATED,
 	Q__COUNT
 };
 
@@ -422,6 +424,25 @@ enum stmt_id {
 #define REP_TIMES_TABLE "CREATE TEMP TABLE IF NOT EXISTS rep_times" \
 	" (frt BIGINT, fa TEXT, res BIGINT, ra TEXT, mb TEXT, cat TEXT)"
 #define ONE_IF(cond) "CASE WHEN " cond " THEN 1 ELSE 0 END"
+/*
+ * A ticket's life for its service promises (sla.h), oldest first: the
+ * kind as enum sla_step_kind, and the new status or policy. An answer
+ * is what the reports count as one: an agent's mail that went out, or
+ * a reply queued to the customer.
+ */
+#define STEPS_SQL(which) "SELECT e.ticket_id, e.at," \
+	" CASE WHEN e.type = 'created' THEN 0" \
+	"  WHEN e.type = 'message' AND e.new = 'customer' THEN 1" \
+	"  WHEN e.type IN ('message', 'queued') THEN 2" \
+	"  WHEN e.type = 'status' THEN 3 ELSE 4 END," \
+	" CASE WHEN e.type IN ('status', 'sla') THEN e.new END" \
+	" FROM events e WHERE e.ticket_id IN (" which ")" \
+	" AND (e.type IN ('created', 'status', 'sla')" \
+	"  OR (e.type = 'queued' AND e.old = 'reply')" \
+	"  OR (e.type = 'message' AND (e.new = 'customer' OR (e.new = 'agent'" \
+	"   AND EXISTS (SELECT 1 FROM messages m WHERE m.id = e.message" \
+	"    AND m.direction = 'out')))))" \
+	" ORDER BY e.ticket_id, e.id"
 
 static const char *const stmt_sql[Q__COUNT] = {
 	[Q_COMMIT] = "COMMIT",
@@ -471,6 +492,11 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " coalesce(new_text, body) FROM messages"
 	    " WHERE ticket_id = ?1 ORDER BY id",
 	[Q_MSG_RAW] = "SELECT raw FROM raw_messages WHERE message = ?1",
+	[Q_STEPS_TICKET] = STEPS_SQL("?1"),
+	[Q_STEPS_OPEN] = STEPS_SQL("SELECT id FROM tickets WHERE status IN"
+	    " ('new', 'open', 'pending')"),
+	[Q_STEPS_CREATED] = STEPS_SQL("SELECT id FROM tickets t WHERE"
+	    " t.created_at >= ?1 AND t.created_at < ?2 AND " REP_MAILBOX),
 	[Q_TICKET_EVENTS] = "SELECT at, type, actor, old, new FROM events"
 	    " WHERE ticket_id = ?1 ORDER BY id",
 	[Q_COUNT_MESSAGES] = "SELECT count(*), coalesce(sum("
@@ -1811,6 +1837,44 @@ store_ticket_events(struct store *s, int64_t ticket,
 		return TK_EIO;
 	db_bind_int64(st, 1, ticket);
 	return each(s, st, "list events", event_row, (void *)fn, arg);
+}
+
+static int
+step_row(struct db_stmt *st, void *fn, void *arg)
+{
+	int (*cb)(int64_t, const struct sla_step *, void *) =
+	    (int (*)(int64_t, const struct sla_step *, void *))fn;
+	struct sla_step sp = {
+		.at = db_int64(st, 1),
+		.kind = (enum sla_step_kind)db_int64(st, 2),
+		.value = db_text(st, 3),
+	};
+
+	return cb(db_int64(st, 0), &sp, arg);
+}
+
+enum tk_status
+store_steps(struct store *s, enum store_steps which, int64_t a, int64_t b,
+    const char *mailbox,
+    int (*fn)(int64_t ticket, const struct sla_step *, void *), void *arg)
+{
+	static const enum stmt_id q[] = {
+		[STORE_STEPS_TICKET] = Q_STEPS_TICKET,
+		[STORE_STEPS_OPEN] = Q_STEPS_OPEN,
+		[STORE_STEPS_CREATED] = Q_STEPS_CREATED,
+	};
+	struct db_stmt *st = stmt(s, q[which]);
+
+	if (st == NULL)
+		return TK_EIO;
+	if (which == STORE_STEPS_TICKET)
+		db_bind_int64(st, 1, a);
+	else if (which == STORE_STEPS_CREATED) {
+		db_bind_int64(st, 1, a);
+		db_bind_int64(st, 2, b);
+		db_bind_text(st, 3, mailbox);
+	}
+	return each(s, st, "read a ticket's life", step_row, (void *)fn, arg);
 }
 
 enum tk_status

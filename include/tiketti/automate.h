@@ -30,6 +30,7 @@ struct automate_stats {
 	int64_t	fired;		/* time-rule occurrences run */
 	int64_t	closed;		/* solved tickets closed after close_after */
 	int64_t	rerouted;	/* tickets of an agent away past reroute_after */
+	int64_t	sla;		/* sla warning and breach events written */
 };
 
 struct automate;
@@ -39,6 +40,8 @@ struct automate *automate_new(const struct tk_conf *c, struct store *s,
     const struct ruleset *rules);
 void automate_free(struct automate *a);
 void automate_set_rules(struct automate *a, const struct ruleset *rules);
+/* The service promises tick watches (borrowed; NULL: none). */
+void automate_set_sla(struct automate *a, const struct sla *sla);
 /* The text of the last error; borrowed. */
 const char *automate_errmsg(const struct automate *a);
 
@@ -94,7 +97,9 @@ enum tk_status automate_commands(struct automate *a, int64_t ticket,
 /*
  * `tiketti tick`: every time rule and close_after, each in its own
  * transaction, each ticket and occurrence once however often or
- * concurrently it runs.
+ * concurrently it runs; then the service promises: an `sla_warning` or
+ * `sla_breach` event, its rules and webhooks, once per ticket, target
+ * and clock (computed before the write transaction begins).
  */
 enum tk_status automate_tick(struct automate *a, int64_t now,
     struct automate_stats *st);

@@ -70,6 +70,9 @@ struct tk_conf {
 	long long	  message_size_limit;	/* bytes */
 	char		 *rules_dir;	/* relative: to the config file */
 	char		 *templates_dir;
+	char		 *calendars_dir;	/* NAME.cal files */
+	char		 *sla_policy;	/* the policy of a ticket no rule put
+					 * under one, or NULL */
 	long long	  close_after;	/* seconds a solved ticket waits */
 	long long	  history_age;	/* seconds: older imports send nothing */
 	char		 *smtp_url;	/* smtp:// or smtps://, or NULL: mail waits */

@@ -15,6 +15,7 @@
 #include "tiketti/buf.h"
 #include "tiketti/conf.h"
 #include "tiketti/mime.h"
+#include "tiketti/sla.h"
 #include "tiketti/store.h"
 #include "tiketti/tk.h"
 
@@ -24,18 +25,22 @@ enum rules_event {
 	RULES_AGENT_REPLY	= 1 << 2,	/* on agent reply */
 	RULES_STATUS		= 1 << 3,	/* on status S */
 	RULES_TIME		= 1 << 4,	/* on after N ... */
+	RULES_SLA_WARNING	= 1 << 5,	/* on sla warning TARGET */
+	RULES_SLA_BREACH	= 1 << 6,	/* on sla breach TARGET */
 };
 
 enum rules_act {
 	ACT_SET, ACT_TAG, ACT_UNTAG, ACT_ASSIGN, ACT_ROUTE, ACT_AUTOREPLY,
 	ACT_REPLY, ACT_CSAT, ACT_NOTE, ACT_NOTIFY, ACT_WEBHOOK, ACT_STOP,
+	ACT_SLA,
 };
 
 struct rules_action {
 	enum rules_act	 kind;
 	const char	*field;	/* ACT_SET: status, priority or category */
 	const char	*arg;	/* value, tag, agent, skill, template, text,
-				 * webhook name; NULL for csat and stop */
+				 * webhook or policy name; NULL for csat
+				 * and stop */
 	const char	*file;
 	int		 line, col;
 };
@@ -106,9 +111,13 @@ size_t rules_count(const struct ruleset *rs);
 /* 1 when a rule tests the customer's history (the caller fills it). */
 int rules_use_history(const struct ruleset *rs);
 
+/* The service-promise policies of the rule files, in order; borrowed. */
+const struct sla_policy *rules_policies(const struct ruleset *rs, size_t *n);
+
 /*
  * Runs every rule listening to ev, in order, whose test holds; status is
- * the new status for RULES_STATUS. "stop" ends the run after it is
+ * the new status for RULES_STATUS, the target's name ("first-response")
+ * for RULES_SLA_WARNING and RULES_SLA_BREACH. "stop" ends the run after it is
  * passed to fn.
  */
 enum tk_status rules_run(const struct ruleset *rs, enum rules_event ev,

@@ -423,6 +423,18 @@ enum tk_status store_report(struct store *s, enum store_report_q q,
     int64_t since, int64_t until, const char *mailbox,
     int (*fn)(const struct store_row *row, void *arg), void *arg);
 
+/*
+ * Tickets' lives for their service promises (sla.h): fn gets each
+ * ticket's steps in order, tickets one after another. STORE_STEPS_TICKET:
+ * ticket a; _OPEN: the tickets new, open or pending; _CREATED: those
+ * created in [a, b) in mailbox (NULL: all).
+ */
+enum store_steps { STORE_STEPS_TICKET, STORE_STEPS_OPEN, STORE_STEPS_CREATED };
+struct sla_step;
+enum tk_status store_steps(struct store *s, enum store_steps which,
+    int64_t a, int64_t b, const char *mailbox,
+    int (*fn)(int64_t ticket, const struct sla_step *, void *), void *arg);
+
 /* Counts for tests and progress: messages stored, flagged unparsed. */
 enum tk_status store_count_messages(struct store *s, int64_t *all,
     int64_t *flagged);
