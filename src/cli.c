@@ -1073,6 +1073,9 @@ struct list_out {
 	struct store	*store;		/* ticket show: for attachments */
 	enum tk_status	 ts;		/* ... and how reading them went */
 	int64_t		 now;		/* queue: ages from it */
+	struct queue_due *due;		/* queue: by ticket, in order */
+	size_t		 ndue;
+	const struct sla *sla;
 };
 
 static int
@@ -1192,19 +1195,66 @@ age_str(int64_t secs, char *out, size_t len)
 		    (long long)(secs % 86400 / 3600));
 }
 
+/* A ticket's clock due first, for the queue. */
+struct queue_due {
+	int64_t			 ticket, due;
+	enum sla_target		 target;
+	const struct sla_policy	*policy;
+};
+
+static int
+queue_clocks(int64_t ticket, const struct sla_policy *p,
+    const struct sla_clock *c, size_t n, void *arg)
+{
+	struct list_out *o = arg;
+	const struct sla_clock *near = clocks_nearest(c, n);
+
+	if (near == NULL || near->due == CALENDAR_NEVER)
+		return 0;
+	o->due = xreallocarray(o->due, o->ndue + 1, sizeof(*o->due));
+	o->due[o->ndue++] = (struct queue_due){ ticket, near->due,
+	    near->target, p };
+	return 0;
+}
+
+static const struct queue_due *
+queue_due_find(const struct list_out *o, int64_t ticket)
+{
+	size_t lo = 0, hi = o->ndue;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (o->due[mid].ticket == ticket)
+			return &o->due[mid];
+		if (o->due[mid].ticket < ticket)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 static int
 queue_row(const struct store_ticket *t, void *arg)
 {
 	struct list_out *o = arg;
+	const struct queue_due *d = queue_due_find(o, t->id);
 	int64_t age = o->now - t->created_at;
-	char a[24];
+	char a[24], due[24] = "-", iso[32];
 
 	if (!o->json) {
 		age_str(age, a, sizeof(a));
-		buf_printf(&o->b, "%6lld  %-7s  %-6s  %-6s  %-12.12s  %-12.12s  "
-		    "%s\n", (long long)t->id, a, t->priority, t->status,
-		    t->skill ? t->skill : "-", t->assignee ? t->assignee : "-",
-		    t->subject);
+		if (d) {
+			/* Wall-clock time to the due instant; "!" past it. */
+			age_str(d->due > o->now ? d->due - o->now :
+			    o->now - d->due, due + 1, sizeof(due) - 1);
+			due[0] = d->due > o->now ? ' ' : '!';
+		}
+		buf_printf(&o->b, "%6lld  %-7s  %8s  %-6s  %-6s  %-12.12s  "
+		    "%-12.12s  %s\n", (long long)t->id, a, due, t->priority,
+		    t->status, t->skill ? t->skill : "-",
+		    t->assignee ? t->assignee : "-", t->subject);
 		return 0;
 	}
 	json_obj_open(&o->j);
@@ -1216,6 +1266,18 @@ queue_row(const struct store_ticket *t, void *arg)
 	json_key_str(&o->j, "skill", t->skill);
 	json_key_str(&o->j, "assignee", t->assignee);
 	json_key_str(&o->j, "requester", t->requester);
+	json_key(&o->j, "due");
+	if (d) {
+		json_obj_open(&o->j);
+		json_key_str(&o->j, "target", sla_target_name(d->target));
+		json_key_int(&o->j, "due", d->due);
+		calendar_iso(sla_calendar(o->sla, d->policy), d->due, iso);
+		json_key_str(&o->j, "due_iso", iso);
+		json_key(&o->j, "breached");
+		json_bool(&o->j, d->due < o->now);
+		json_obj_close(&o->j);
+	} else
+		json_null(&o->j);
 	json_obj_close(&o->j);
 	return 0;
 }
@@ -1233,11 +1295,19 @@ cmd_queue(struct ctx *x, int argc, char **argv)
 	format = format_arg(&argc, argv, NULL, NULL);
 	if (argc != 0)
 		usage();
+	load_sla(x, 0);
 	open_store(x, 1);
-	list_begin(&o, format, "%6s  %-7s  %-6s  %-6s  %-12s  %-12s  %s\n",
-	    "ID", "AGE", "PRIO", "STATUS", "SKILL", "ASSIGNEE", "SUBJECT");
+	list_begin(&o, format, "%6s  %-7s  %8s  %-6s  %-6s  %-12s  %-12s  %s\n",
+	    "ID", "AGE", "DUE", "PRIO", "STATUS", "SKILL", "ASSIGNEE",
+	    "SUBJECT");
 	o.now = (int64_t)time(NULL);
-	ts = store_queue(x->store, queue_row, &o);
+	o.sla = x->sla;
+	/* Every open ticket's clocks in one read, then the queue. */
+	ts = clocks_each(x->store, x->sla, NULL, STORE_STEPS_OPEN, 0, 0, NULL,
+	    o.now, queue_clocks, &o);
+	if (ts == TK_OK)
+		ts = store_queue(x->store, queue_row, &o);
+	free(o.due);
 	list_end(&o, x, ts);
 	return EX_OK;
 }
@@ -1352,6 +1422,45 @@ show_event(const struct store_event *e, void *arg)
 	return 0;
 }
 
+struct show_sla {
+	struct ctx	*x;
+	struct list_out	*o;
+	int		 seen;
+};
+
+/* A ticket's service promise: its policy and clocks, in JSON or text. */
+static int
+show_clocks(int64_t ticket, const struct sla_policy *p,
+    const struct sla_clock *c, size_t n, void *arg)
+{
+	struct show_sla *ss = arg;
+	struct list_out *o = ss->o;
+
+	(void)ticket;
+	if (p == NULL)
+		return 0;
+	ss->seen = 1;
+	if (!o->json) {
+		buf_printf(&o->b, "Service promise: %s (calendar %s)\n", p->name,
+		    p->calendar ? p->calendar : "none: around the clock");
+		for (size_t i = 0; i < n; i++) {
+			buf_addstr(&o->b, "  ");
+			sla_clock_text(ss->x->sla, p, &c[i], &o->b);
+		}
+		return 0;
+	}
+	json_obj_open(&o->j);
+	json_key_str(&o->j, "policy", p->name);
+	json_key_str(&o->j, "calendar", p->calendar);
+	json_key(&o->j, "clocks");
+	json_arr_open(&o->j);
+	for (size_t i = 0; i < n; i++)
+		sla_clock_json(ss->x->sla, p, &c[i], &o->j);
+	json_arr_close(&o->j);
+	json_obj_close(&o->j);
+	return 0;
+}
+
 static int64_t
 ticket_id_arg(const char *s)
 {
@@ -1379,6 +1488,7 @@ ticket_show(struct ctx *x, int argc, char **argv)
 	if (argc != 1)
 		usage();
 	id = ticket_id_arg(argv[0]);
+	load_sla(x, 0);
 	open_store(x, 0);
 	if ((ts = store_ticket_get(x->store, id, &t, &found)) != TK_OK)
 		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
@@ -1444,6 +1554,20 @@ ticket_show(struct ctx *x, int argc, char **argv)
 		ts = store_ticket_events(x->store, id, show_event, &o);
 	if (o.json) {
 		json_arr_close(&o.j);
+		json_key(&o.j, "sla");
+	}
+	{
+		/* Due times now, from the events (sla.h). */
+		struct show_sla ss = { x, &o, 0 };
+
+		if (ts == TK_OK && x->sla)
+			ts = clocks_each(x->store, x->sla, NULL,
+			    STORE_STEPS_TICKET, id, 0, NULL, (int64_t)time(NULL),
+			    show_clocks, &ss);
+		if (o.json && !ss.seen)
+			json_null(&o.j);
+	}
+	if (o.json) {
 		json_key(&o.j, "customer_tickets");
 		json_arr_open(&o.j);
 		for (size_t i = 0; i < nothers; i++) {
