@@ -923,9 +923,12 @@ cmd_report(struct ctx *x, int argc, char **argv)
 		{ "until", required_argument, NULL, 'u' },
 		{ "mailbox", required_argument, NULL, 'm' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "replay", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const formats[] = { "text", "csv", "json", "html" };
+	struct ruleset *replay_rules = NULL;
+	struct sla *replay = NULL;
 	struct report_opts o = { .now = (int64_t)time(NULL) };
 	const char *since = NULL, *until = NULL, *path = NULL;
 	struct buf out;
@@ -960,12 +963,36 @@ cmd_report(struct ctx *x, int argc, char **argv)
 		case 'o':
 			path = optarg;
 			break;
+		case 'r':
+			o.replay_file = optarg;
+			break;
 		default:
 			usage();
 		}
 	}
 	if (optind != argc)
 		usage();
+	load_sla(x, o.replay_file != NULL);
+	if (o.replay_file) {
+		/* "What if we had promised this": the file's policies (and
+		 * its calendars) count every ticket of the period. */
+		const struct sla_policy *p;
+		struct buf rerr;
+		size_t n;
+
+		buf_init(&rerr, 0);
+		if (rules_load(o.replay_file, NULL, &replay_rules, &rerr) !=
+		    TK_OK || (p = rules_policies(replay_rules, &n), n == 0) ||
+		    sla_new(p, n, x->conf->calendars_dir, NULL, &replay, &rerr) !=
+		    TK_OK) {
+			fputs(rerr.data ? rerr.data : "", stderr);
+			fatalx(EX_DATAERR, "--replay %s: no policy to replay",
+			    o.replay_file);
+		}
+		buf_free(&rerr);
+	}
+	o.sla = x->sla;
+	o.replay = replay;
 	/* Both dates are days included; by default the last 30 days. */
 	localtime_r(&now, &tm);
 	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
@@ -991,6 +1018,8 @@ cmd_report(struct ctx *x, int argc, char **argv)
 		fatalx(tk_status_exit(ts), "report: %s", err);
 	write_out(path, &out);
 	buf_free(&out);
+	sla_free(replay);
+	rules_free(replay_rules);
 	return EX_OK;
 }
 

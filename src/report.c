@@ -24,6 +24,7 @@
 
 #include "tiketti/json.h"
 #include "tiketti/log.h"
+#include "tiketti/clocks.h"
 #include "tiketti/report.h"
 #include "tiketti/str.h"
 
@@ -80,7 +81,20 @@ struct report {
 	int64_t				 csat_dist[5];
 	int64_t				 auto_sent;
 	struct counts			 suppressed;
+	/* Service promises: per target met, breached, still running;
+	 * business seconds to first response and to resolution. */
+	int				 sla_on;
+	int64_t				 sla_met[SLA__N], sla_breached[SLA__N];
+	int64_t				 sla_running[SLA__N];
+	int64_t				*sla_secs[2];
+	size_t				 sla_n[2];
 };
+
+/* The service promises' section of each format (below). */
+static void json_sla(struct json *j, const struct report *rp);
+static void csv_sla(struct buf *out, const struct report *rp);
+static void text_sla(struct buf *out, const struct report *rp);
+static void html_sla(struct buf *out, const struct report *rp);
 
 static void
 counts_add(struct counts *c, const char *key, int64_t n)
@@ -395,6 +409,8 @@ report_free(struct report *rp)
 		free(rp->times[i].key);
 	free(rp->times);
 	free(rp->days);
+	free(rp->sla_secs[0]);
+	free(rp->sla_secs[1]);
 }
 
 /* ---- small helpers for every format ---- */
@@ -639,6 +655,7 @@ write_json(const struct report *rp, struct buf *out)
 	json_key_int(&j, "suppressed", counts_total(&rp->suppressed));
 	json_counts(&j, "suppressed_by_reason", &rp->suppressed);
 	json_obj_close(&j);
+	json_sla(&j, rp);
 	json_obj_close(&j);
 	buf_addc(out, '\n');
 }
@@ -774,6 +791,7 @@ write_csv(const struct report *rp, struct buf *out)
 	csv_int(out, "autoreplies", "", "", "", "suppressed",
 	    counts_total(&rp->suppressed));
 	csv_counts(out, "autoreplies", "reason", "suppressed", &rp->suppressed);
+	csv_sla(out, rp);
 }
 
 /* ---- text ---- */
@@ -877,6 +895,7 @@ write_text(const struct report *rp, struct buf *out)
 	    (long long)rp->auto_sent, (long long)counts_total(&rp->suppressed));
 	if (rp->suppressed.n)
 		text_counts(out, "suppressed", &rp->suppressed, "(none)");
+	text_sla(out, rp);
 }
 
 /* ---- HTML ---- */
@@ -1193,11 +1212,237 @@ write_html(const struct report *rp, struct buf *out)
 		buf_printf(out, "</th><td class=\"n\">%lld</td></tr>",
 		    (long long)rp->suppressed.v[i].n);
 	}
-	buf_addstr(out, "</table>\n</body></html>\n");
+	buf_addstr(out, "</table>\n");
+	html_sla(out, rp);
+	buf_addstr(out, "</body></html>\n");
 	free(labels);
 	free(v);
 	free(v2);
 	free(v3);
+}
+
+/* ---- service promises ---- */
+
+static int
+on_clocks(int64_t ticket, const struct sla_policy *p,
+    const struct sla_clock *c, size_t n, void *arg)
+{
+	struct report *rp = arg;
+
+	(void)ticket;
+	(void)p;
+	for (size_t i = 0; i < n; i++) {
+		enum sla_target t = c[i].target;
+		int m = t == SLA_FIRST ? 0 : t == SLA_RESOLUTION ? 1 : -1;
+
+		if (c[i].breached)
+			rp->sla_breached[t]++;
+		else if (c[i].stopped)
+			rp->sla_met[t]++;
+		else
+			rp->sla_running[t]++;
+		if (m >= 0 && c[i].stopped) {
+			rp->sla_secs[m] = xreallocarray(rp->sla_secs[m],
+			    rp->sla_n[m] + 1, sizeof(int64_t));
+			rp->sla_secs[m][rp->sla_n[m]++] = c[i].elapsed;
+		}
+	}
+	return 0;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The nearest rank of q percent (as the response times above). */
+static int64_t
+rank(const int64_t *v, size_t n, int q)
+{
+	size_t k = (q * n + 99) / 100;
+
+	return n == 0 ? 0 : v[k ? k - 1 : 0];
+}
+
+static void
+sla_stats(const struct report *rp, int m, struct timing *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->n = (int64_t)rp->sla_n[m];
+	t->median = rank(rp->sla_secs[m], rp->sla_n[m], 50);
+	t->p90 = rank(rp->sla_secs[m], rp->sla_n[m], 90);
+	t->max = rp->sla_n[m] ? rp->sla_secs[m][rp->sla_n[m] - 1] : 0;
+}
+
+/* The breached share of the clocks that ended or broke; -1: none. */
+static double
+breach_rate(const struct report *rp, int t)
+{
+	return ratio(rp->sla_breached[t], rp->sla_breached[t] + rp->sla_met[t]);
+}
+
+static enum tk_status
+sla_read(struct report *rp, struct store *s)
+{
+	const struct report_opts *o = rp->o;
+	enum tk_status ts;
+
+	if (!sla_active(o->sla) && !sla_active(o->replay))
+		return TK_OK;
+	rp->sla_on = 1;
+	ts = clocks_each(s, o->sla, o->replay, STORE_STEPS_CREATED, o->since,
+	    o->until, o->mailbox, o->now, on_clocks, rp);
+	for (int m = 0; m < 2; m++)
+		if (rp->sla_n[m] > 1)
+			qsort(rp->sla_secs[m], rp->sla_n[m], sizeof(int64_t),
+			    cmp_i64);
+	return ts;
+}
+
+static void
+json_sla(struct json *j, const struct report *rp)
+{
+	struct timing t;
+
+	json_key(j, "sla");
+	if (!rp->sla_on) {
+		json_null(j);
+		return;
+	}
+	json_obj_open(j);
+	json_key(j, "replay");
+	json_str(j, rp->o->replay_file);
+	json_key(j, "targets");
+	json_obj_open(j);
+	for (int i = 0; i < SLA__N; i++) {
+		json_key(j, sla_target_name(i));
+		json_obj_open(j);
+		json_key_int(j, "met", rp->sla_met[i]);
+		json_key_int(j, "breached", rp->sla_breached[i]);
+		json_key_int(j, "running", rp->sla_running[i]);
+		json_ratio(j, "breach_rate", breach_rate(rp, i));
+		json_obj_close(j);
+	}
+	json_obj_close(j);
+	for (int m = 0; m < 2; m++) {
+		json_key(j, m == 0 ? "business_first_response" :
+		    "business_resolution");
+		sla_stats(rp, m, &t);
+		json_stats(j, &t);
+	}
+	json_obj_close(j);
+}
+
+static void
+csv_sla(struct buf *out, const struct report *rp)
+{
+	struct timing t;
+
+	if (!rp->sla_on)
+		return;
+	for (int i = 0; i < SLA__N; i++) {
+		const char *k = sla_target_name(i);
+		char n[32] = "";
+		double r = breach_rate(rp, i);
+
+		csv_int(out, "sla", "target", k, "", "met", rp->sla_met[i]);
+		csv_int(out, "sla", "target", k, "", "breached",
+		    rp->sla_breached[i]);
+		csv_int(out, "sla", "target", k, "", "running",
+		    rp->sla_running[i]);
+		if (r >= 0)
+			snprintf(n, sizeof(n), "%.4f", r);
+		csv_row(out, "sla", "target", k, "", "breach_rate", n);
+	}
+	for (int m = 0; m < 2; m++) {
+		const char *k = m == 0 ? "first_response" : "resolution";
+
+		sla_stats(rp, m, &t);
+		csv_int(out, "sla", "business_time", k, "", "n", t.n);
+		csv_int(out, "sla", "business_time", k, "", "median", t.median);
+		csv_int(out, "sla", "business_time", k, "", "p90", t.p90);
+		csv_int(out, "sla", "business_time", k, "", "max", t.max);
+	}
+}
+
+static void
+text_sla(struct buf *out, const struct report *rp)
+{
+	struct timing t;
+	char a[32], b[32];
+
+	if (!rp->sla_on)
+		return;
+	buf_printf(out, "\nService promises (tickets created in the period)%s%s"
+	    "\n  %-16s %8s %8s %8s  %s\n", rp->o->replay_file ?
+	    ", replayed under " : "", rp->o->replay_file ?
+	    rp->o->replay_file : "", "target", "met", "breached", "running",
+	    "breach rate");
+	for (int i = 0; i < SLA__N; i++) {
+		buf_printf(out, "  %-16s %8lld %8lld %8lld  ", sla_target_name(i),
+		    (long long)rp->sla_met[i], (long long)rp->sla_breached[i],
+		    (long long)rp->sla_running[i]);
+		text_rate(out, breach_rate(rp, i));
+		buf_addc(out, '\n');
+	}
+	buf_printf(out, "  in business time %-8s %6s %10s %10s\n", "", "n",
+	    "median", "p90");
+	for (int m = 0; m < 2; m++) {
+		sla_stats(rp, m, &t);
+		span(t.median, a, sizeof(a));
+		span(t.p90, b, sizeof(b));
+		buf_printf(out, "  %-25s %6lld %10s %10s\n", m == 0 ?
+		    "to first response" : "to resolution", (long long)t.n, a, b);
+	}
+}
+
+static void
+html_sla(struct buf *out, const struct report *rp)
+{
+	struct timing t;
+	char a[32];
+
+	if (!rp->sla_on)
+		return;
+	buf_addstr(out, "<h2>Service promises</h2>\n");
+	if (rp->o->replay_file) {
+		buf_addstr(out, "<p>Replayed under ");
+		html_str(out, rp->o->replay_file);
+		buf_addstr(out, "</p>\n");
+	}
+	buf_addstr(out, "<table id=\"table-sla\"><tr><th>target</th>"
+	    "<th>met</th><th>breached</th><th>running</th>"
+	    "<th>breach rate</th></tr>");
+	for (int i = 0; i < SLA__N; i++) {
+		double r = breach_rate(rp, i);
+
+		buf_printf(out, "<tr><th>%s</th><td class=\"n\">%lld</td>"
+		    "<td class=\"n\">%lld</td><td class=\"n\">%lld</td>"
+		    "<td class=\"n\">", sla_target_name(i),
+		    (long long)rp->sla_met[i], (long long)rp->sla_breached[i],
+		    (long long)rp->sla_running[i]);
+		if (r >= 0)
+			buf_printf(out, "%.1f%%", r * 100);
+		else
+			buf_addstr(out, "-");
+		buf_addstr(out, "</td></tr>");
+	}
+	buf_addstr(out, "</table>\n<table id=\"table-sla-times\"><tr><th>in "
+	    "business time</th><th>n</th><th>median</th><th>p90</th></tr>");
+	for (int m = 0; m < 2; m++) {
+		sla_stats(rp, m, &t);
+		buf_printf(out, "<tr><th>%s</th><td class=\"n\">%lld</td>",
+		    m == 0 ? "to first response" : "to resolution",
+		    (long long)t.n);
+		span(t.median, a, sizeof(a));
+		buf_printf(out, "<td class=\"n\">%s</td>", a);
+		span(t.p90, a, sizeof(a));
+		buf_printf(out, "<td class=\"n\">%s</td></tr>", a);
+	}
+	buf_addstr(out, "</table>\n");
 }
 
 struct step {
@@ -1303,6 +1548,11 @@ report_write(const struct tk_conf *c, struct store *s,
 		qsort(rp.vol, rp.nvol, sizeof(*rp.vol), vol_cmp);
 	times_finish(&rp);
 	period_days(&rp);
+	if (sla_read(&rp, s) != TK_OK) {
+		snprintf(err, errlen, "%s", store_errmsg(s));
+		report_free(&rp);
+		return TK_EIO;
+	}
 	switch (o->format) {
 	case REPORT_JSON:
 		write_json(&rp, out);

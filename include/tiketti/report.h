@@ -8,6 +8,7 @@
 
 #include "tiketti/buf.h"
 #include "tiketti/conf.h"
+#include "tiketti/sla.h"
 #include "tiketti/store.h"
 
 enum report_format { REPORT_TEXT, REPORT_CSV, REPORT_JSON, REPORT_HTML };
@@ -18,6 +19,11 @@ struct report_opts {
 	int64_t			 now;		/* for the backlog's ages */
 	const char		*mailbox;	/* NULL: every mailbox */
 	enum report_format	 format;
+	/* The service promises (NULL: none) and, for --replay, the
+	 * policies to count as if they had been in force. */
+	const struct sla	*sla;
+	const struct sla	*replay;
+	const char		*replay_file;
 };
 
 /*
