@@ -666,6 +666,38 @@ assign_context(struct apply *ap, char **history, char **new_text,
 	return TK_OK;
 }
 
+static int
+due_lines(int64_t ticket, const struct sla_policy *p,
+    const struct sla_clock *c, size_t n, void *arg)
+{
+	struct automate *a = ((void **)arg)[0];
+	struct buf *b = ((void **)arg)[1];
+
+	(void)ticket;
+	for (size_t i = 0; p && i < n; i++)
+		if (!c[i].stopped)
+			sla_clock_text(a->sla, p, &c[i], b);
+	return 0;
+}
+
+/* The ticket's running clocks, a line each, or NULL: time left. */
+static enum tk_status
+assign_due(struct apply *ap, char **due)
+{
+	struct buf b;
+	void *arg[2] = { ap->a, &b };
+	enum tk_status ts;
+
+	*due = NULL;
+	buf_init(&b, 0);
+	ts = store_fail(ap->a, clocks_each(ap->a->store, ap->a->sla, NULL,
+	    STORE_STEPS_TICKET, ap->ticket, 0, NULL, ap->now, due_lines, arg));
+	if (ts == TK_OK && b.len)
+		*due = buf_release(&b);
+	buf_free(&b);
+	return ts;
+}
+
 static enum tk_status
 queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
     const char *tmpl, const char *to, const char *agent)
@@ -678,7 +710,7 @@ queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
 	    .new_text = ap->mail ? ap->mail->new_text : NULL };
 	struct template_out out = { 0 };
 	const char *why = NULL, *from = from_address(ap), *lang = ap->view.lang;
-	char *history = NULL, *ctext = NULL;
+	char *history = NULL, *ctext = NULL, *due = NULL;
 	struct files files = { 0 };
 	int64_t newest = 0;
 	enum tk_status ts;
@@ -713,14 +745,17 @@ queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
 	/* What the customer wrote this time, whatever set it off. */
 	if (assign) {
 		if ((ts = assign_context(ap, &history, &ctext, &newest)) !=
-		    TK_OK || (ts = files_of(ap->a, newest, &files)) != TK_OK) {
+		    TK_OK || (ts = files_of(ap->a, newest, &files)) != TK_OK ||
+		    (ts = assign_due(ap, &due)) != TK_OK) {
 			free(history);
 			free(ctext);
+			free(due);
 			files_free(&files);
 			return ts;
 		}
 		v.history = history;
 		v.new_text = v.text = ctext;
+		v.due = due;
 	}
 	/* An agent reads her own language, a customer his. */
 	if (to_agent(kind)) {
@@ -738,10 +773,10 @@ queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
 		/* They work without a template of their own. */
 		buf_reset(&err);
 		out.body = assign ? xasprintf("Ticket #%lld is yours: %s\n"
-		    "Status %s, priority %s.\n\n%s\n%s%s",
+		    "Status %s, priority %s.\n%s\n%s\n%s%s",
 		    (long long)ap->ticket, ap->view.subject, ap->view.status,
-		    ap->view.priority, ctext ? ctext : "", history ?
-		    "\nThe customer's other tickets:\n" : "",
+		    ap->view.priority, due ? due : "", ctext ? ctext : "",
+		    history ? "\nThe customer's other tickets:\n" : "",
 		    history ? history : "") :
 		    xasprintf("Rule \"%s\" asks you to look at ticket "
 		    "#%lld: %s\nStatus %s, priority %s.\n", o->name,
@@ -751,6 +786,7 @@ queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
 	}
 	free(history);
 	free(ctext);
+	free(due);
 	if (ts != TK_OK) {
 		char *line = xstrndup(err.data ? err.data : "template error",
 		    strcspn(err.data ? err.data : "", "\n"));

@@ -738,6 +738,7 @@ do_hours(struct calendar *c, struct line *l, const char *dayw,
 
 	if (days == 0) {
 		lerr(l, at, "unknown keyword or day", dayw);
+		l->p += strlen(l->p);	/* one error a line */
 		return;
 	}
 	skip_ws(l);
@@ -835,8 +836,12 @@ do_include(struct calendar *c, struct line *l, const char *dir)
 		    "(it is read from the calendar's)", w);
 	else {
 		path = xasprintf("%s/%s", dir, w);
-		if ((text = read_file(path, &len, &why)) == NULL)
-			lerr(l, at, why, path);
+		if ((text = read_file(path, &len, &why)) == NULL) {
+			char *m = xasprintf("cannot read %s: %s", path, why);
+
+			lerr(l, at, m, NULL);
+			free(m);
+		}
 		else {
 			if (strlen(text) != len)
 				buf_printf(l->err, "%s:1:1: a NUL byte\n",

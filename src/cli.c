@@ -225,10 +225,10 @@ load_rules(struct ctx *x)
 /*
  * The service promises: the rules' policies and the calendars they name
  * (the rules first). A calendar that does not load is reported line by
- * line; must: the command cannot go on without (tick); else it goes on
- * without promises, saying so.
+ * line, and the command goes on without promises, saying so (must: it
+ * exits instead); -1 then.
  */
-static void
+static int
 load_sla(struct ctx *x, int must)
 {
 	const struct sla_policy *p;
@@ -239,21 +239,24 @@ load_sla(struct ctx *x, int must)
 		if (must)
 			fatalx(EX_CONFIG, "rules in %s do not load",
 			    x->conf->rules_dir);
-		log_warnx("rules in %s do not load: no service promises shown",
+		log_warnx("rules in %s do not load: no service promises",
 		    x->conf->rules_dir);
-		return;
+		return -1;
 	}
 	p = rules_policies(x->rules, &n);
 	buf_init(&err, 0);
 	if (sla_new(p, n, x->conf->calendars_dir, x->conf->sla_policy, &x->sla,
 	    &err) != TK_OK) {
 		fputs(err.data ? err.data : "", stderr);
+		buf_free(&err);
 		if (must)
 			fatalx(EX_CONFIG, "a calendar does not load: fix it and "
 			    "check with `tiketti calendar check`");
-		log_warnx("a calendar does not load: no service promises shown");
+		log_warnx("a calendar does not load: no service promises");
+		return -1;
 	}
 	buf_free(&err);
+	return 0;
 }
 
 /* ---- ingest ---- */
@@ -672,6 +675,9 @@ cmd_ingest(struct ctx *x, int argc, char **argv)
 	open_store(x, 0);
 	r.ig = ingest_new(x->conf, x->store);
 	ingest_set_rules(r.ig, x->rules);
+	if (rules)
+		(void)load_sla(x, 0);	/* without: no time left in mail */
+	ingest_set_sla(r.ig, x->sla);
 	r.started = r.last_progress = time(NULL);
 	bulk = nmaildirs || nmboxes;
 	/* An import: each message at its own time, old ones as history. */
@@ -789,6 +795,8 @@ cmd_poll(struct ctx *x, int argc, char **argv)
 	open_store(x, 0);
 	ig = ingest_new(x->conf, x->store);
 	ingest_set_rules(ig, x->rules);
+	(void)load_sla(x, 0);
+	ingest_set_sla(ig, x->sla);
 	for (size_t i = 0; i < x->conf->naccounts && !poll_stop; i++) {
 		const struct conf_account *a = &x->conf->accounts[i];
 		struct imap_stats st;
@@ -2024,12 +2032,15 @@ cmd_tick(struct ctx *x, int argc)
 	struct automate_stats st;
 	struct automate *a;
 	enum tk_status ts;
+	int calendar_broken;
 
 	if (argc != 1)
 		usage();
 	if (load_rules(x) != TK_OK)
 		fatalx(EX_CONFIG, "rules in %s do not load", x->conf->rules_dir);
-	load_sla(x, 1);
+	/* A broken calendar stops the promises' events, not the time
+	 * rules; the exit says it (cron mails the admin). */
+	calendar_broken = load_sla(x, 0) == -1;
 	open_store(x, 0);
 	a = automate_new(x->conf, x->store, x->rules);
 	automate_set_sla(a, x->sla);
@@ -2044,7 +2055,7 @@ cmd_tick(struct ctx *x, int argc)
 	    (long long)st.closed, (long long)st.rerouted, (long long)st.sla);
 	automate_free(a);
 	flush_after(x);	/* also the retries that came due */
-	return EX_OK;
+	return calendar_broken ? EX_CONFIG : EX_OK;
 }
 
 static int

@@ -57,6 +57,12 @@ ingest_set_rules(struct ingest *ig, const struct ruleset *rules)
 }
 
 void
+ingest_set_sla(struct ingest *ig, const struct sla *sla)
+{
+	automate_set_sla(ig->automate, sla);
+}
+
+void
 ingest_free(struct ingest *ig)
 {
 	if (ig == NULL)

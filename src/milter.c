@@ -75,6 +75,7 @@
 struct generation {
 	struct tk_conf	*conf;
 	struct ruleset	*rules;
+	struct sla	*sla;
 	int		 refs;
 };
 
@@ -167,6 +168,7 @@ gen_put(struct generation *g)
 	last = --g->refs == 0;
 	pthread_mutex_unlock(&gen_lock);
 	if (last) {
+		sla_free(g->sla);
 		rules_free(g->rules);
 		conf_free(g->conf);
 		free(g);
@@ -203,11 +205,23 @@ gen_load(void)
 		    err.data ? err.data : "");
 		goto fail;
 	}
+	{
+		size_t n;
+		const struct sla_policy *p = rules_policies(g->rules, &n);
+
+		if (sla_new(p, n, g->conf->calendars_dir, g->conf->sla_policy,
+		    &g->sla, &err) != TK_OK) {
+			log_warnx("calendars in %s not loaded:\n%s",
+			    g->conf->calendars_dir, err.data ? err.data : "");
+			goto fail;
+		}
+	}
 	buf_free(&err);
 	g->refs = 1;
 	return g;
 fail:
 	buf_free(&err);
+	sla_free(g->sla);
 	rules_free(g->rules);
 	conf_free(g->conf);
 	free(g);
@@ -251,6 +265,7 @@ writer_get(void)
 	if (ts == TK_OK) {
 		writer->ingest = ingest_new(g->conf, writer->store);
 		ingest_set_rules(writer->ingest, g->rules);
+		ingest_set_sla(writer->ingest, g->sla);
 		return writer;
 	}
 	shown = store_describe(g->conf->database);
@@ -954,8 +969,8 @@ reloader(void *arg)
 		if (sigwait(set, &sig) != 0 || sig != SIGHUP)
 			continue;
 		if ((g = gen_load()) == NULL) {
-			log_warnx("reload failed: keeping the configuration and "
-			    "rules in force");
+			log_warnx("reload failed: keeping the configuration, "
+			    "rules and calendars in force");
 			continue;
 		}
 		pthread_mutex_lock(&gen_lock);

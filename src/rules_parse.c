@@ -250,6 +250,8 @@ parse_timer(struct parser *p, struct rule *r)
 	return 0;
 }
 
+static int is_action(const struct parser *p);
+
 /* [ TARGET | [ TARGET, ... ] ]: which clocks; none named: all. */
 static int
 sla_targets(struct parser *p, unsigned *mask)
@@ -257,7 +259,8 @@ sla_targets(struct parser *p, unsigned *mask)
 	struct list l = { 0 };
 
 	if (p->tok.type != T_LBRACKET && !(p->tok.type == T_WORD &&
-	    sla_target_parse(p->tok.text) >= 0)) {
+	    !is_kw(p, "then") && !is_kw(p, "if") && !is_kw(p, "on") &&
+	    !is_action(p))) {
 		*mask = (1u << SLA__N) - 1;
 		return 0;
 	}
@@ -909,6 +912,16 @@ action_names[] = {
 	{ "notify", ACT_NOTIFY, 1 }, { "webhook", ACT_WEBHOOK, 1 },
 	{ "stop", ACT_STOP, 0 }, { "sla", ACT_SLA, 1 },
 };
+
+static int
+is_action(const struct parser *p)
+{
+	for (size_t i = 0; i < sizeof(action_names) / sizeof(action_names[0]);
+	    i++)
+		if (is_kw(p, action_names[i].word))
+			return 1;
+	return 0;
+}
 
 /* Checks an action's argument; 0 or an error already reported. */
 static int

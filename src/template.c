@@ -31,6 +31,7 @@
 static const char *const var_names[] = {
 	"ticket.id", "ticket.subject", "ticket.status", "ticket.priority",
 	"ticket.category", "ticket.tag", "ticket.skill", "ticket.assignee",
+	"ticket.due",
 	"customer.name", "customer.address", "customer.history",
 	"agent.name", "csat.1", "csat.2", "csat.3", "csat.4", "csat.5",
 	"csat.web.1", "csat.web.2", "csat.web.3", "csat.web.4", "csat.web.5",
@@ -67,6 +68,8 @@ var_value(const struct template_vars *v, const char *name, struct buf *out)
 		buf_addstr(out, t->assignee ? t->assignee : "");
 	else if (strcmp(name, "customer.history") == 0)
 		buf_addstr(out, v->history ? v->history : "");
+	else if (strcmp(name, "ticket.due") == 0)
+		buf_addstr(out, v->due ? v->due : "(none)\n");
 	else if (strcmp(name, "ticket.tag") == 0)
 		buf_printf(out, "[%s #%lld]", v->prefix, (long long)t->id);
 	else if (strcmp(name, "customer.name") == 0)

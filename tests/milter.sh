@@ -56,8 +56,22 @@ echo 'rule "x" { on create then sett priority high; }' >"$WORK/rules/bad.rules"
 kill -HUP "$MPID"
 sleep 0.5
 check "SIGHUP with broken rules: reported, the old ones kept" \
-    grep -q "keeping the configuration and rules in force" "$WORK/milter.log"
+    grep -q "keeping the configuration, rules and calendars in force" "$WORK/milter.log"
 rm "$WORK/rules/bad.rules"
+# ... and with a broken calendar (tiketti-calendar(5)): named where it is.
+mkdir -p "$WORK/cal"
+printf 'timezone Europe/Helsinki\nmon-fri 8-16\n' >"$WORK/cal/fi.cal"
+printf 'policy "std" { calendar "fi"; first-response 4h; }\n' >"$WORK/rules/sla.rules"
+cp "$WORK/tiketti.conf" "$WORK/tiketti.conf.keep"
+echo "calendars_dir = $WORK/cal" >>"$WORK/tiketti.conf"
+n0=$(grep -c "reload failed" "$WORK/milter.log")
+kill -HUP "$MPID"
+sleep 0.5
+is "SIGHUP with a broken calendar: the reload refused, the old set kept" \
+    "$(grep -c "reload failed" "$WORK/milter.log")" "$((n0 + 1))"
+check "... the error as file:line:col" grep -q "fi.cal:2:9: not a time of day" "$WORK/milter.log"
+rm "$WORK/rules/sla.rules"
+mv "$WORK/tiketti.conf.keep" "$WORK/tiketti.conf"
 
 # A locked database: tempfail, and nothing is lost once it is free.
 cat >"$WORK/lock.lua" <<'EOF'

@@ -295,9 +295,9 @@ is "queue: waiting tickets, unassigned first, then urgent, then the oldest" \
     "$(queue_ids)" "$QUEUE_WANT"
 is "queue --format json: the fields of a ticket" \
     "$(tk queue --format json | python3 -c 'import json, sys; t = [t for t in json.load(sys.stdin) if t["id"] == 5][0]; print(sorted(t), t["age"] >= 0, t["skill"])')" \
-    "['age', 'assignee', 'id', 'priority', 'requester', 'skill', 'status', 'subject'] True complaints"
+    "['age', 'assignee', 'due', 'id', 'priority', 'requester', 'skill', 'status', 'subject'] True complaints"
 check "queue: the text form has a line a ticket under its header" \
-    sh -c "$TIKETTI -c $WORK/tiketti.conf queue | awk 'NR == 1 && /ID +AGE +PRIO/ {h = 1} END {exit !(h && NR == $(echo "$QUEUE_WANT" | wc -w) + 1)}'"
+    sh -c "$TIKETTI -c $WORK/tiketti.conf queue | awk 'NR == 1 && /ID +AGE +DUE +PRIO/ {h = 1} END {exit !(h && NR == $(echo "$QUEUE_WANT" | wc -w) + 1)}'"
 
 # ---- her out-of-office reply ----
 tk agent set maria back

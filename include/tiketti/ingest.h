@@ -60,6 +60,8 @@ void ingest_free(struct ingest *ig);
 /* The rules to run (NULL: none); borrowed, may be swapped between
  * messages (a reload keeps the old set until the new one loads). */
 void ingest_set_rules(struct ingest *ig, const struct ruleset *rules);
+/* The service promises an assignment mail tells the time left of. */
+void ingest_set_sla(struct ingest *ig, const struct sla *sla);
 /* The text of the last error; borrowed. */
 const char *ingest_errmsg(const struct ingest *ig);
 

@@ -28,6 +28,8 @@ struct template_vars {
 	const char			*new_text;	/* ... without its quote */
 	/* The customer's other tickets, a line each, or NULL. */
 	const char			*history;
+	/* The service promise's running clocks, a line each, or NULL. */
+	const char			*due;
 };
 
 struct template_out {
