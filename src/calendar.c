@@ -667,6 +667,19 @@ parse_date(const char *s, int64_t *day)
 	return 0;
 }
 
+/* An IANA zone name: no way out of the zoneinfo directory. */
+static int
+zone_ok(const char *z)
+{
+	if (*z == '/' || strstr(z, "..") != NULL || strlen(z) > 64)
+		return 0;
+	for (; *z; z++)
+		if (!((*z >= 'a' && *z <= 'z') || (*z >= 'A' && *z <= 'Z') ||
+		    (*z >= '0' && *z <= '9') || strchr("/_+-", *z)))
+			return 0;
+	return 1;
+}
+
 static const char *const wdays[] = {
 	"mon", "tue", "wed", "thu", "fri", "sat", "sun",
 };
@@ -900,7 +913,7 @@ calendar_parse(const char *name, const char *text, size_t len,
 			else {
 				icaltimezone *zz = NULL;
 
-				if (strcmp(z, "UTC") != 0) {
+				if (strcmp(z, "UTC") != 0 && zone_ok(z)) {
 					pthread_mutex_lock(&ical_lock);
 					zz = icaltimezone_get_builtin_timezone(z);
 					pthread_mutex_unlock(&ical_lock);

@@ -19,6 +19,9 @@
 #             tests/fuzz/seeds/cut and the scenarios' mail
 #   ooo       the day an out-of-office note names (after now, within a
 #             year) and str_to_time, seeded with tests/fuzz/seeds/ooo
+#   calendar  the calendar parser and its iCalendar reader (a calendar
+#             that loads adds and counts business time consistently),
+#             seeded with contrib/calendars
 # FUZZ_TARGETS picks some. Every input in tests/fuzz/regress/TARGET/ (a
 # crash found once) is run first. Any crash, leak or sanitizer report
 # fails; the input is kept in $FUZZ_ARTIFACTS (default the build
@@ -27,13 +30,13 @@
 
 : "${FUZZ_SECONDS:=5}"
 : "${FUZZ_ARTIFACTS:=$(pwd)}"
-: "${FUZZ_TARGETS:=ingest rules template conf authres cut html quote ooo}"
+: "${FUZZ_TARGETS:=ingest rules template conf authres cut html quote ooo calendar}"
 mkdir -p "$FUZZ_ARTIFACTS"
 CC_FUZZ=${CC_FUZZ:-clang}
 need "$CC_FUZZ" pkg-config
 S=$SRCDIR/src
 F=$SRCDIR/tests/fuzz
-PKGS="libytnef libxml-2.0 gmime-3.0 sqlite3 libcurl libetpan gnutls milter"
+PKGS="libytnef libxml-2.0 gmime-3.0 sqlite3 libpq libcurl libetpan gnutls milter libical"
 # The flags configure settled on (`make fuzz` passes them: without the
 # packaging flags libetpan.pc leaks, see configure.ac); pkg-config's own,
 # so filtered, when run by hand.
@@ -92,6 +95,9 @@ seeds() {
 		;;
 	authres|html|quote|ooo)
 		cp "$F/seeds/$1"/* "$2/"
+		;;
+	calendar)
+		cp "$SRCDIR"/contrib/calendars/* "$2/"
 		;;
 	cut)
 		cp "$F"/seeds/cut/* "$2/"
