@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <locale.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1319,6 +1320,60 @@ queue_row(const struct store_ticket *t, void *arg)
 	return 0;
 }
 
+/* The queue's clocks, read on their own connection. */
+struct queue_dues {
+	struct store		*s;
+	struct list_out		*o;
+	const struct sla	*sla;
+	int64_t			 now;
+	enum tk_status		 ts;
+	char			 err[256];
+};
+
+static void *
+queue_dues_run(void *arg)
+{
+	struct queue_dues *qd = arg;
+
+	qd->ts = clocks_each(qd->s, qd->sla, NULL, STORE_STEPS_WAITING, 0, 0,
+	    NULL, qd->now, queue_clocks, qd->o);
+	if (qd->ts != TK_OK)
+		snprintf(qd->err, sizeof(qd->err), "%s", store_errmsg(qd->s));
+	return NULL;
+}
+
+/* The queue's rows, kept until the due times are in. */
+struct queue_rows {
+	struct store_ticket	*v;
+	size_t			 n;
+};
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static int
+queue_keep(const struct store_ticket *t, void *arg)
+{
+	struct queue_rows *r = arg;
+	struct store_ticket *c;
+
+	r->v = xreallocarray(r->v, r->n + 1, sizeof(*r->v));
+	c = &r->v[r->n++];
+	memset(c, 0, sizeof(*c));
+	c->id = t->id;
+	c->created_at = t->created_at;
+	c->subject = dup_or_null(t->subject);
+	c->status = dup_or_null(t->status);
+	c->priority = dup_or_null(t->priority);
+	c->skill = dup_or_null(t->skill);
+	c->assignee = dup_or_null(t->assignee);
+	c->requester = dup_or_null(t->requester);
+	return 0;
+}
+
 /* queue [--format text|json]: what waits, as a supervisor watches it. */
 static int
 cmd_queue(struct ctx *x, int argc, char **argv)
@@ -1339,11 +1394,46 @@ cmd_queue(struct ctx *x, int argc, char **argv)
 	    "SUBJECT");
 	o.now = (int64_t)time(NULL);
 	o.sla = x->sla;
-	/* Every open ticket's clocks in one read, then the queue. */
-	ts = clocks_each(x->store, x->sla, NULL, STORE_STEPS_OPEN, 0, 0, NULL,
-	    o.now, queue_clocks, &o);
-	if (ts == TK_OK)
+	if (!sla_active(x->sla)) {
 		ts = store_queue(x->store, queue_row, &o);
+		list_end(&o, x, ts);
+		return EX_OK;
+	}
+	/*
+	 * The waiting tickets' clocks (one read of their events) on a
+	 * second connection in a thread, while this one reads the queue;
+	 * the rows are written once both are in. One connection when a
+	 * second does not open.
+	 */
+	{
+		struct queue_dues qd = { .o = &o, .sla = x->sla, .now = o.now };
+		struct queue_rows rows = { 0 };
+		pthread_t tid;
+		int threaded = 0;
+
+		if (store_open(store_path(x->store), x->conf->busy_timeout,
+		    STORE_READONLY, &qd.s) == TK_OK)
+			threaded = pthread_create(&tid, NULL, queue_dues_run,
+			    &qd) == 0;
+		if (!threaded) {
+			store_close(qd.s);
+			qd.s = x->store;
+			queue_dues_run(&qd);
+		}
+		ts = store_queue(x->store, queue_keep, &rows);
+		if (threaded) {
+			pthread_join(tid, NULL);
+			store_close(qd.s);
+		}
+		if (ts == TK_OK && qd.ts != TK_OK) {
+			fatalx(tk_status_exit(qd.ts), "due times: %s", qd.err);
+		}
+		for (size_t i = 0; i < rows.n; i++) {
+			queue_row(&rows.v[i], &o);
+			store_ticket_clear(&rows.v[i]);
+		}
+		free(rows.v);
+	}
 	free(o.due);
 	list_end(&o, x, ts);
 	return EX_OK;

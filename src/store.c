@@ -385,7 +385,7 @@ enum stmt_id {
 	Q_REP_BACKLOG, Q_REP_OLDEST, Q_REP_CREATED, Q_REP_STATUS,
 	Q_REP_TIMES_FILL, Q_REP_TIMES_COUNT, Q_REP_FRT_ROWS, Q_REP_RES_ROWS,
 	Q_REP_FLOW, Q_REP_CSAT, Q_REP_AUTOREPLY,
-	Q_STEPS_TICKET, Q_STEPS_OPEN, Q_STEPS_CREATED,
+	Q_STEPS_TICKET, Q_STEPS_OPEN, Q_STEPS_WAITING, Q_STEPS_CREATED,
 	Q__COUNT
 };
 
@@ -495,6 +495,8 @@ static const char *const stmt_sql[Q__COUNT] = {
 	[Q_STEPS_TICKET] = STEPS_SQL("?1"),
 	[Q_STEPS_OPEN] = STEPS_SQL("SELECT id FROM tickets WHERE status IN"
 	    " ('new', 'open', 'pending')"),
+	[Q_STEPS_WAITING] = STEPS_SQL("SELECT id FROM tickets WHERE status IN"
+	    " ('new', 'open')"),
 	[Q_STEPS_CREATED] = STEPS_SQL("SELECT id FROM tickets t WHERE"
 	    " t.created_at >= ?1 AND t.created_at < ?2 AND " REP_MAILBOX),
 	[Q_TICKET_EVENTS] = "SELECT at, type, actor, old, new FROM events"
@@ -1861,6 +1863,7 @@ store_steps(struct store *s, enum store_steps which, int64_t a, int64_t b,
 	static const enum stmt_id q[] = {
 		[STORE_STEPS_TICKET] = Q_STEPS_TICKET,
 		[STORE_STEPS_OPEN] = Q_STEPS_OPEN,
+		[STORE_STEPS_WAITING] = Q_STEPS_WAITING,
 		[STORE_STEPS_CREATED] = Q_STEPS_CREATED,
 	};
 	struct db_stmt *st = stmt(s, q[which]);

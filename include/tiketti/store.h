@@ -426,10 +426,14 @@ enum tk_status store_report(struct store *s, enum store_report_q q,
 /*
  * Tickets' lives for their service promises (sla.h): fn gets each
  * ticket's steps in order, tickets one after another. STORE_STEPS_TICKET:
- * ticket a; _OPEN: the tickets new, open or pending; _CREATED: those
- * created in [a, b) in mailbox (NULL: all).
+ * ticket a; _OPEN: the tickets new, open or pending; _WAITING: new or
+ * open (the queue's); _CREATED: those created in [a, b) in mailbox
+ * (NULL: all).
  */
-enum store_steps { STORE_STEPS_TICKET, STORE_STEPS_OPEN, STORE_STEPS_CREATED };
+enum store_steps {
+	STORE_STEPS_TICKET, STORE_STEPS_OPEN, STORE_STEPS_WAITING,
+	STORE_STEPS_CREATED,
+};
 struct sla_step;
 enum tk_status store_steps(struct store *s, enum store_steps which,
     int64_t a, int64_t b, const char *mailbox,
