@@ -379,47 +379,39 @@ target_of(const struct sla_policy *p, const struct sla_clock *c)
 	return p->target[c->target];
 }
 
+/* A moment in epoch seconds, or null for none (0, never). */
+static void
+json_key_time(struct json *j, const char *key, int64_t t)
+{
+	json_key(j, key);
+	if (t && t != CALENDAR_NEVER)
+		json_int(j, t);
+	else
+		json_null(j);
+}
+
 void
 sla_clock_json(const struct sla *s, const struct sla_policy *p,
     const struct sla_clock *c, struct json *j)
 {
-	struct calendar *cal = sla_calendar(s, p);
 	char iso[32];
 	int64_t left = target_of(p, c) - c->elapsed;
+	int due = c->due && c->due != CALENDAR_NEVER;
 
 	json_obj_open(j);
 	json_key_str(j, "target", sla_target_name(c->target));
 	json_key_str(j, "state", sla_clock_state(c));
 	json_key_int(j, "started", c->start);
-	json_key(j, "due");
-	if (c->due && c->due != CALENDAR_NEVER)
-		json_int(j, c->due);
-	else
-		json_null(j);
-	json_key(j, "due_iso");
-	if (c->due && c->due != CALENDAR_NEVER) {
-		calendar_iso(cal, c->due, iso);
-		json_str(j, iso);
-	} else
-		json_null(j);
+	json_key_time(j, "due", c->due);
+	if (due)
+		calendar_iso(sla_calendar(s, p), c->due, iso);
+	json_key_str(j, "due_iso", due ? iso : NULL);
 	json_key_int(j, "target_seconds", target_of(p, c));
 	json_key_int(j, "elapsed", c->elapsed);
 	json_key_int(j, "left", left > 0 ? left : 0);
-	json_key(j, "stopped");
-	if (c->stopped)
-		json_int(j, c->stopped);
-	else
-		json_null(j);
-	json_key(j, "warned");
-	if (c->warned)
-		json_int(j, c->warned);
-	else
-		json_null(j);
-	json_key(j, "breached");
-	if (c->breached)
-		json_int(j, c->breached);
-	else
-		json_null(j);
+	json_key_time(j, "stopped", c->stopped);
+	json_key_time(j, "warned", c->warned);
+	json_key_time(j, "breached", c->breached);
 	json_key(j, "met");
 	json_bool(j, c->stopped && !c->breached);
 	json_obj_close(j);
