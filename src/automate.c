@@ -1235,6 +1235,13 @@ apply_action(const struct rules_origin *o, const struct rules_action *ac,
 	case ACT_WEBHOOK:
 		ts = queue_webhook(ap, o, ac->arg);
 		break;
+	case ACT_FIELD:
+		ts = automate_set_field(a, ap->ticket, ac->field, ac->arg, actor,
+		    ap->now);
+		if (ts == TK_EPERM)	/* a field gone from the config */
+			ts = event(a, ap->ticket, ap->now, "command_error",
+			    actor, ac->field, a->err);
+		break;
 	case ACT_SLA:
 		/* The policy in force is the last one set (sla.h). */
 		ts = event(a, ap->ticket, ap->now, "sla", actor, NULL, ac->arg);
@@ -1363,6 +1370,36 @@ automate_event(struct automate *a, enum rules_event ev, int64_t ticket,
 	return run_event(a, ev, NULL, ticket, mail, occ, now);
 }
 
+/* ---- fields ---- */
+
+enum tk_status
+automate_set_field(struct automate *a, int64_t ticket, const char *name,
+    const char *value, const char *actor, int64_t now)
+{
+	const struct conf_field *f = conf_field_by_name(a->conf, name);
+	const char *why;
+	char *norm = NULL;
+	enum tk_status ts;
+
+	a->err[0] = '\0';
+	if (f == NULL) {
+		snprintf(a->err, sizeof(a->err), "no field \"%s\" ([field %s] "
+		    "in tiketti.conf)", name, name);
+		return TK_EPERM;
+	}
+	if (*value && (why = conf_field_value(f, value, &norm)) != NULL) {
+		snprintf(a->err, sizeof(a->err), "field %s: %s: \"%s\"",
+		    f->name, why, value);
+		return TK_EPERM;
+	}
+	/* An empty value clears the field. */
+	if ((ts = store_fail(a, store_field_set(a->store, ticket, f->name,
+	    norm))) == TK_OK)
+		ts = event(a, ticket, now, "field", actor, f->name, norm);
+	free(norm);
+	return ts;
+}
+
 /* ---- agent commands ---- */
 
 static int
@@ -1402,6 +1439,7 @@ static const struct {
 	{ "priority", "priority", NULL }, { "category", "category", NULL },
 	{ "assign", "assignee", NULL }, { "tag", NULL, NULL },
 	{ "note", NULL, NULL }, { "macro", NULL, NULL },
+	{ "field", NULL, NULL },
 };
 
 /*
@@ -1522,6 +1560,19 @@ command_one(struct automate *a, int64_t ticket, char *word, char *arg,
 	}
 	if (strcmp(word, "note") == 0)
 		return event(a, ticket, now, "note", actor, NULL, arg);
+	if (strcmp(word, "field") == 0) {
+		/* #field NAME VALUE */
+		char *val = arg + strcspn(arg, " \t");
+
+		if (*val)
+			*val++ = '\0';
+		ts = automate_set_field(a, ticket, str_lower(arg), val, actor,
+		    now);
+		if (ts == TK_EPERM)
+			ts = event(a, ticket, now, "command_error", actor, arg,
+			    word);
+		return ts;
+	}
 	if (strcmp(word, "tag") == 0) {
 		str_fold(arg);
 		arg[strcspn(arg, ", \t")] = '\0';

@@ -158,6 +158,7 @@ usage(void)
 	    "  ticket list [--status S] [--format text|json]\n"
 	    "  ticket show ID [--format text|json]\n"
 	    "  ticket set ID status|priority|category|assignee VALUE\n"
+	    "  ticket set ID field NAME VALUE\n"
 	    "  queue [--format text|json]\n"
 	    "  agent list [--format text|json]\n"
 	    "  agent set NAME away [--until TIME] | back\n"
@@ -1629,6 +1630,21 @@ ticket_show(struct ctx *x, int argc, char **argv)
 	if (o.json) {
 		json_obj_open(&o.j);
 		ticket_json_fields(&o.j, &t);
+		json_key(&o.j, "fields");
+		json_obj_open(&o.j);
+		for (size_t i = 0; i < t.nfields; i++) {
+			const struct conf_field *f = conf_field_by_name(x->conf,
+			    t.fields[i].name);
+
+			json_key(&o.j, t.fields[i].name);
+			/* A number as a number; what the config no longer
+			 * declares, as text. */
+			if (f && f->type == FIELD_NUMBER)
+				json_real(&o.j, strtod(t.fields[i].value, NULL));
+			else
+				json_str(&o.j, t.fields[i].value);
+		}
+		json_obj_close(&o.j);
 		json_key(&o.j, "messages");
 		json_arr_open(&o.j);
 	} else {
@@ -1648,6 +1664,9 @@ ticket_show(struct ctx *x, int argc, char **argv)
 			buf_printf(&o.b, "Tags:      %s\n", t.tags);
 		if (t.skill)
 			buf_printf(&o.b, "Skill:     %s\n", t.skill);
+		for (size_t i = 0; i < t.nfields; i++)
+			buf_printf(&o.b, "%s%s = %s\n", i ? "           " :
+			    "Fields:    ", t.fields[i].name, t.fields[i].value);
 		if (t.csat)
 			buf_printf(&o.b, "CSAT:      %d\n", t.csat);
 	}
@@ -1731,7 +1750,8 @@ ticket_set_cmd(struct ctx *x, int argc, char **argv)
 	int64_t id;
 	int changed;
 
-	if (argc != 3)
+	/* set ID field NAME VALUE, or set ID FIELD VALUE */
+	if (argc != 3 && !(argc == 4 && strcmp(argv[1], "field") == 0))
 		usage();
 	id = ticket_id_arg(argv[0]);
 	if (load_rules(x) != TK_OK)
@@ -1741,8 +1761,13 @@ ticket_set_cmd(struct ctx *x, int argc, char **argv)
 		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
 	/* Through the rules: solving a ticket by hand sends its survey. */
 	a = automate_new(x->conf, x->store, x->rules);
-	ts = automate_set(a, id, argv[1], argv[2], "admin",
-	    NULL, (int64_t)time(NULL), &changed);
+	changed = 1;
+	if (argc == 4)
+		ts = automate_set_field(a, id, str_lower(argv[2]), argv[3],
+		    "admin", (int64_t)time(NULL));
+	else
+		ts = automate_set(a, id, argv[1], argv[2], "admin",
+		    NULL, (int64_t)time(NULL), &changed);
 	if (ts != TK_OK) {
 		store_rollback(x->store);
 		fatalx(ts == TK_EPERM ? EX_USAGE : tk_status_exit(ts), "%s",

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tiketti/conf.h"
@@ -290,6 +292,109 @@ agent_set(struct conf_agent *a, const char *key, const char *val)
 	return "unknown agent parameter";
 }
 
+static struct conf_field *
+field_add(struct tk_conf *c, const char *name)
+{
+	struct conf_field *f;
+
+	c->fields = xreallocarray(c->fields, c->nfields + 1, sizeof(*c->fields));
+	f = &c->fields[c->nfields++];
+	memset(f, 0, sizeof(*f));
+	f->name = str_lower(xstrdup(name));
+	return f;
+}
+
+static const char *
+field_set(struct conf_field *f, const char *key, const char *val)
+{
+	static const char *const types[] = { "text", "number", "date", "enum",
+	    NULL };
+
+	if (strcmp(key, "type") == 0) {
+		for (int i = 0; types[i]; i++)
+			if (strcasecmp(types[i], val) == 0) {
+				f->type = (enum conf_field_type)i;
+				return NULL;
+			}
+		return "bad type (want text, number, date or enum)";
+	}
+	if (strcmp(key, "values") == 0) {
+		list_free(f->values, f->nvalues);
+		f->values = list_parse(val, &f->nvalues, 0);
+		return f->nvalues ? NULL : "empty value";
+	}
+	return "unknown field parameter (type, values)";
+}
+
+const struct conf_field *
+conf_field_by_name(const struct tk_conf *c, const char *name)
+{
+	for (size_t i = 0; name && i < c->nfields; i++)
+		if (strcasecmp(c->fields[i].name, name) == 0)
+			return &c->fields[i];
+	return NULL;
+}
+
+const char *
+conf_field_value(const struct conf_field *f, const char *in, char **out)
+{
+	char *v = str_trim(xstrdup(in));
+
+	*out = NULL;
+	switch (f->type) {
+	case FIELD_NUMBER: {
+		char *end;
+
+		errno = 0;
+		(void)strtod(v, &end);
+		if (*v == '\0' || *end != '\0' || errno == ERANGE ||
+		    strpbrk(v, "xXpPnN") != NULL) {
+			free(v);
+			return "not a number";
+		}
+		break;
+	}
+	case FIELD_DATE: {
+		int y, m, d;
+		char x;
+		struct tm tm = { 0 };
+
+		if (strlen(v) != 10 || sscanf(v, "%4d-%2d-%2d%c", &y, &m, &d,
+		    &x) != 3 || m < 1 || m > 12 || d < 1 || d > 31) {
+			free(v);
+			return "not a date YYYY-MM-DD";
+		}
+		tm.tm_year = y - 1900;
+		tm.tm_mon = m - 1;
+		tm.tm_mday = d;
+		tm.tm_hour = 12;
+		if (timegm(&tm) == -1 || tm.tm_mday != d) {
+			free(v);
+			return "not a date YYYY-MM-DD";
+		}
+		break;
+	}
+	case FIELD_ENUM:
+		for (size_t i = 0; i < f->nvalues; i++)
+			if (strcasecmp(f->values[i], v) == 0) {
+				free(v);
+				*out = xstrdup(f->values[i]);
+				return NULL;
+			}
+		free(v);
+		return "not one of the field's values";
+	case FIELD_TEXT:
+		str_oneline(v);
+		if (strlen(v) > 1000) {
+			free(v);
+			return "longer than 1000 bytes";
+		}
+		break;
+	}
+	*out = v;
+	return NULL;
+}
+
 static struct conf_webhook *
 webhook_add(struct tk_conf *c, const char *name)
 {
@@ -544,6 +649,7 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 	struct conf_agent *agent = NULL;
 	struct conf_webhook *hook = NULL;
 	struct conf_account *acct = NULL;
+	struct conf_field *field = NULL;
 	int in_section = 0, lineno = 0;
 	char *line = text, *next;
 
@@ -575,15 +681,28 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 			agent = NULL;
 			hook = NULL;
 			acct = NULL;
+			field = NULL;
 			if (strcmp(line + 1, "agent") != 0 &&
 			    strcmp(line + 1, "webhook") != 0 &&
-			    strcmp(line + 1, "account") != 0)
+			    strcmp(line + 1, "account") != 0 &&
+			    strcmp(line + 1, "field") != 0)
 				errf(err, file, lineno, "unknown section type",
 				    line + 1);
 			else if (*sp == '\0')
 				errf(err, file, lineno, "section needs a name",
 				    line + 1);
-			else if (strcmp(line + 1, "account") == 0) {
+			else if (strcmp(line + 1, "field") == 0) {
+				if (conf_field_by_name(c, sp))
+					errf(err, file, lineno,
+					    "duplicate field", sp);
+				else if (strspn(sp, "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+				    strlen(sp))
+					errf(err, file, lineno, "a field's name "
+					    "is letters, digits, '_' and '-'", sp);
+				else
+					field = field_add(c, sp);
+			} else if (strcmp(line + 1, "account") == 0) {
 				if (conf_account_by_name(c, sp))
 					errf(err, file, lineno,
 					    "duplicate account", sp);
@@ -615,6 +734,8 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 				errf(err, file, lineno, msg, key);
 			if (acct && (msg = account_set(acct, key, val)))
 				errf(err, file, lineno, msg, key);
+			if (field && (msg = field_set(field, key, val)))
+				errf(err, file, lineno, msg, key);
 			continue;
 		}
 		{
@@ -636,6 +757,11 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 			    file, c->webhooks[i].name);
 	for (size_t i = 0; i < c->naccounts; i++)
 		account_check(c, &c->accounts[i], file, err);
+	for (size_t i = 0; i < c->nfields; i++)
+		if ((c->fields[i].type == FIELD_ENUM) != (c->fields[i].nvalues > 0))
+			buf_printf(err, "%s: field \"%s\": values go with type "
+			    "= enum, and an enum needs them\n", file,
+			    c->fields[i].name);
 	for (size_t i = 0; i < c->nagents; i++) {
 		const char *dep = c->agents[i].deputy;
 
@@ -755,6 +881,11 @@ conf_free(struct tk_conf *c)
 		list_free(c->webhooks[i].events, c->webhooks[i].nevents);
 	}
 	free(c->webhooks);
+	for (size_t i = 0; i < c->nfields; i++) {
+		free(c->fields[i].name);
+		list_free(c->fields[i].values, c->fields[i].nvalues);
+	}
+	free(c->fields);
 	for (size_t i = 0; i < c->naccounts; i++) {
 		struct conf_account *a = &c->accounts[i];
 
@@ -869,6 +1000,19 @@ conf_print(const struct tk_conf *c, FILE *fp)
 		for (size_t k = 0; k < w->nevents; k++)
 			fprintf(fp, "%s %s", k ? "," : "", w->events[k]);
 		fprintf(fp, "\n");
+	}
+	for (size_t i = 0; i < c->nfields; i++) {
+		static const char *const types[] = { "text", "number", "date",
+		    "enum" };
+		const struct conf_field *f = &c->fields[i];
+
+		fprintf(fp, "\n[field %s]\ntype = %s\n", f->name, types[f->type]);
+		if (f->nvalues) {
+			fprintf(fp, "values =");
+			for (size_t k = 0; k < f->nvalues; k++)
+				fprintf(fp, "%s %s", k ? "," : "", f->values[k]);
+			fprintf(fp, "\n");
+		}
 	}
 	for (size_t i = 0; i < c->naccounts; i++) {
 		static const char *const tls[] = { "imaps", "starttls", "none" };

@@ -472,6 +472,8 @@ eval(const struct test *t, struct rules_input *in)
 		if (t->match == M_OVER)
 			return in->now - tk->created_at > t->secs;
 		return in->now - tk->created_at < t->secs;
+	case TEST_FIELD:
+		return value_match(t, in, store_ticket_field(tk, t->names[0]), 0);
 	case TEST_HISTORY:
 		if (t->match == M_WITHIN) {
 			for (size_t i = 0; i < in->nhistory; i++)
@@ -586,11 +588,13 @@ rules_action_format(const struct rules_action *a, struct buf *out)
 		[ACT_AUTOREPLY] = "autoreply", [ACT_REPLY] = "reply",
 		[ACT_CSAT] = "csat", [ACT_NOTE] = "note", [ACT_NOTIFY] = "notify",
 		[ACT_WEBHOOK] = "webhook", [ACT_STOP] = "stop", [ACT_SLA] = "sla",
+		[ACT_FIELD] = "set field",
 	};
 
 	buf_addstr(out, words[a->kind]);
 	if (a->field)
-		buf_printf(out, " %s", a->field);
+		buf_printf(out, a->kind == ACT_FIELD ? " \"%s\"" : " %s",
+		    a->field);
 	if (a->arg)
 		buf_printf(out, " \"%s\"", a->arg);
 }
@@ -655,7 +659,24 @@ rules_ticket_apply(struct store_ticket *t, const struct rules_action *a)
 	case ACT_UNTAG:
 		tags_edit(&t->tags, a->arg, a->kind == ACT_TAG);
 		break;
+	case ACT_FIELD:
+		rules_ticket_field(t, a->field, a->arg);
+		break;
 	default:
 		break;
 	}
+}
+
+void
+rules_ticket_field(struct store_ticket *t, const char *name, const char *value)
+{
+	for (size_t i = 0; i < t->nfields; i++)
+		if (strcmp(t->fields[i].name, name) == 0) {
+			replace(&t->fields[i].value, value);
+			return;
+		}
+	t->fields = xreallocarray(t->fields, t->nfields + 1,
+	    sizeof(*t->fields));
+	t->fields[t->nfields].name = xstrdup(name);
+	t->fields[t->nfields++].value = xstrdup(value);
 }

@@ -359,6 +359,7 @@ static const struct { const char *name; enum test_kind kind; } test_names[] = {
 	{ "category", TEST_CATEGORY }, { "assignee", TEST_ASSIGNEE },
 	{ "mailbox", TEST_MAILBOX }, { "tag", TEST_TAG }, { "tags", TEST_TAG },
 	{ "age", TEST_AGE }, { "history", TEST_HISTORY },
+	{ "field", TEST_FIELD },
 };
 
 static const struct { const char *name; enum match m; } match_tags[] = {
@@ -388,7 +389,7 @@ static int
 takes_names(enum test_kind k)
 {
 	return k == TEST_HEADER || k == TEST_ADDRESS || k == TEST_ENVELOPE ||
-	    k == TEST_ATTACHMENT || k == TEST_EXISTS;
+	    k == TEST_ATTACHMENT || k == TEST_EXISTS || k == TEST_FIELD;
 }
 
 static int
@@ -655,6 +656,16 @@ test_finish(struct parser *p, struct test *t, struct list *pos, size_t npos,
 			return error_at(p, line, col, "exists needs a header "
 			    "name (as in exists \"X-Priority\")");
 		return 0;
+	}
+	if (t->kind == TEST_FIELD) {
+		if (t->nnames != 1 || npos != 2)
+			return error_at(p, line, col, "field needs the field's "
+			    "name and a value (field \"order\" :is \"4711\")");
+		if (p->conf && conf_field_by_name(p->conf, t->names[0]) == NULL)
+			return error_at(p, pos[0].line, pos[0].col, "unknown "
+			    "field \"%s\" (no [field %s] in %s)", t->names[0],
+			    t->names[0], p->conf->path ? p->conf->path :
+			    "the configuration");
 	}
 	if (t->kind == TEST_BODY && t->nnames) {
 		if (t->nnames != 1 || strcmp(t->names[0], "new") != 0)
@@ -983,6 +994,21 @@ action_check(struct parser *p, struct rules_action *a, int line, int col)
 	case ACT_NOTE:
 		str_oneline(arg);
 		return 0;
+	case ACT_FIELD: {
+		const struct conf_field *f = c ? conf_field_by_name(c,
+		    a->field) : NULL;
+		const char *why;
+		char *norm;
+
+		if (f == NULL)
+			return 0;
+		if ((why = conf_field_value(f, arg, &norm)) != NULL)
+			return error_at(p, line, col, "field \"%s\": %s: \"%s\"",
+			    a->field, why, arg);
+		free(arg);
+		a->arg = norm;
+		return 0;
+	}
 	default:
 		return 0;
 	}
@@ -1008,7 +1034,25 @@ parse_action(struct parser *p, struct rule *r)
 		return error(p, "unknown action \"%s\"", p->tok.text);
 	a.kind = action_names[i].kind;
 	next(p);
-	if (a.kind == ACT_SET) {
+	if (a.kind == ACT_SET && is_kw(p, "field")) {
+		char *name = NULL;
+
+		a.kind = ACT_FIELD;
+		next(p);
+		line = p->tok.line;
+		col = p->tok.col;
+		if (take_value(p, "the field's name", &name) < 0)
+			return -1;
+		str_lower(name);
+		a.field = name;
+		if (p->conf && conf_field_by_name(p->conf, name) == NULL) {
+			error_at(p, line, col, "unknown field \"%s\" (no "
+			    "[field %s] in %s)", name, name,
+			    p->conf->path ? p->conf->path : "the configuration");
+			free(name);
+			return -1;
+		}
+	} else if (a.kind == ACT_SET) {
 		if (is_kw(p, "status"))
 			a.field = "status";
 		else if (is_kw(p, "priority"))
@@ -1016,8 +1060,8 @@ parse_action(struct parser *p, struct rule *r)
 		else if (is_kw(p, "category"))
 			a.field = "category";
 		else
-			return error(p, "set takes status, priority or category, "
-			    "not %s", found(p));
+			return error(p, "set takes status, priority, category or "
+			    "field, not %s", found(p));
 		next(p);
 	} else if (a.kind == ACT_ROUTE) {
 		if (!is_kw(p, "skill"))
@@ -1031,11 +1075,15 @@ parse_action(struct parser *p, struct rule *r)
 		return -1;
 	a.arg = arg;
 	if (arg && action_check(p, &a, line, col) < 0) {
-		free(arg);
+		free((char *)a.arg);
+		if (a.kind == ACT_FIELD)
+			free((char *)a.field);
 		return -1;
 	}
 	if (p->tok.type != T_SEMI) {
-		free(arg);
+		free((char *)a.arg);
+		if (a.kind == ACT_FIELD)
+			free((char *)a.field);
 		return error(p, "expected ';' after the action, found %s",
 		    found(p));
 	}
@@ -1064,8 +1112,11 @@ rule_clear(struct rule *r)
 	list_free(r->statuses, r->nstatuses);
 	free((char *)r->timer.status);
 	rules_test_free(r->test);
-	for (size_t i = 0; i < r->nacts; i++)
+	for (size_t i = 0; i < r->nacts; i++) {
 		free((char *)r->acts[i].arg);
+		if (r->acts[i].kind == ACT_FIELD)
+			free((char *)r->acts[i].field);
+	}
 	free(r->acts);
 	memset(r, 0, sizeof(*r));
 }

@@ -204,6 +204,20 @@ static const char schema_v8[] =
 "  until_at INTEGER,"
 "  since INTEGER NOT NULL,"
 "  why TEXT) WITHOUT ROWID;";
+static const char schema_v9[] =
+"CREATE TABLE fields ("
+"  ticket_id INTEGER NOT NULL REFERENCES tickets(id),"
+"  name TEXT NOT NULL,"
+"  value TEXT NOT NULL,"
+"  PRIMARY KEY (ticket_id, name)) WITHOUT ROWID;"
+"CREATE INDEX fields_name ON fields(name, value);";
+static const char schema_pg_v9[] =
+"CREATE TABLE fields ("
+"  ticket_id BIGINT NOT NULL REFERENCES tickets(id),"
+"  name TEXT NOT NULL,"
+"  value TEXT NOT NULL,"
+"  PRIMARY KEY (ticket_id, name));"
+"CREATE INDEX fields_name ON fields(name, value);";
 static const char schema_pg_v8[] =
 "CREATE TABLE agent_state ("
 "  name TEXT PRIMARY KEY,"
@@ -355,11 +369,13 @@ static const struct migration migrations_sqlite[] = {
 	{ 3, "schema 3", schema_v3 }, { 4, "schema 4", schema_v4 },
 	{ 5, "schema 5", schema_v5 }, { 6, "schema 6", schema_v6 },
 	{ 7, "schema 7", schema_v7 }, { 8, "schema 8", schema_v8 },
+	{ 9, "schema 9", schema_v9 },
 	{ 0, NULL, NULL },
 };
 
 static const struct migration migrations_pg[] = {
 	{ 7, "schema", schema_pg_v7 }, { 8, "schema 8", schema_pg_v8 },
+	{ 9, "schema 9", schema_pg_v9 },
 	{ 0, NULL, NULL },
 };
 
@@ -386,6 +402,7 @@ enum stmt_id {
 	Q_REP_TIMES_FILL, Q_REP_TIMES_COUNT, Q_REP_FRT_ROWS, Q_REP_RES_ROWS,
 	Q_REP_FLOW, Q_REP_CSAT, Q_REP_AUTOREPLY,
 	Q_STEPS_TICKET, Q_STEPS_OPEN, Q_STEPS_WAITING, Q_STEPS_CREATED,
+	Q_FIELD_SET, Q_FIELD_DEL, Q_FIELDS_GET,
 	Q__COUNT
 };
 
@@ -492,6 +509,12 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " coalesce(new_text, body) FROM messages"
 	    " WHERE ticket_id = ?1 ORDER BY id",
 	[Q_MSG_RAW] = "SELECT raw FROM raw_messages WHERE message = ?1",
+	[Q_FIELD_SET] = "INSERT INTO fields (ticket_id, name, value)"
+	    " VALUES (?1, ?2, ?3) ON CONFLICT (ticket_id, name)"
+	    " DO UPDATE SET value = excluded.value",
+	[Q_FIELD_DEL] = "DELETE FROM fields WHERE ticket_id = ?1 AND name = ?2",
+	[Q_FIELDS_GET] = "SELECT name, value FROM fields WHERE ticket_id = ?1"
+	    " ORDER BY name",
 	[Q_STEPS_TICKET] = STEPS_SQL("?1"),
 	[Q_STEPS_OPEN] = STEPS_SQL("SELECT id FROM tickets WHERE status IN"
 	    " ('new', 'open', 'pending')"),
@@ -1095,6 +1118,7 @@ static const struct copy_table {
 	    "rule, ticket_id, occurrence", -1, NULL },
 	{ "rule_horizon", "rule, upto", "rule", -1, NULL },
 	{ "agent_state", "name, away, until_at, since, why", "name", -1, NULL },
+	{ "fields", "ticket_id, name, value", "ticket_id, name", -1, NULL },
 	/* PostgreSQL keeps bounced addresses in lower case. */
 	{ "bounced", "address, at, ticket_id", "address", -1,
 	    "lower(?1), ?2, ?3" },
@@ -1500,6 +1524,7 @@ col(struct db_stmt *st, int i)
 static void
 ticket_from_row(struct db_stmt *st, struct store_ticket *t)
 {
+	memset(t, 0, sizeof(*t));
 	t->id = db_int64(st, 0);
 	t->subject = col_dup(st, 1);
 	t->status = col_dup(st, 2);
@@ -1535,7 +1560,40 @@ store_ticket_clear(struct store_ticket *t)
 	free(t->tags);
 	free(t->lang);
 	free(t->skill);
+	for (size_t i = 0; i < t->nfields; i++) {
+		free(t->fields[i].name);
+		free(t->fields[i].value);
+	}
+	free(t->fields);
 	memset(t, 0, sizeof(*t));
+}
+
+const char *
+store_ticket_field(const struct store_ticket *t, const char *name)
+{
+	for (size_t i = 0; i < t->nfields; i++)
+		if (strcmp(t->fields[i].name, name) == 0)
+			return t->fields[i].value;
+	return NULL;
+}
+
+enum tk_status
+store_field_set(struct store *s, int64_t ticket, const char *name,
+    const char *value)
+{
+	struct db_stmt *st = stmt(s, value ? Q_FIELD_SET : Q_FIELD_DEL);
+	enum db_rc rc;
+
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_int64(st, 1, ticket);
+	db_bind_text(st, 2, name);
+	if (value)
+		db_bind_text(st, 3, value);
+	if ((rc = db_step(st)) != DB_DONE)
+		seterr(s, "set a field");
+	db_reset(st);
+	return rc_status(s, rc);
 }
 
 enum tk_status
@@ -1556,6 +1614,19 @@ store_ticket_get(struct store *s, int64_t id, struct store_ticket *t,
 		*found = 1;
 	} else if (rc != DB_DONE)
 		seterr(s, "get ticket");
+	db_reset(st);
+	if (rc != DB_ROW || (st = stmt(s, Q_FIELDS_GET)) == NULL)
+		return rc == DB_ROW ? TK_EIO : rc_status(s, rc);
+	/* Its fields, by name. */
+	db_bind_int64(st, 1, id);
+	while ((rc = db_step(st)) == DB_ROW) {
+		t->fields = xreallocarray(t->fields, t->nfields + 1,
+		    sizeof(*t->fields));
+		t->fields[t->nfields].name = xstrdup(db_text(st, 0));
+		t->fields[t->nfields++].value = xstrdup(db_text(st, 1));
+	}
+	if (rc != DB_DONE)
+		seterr(s, "get a ticket's fields");
 	db_reset(st);
 	return rc_status(s, rc);
 }

@@ -41,6 +41,9 @@ static const char *const var_names[] = {
 static int
 var_known(const char *name)
 {
+	/* {{ticket.fields.NAME}}: empty when the ticket has none */
+	if (strncmp(name, "ticket.fields.", 14) == 0 && name[14] != '\0')
+		return 1;
 	for (size_t i = 0; var_names[i]; i++)
 		if (strcmp(var_names[i], name) == 0)
 			return 1;
@@ -68,7 +71,11 @@ var_value(const struct template_vars *v, const char *name, struct buf *out)
 		buf_addstr(out, t->assignee ? t->assignee : "");
 	else if (strcmp(name, "customer.history") == 0)
 		buf_addstr(out, v->history ? v->history : "");
-	else if (strcmp(name, "ticket.due") == 0)
+	else if (strncmp(name, "ticket.fields.", 14) == 0) {
+		const char *f = store_ticket_field(t, name + 14);
+
+		buf_addstr(out, f ? f : "");
+	} else if (strcmp(name, "ticket.due") == 0)
 		buf_addstr(out, v->due ? v->due : "(none)\n");
 	else if (strcmp(name, "ticket.tag") == 0)
 		buf_printf(out, "[%s #%lld]", v->prefix, (long long)t->id);

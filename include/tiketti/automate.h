@@ -62,6 +62,14 @@ enum tk_status automate_set(struct automate *a, int64_t ticket,
     const struct automate_mail *mail, int64_t now, int *changed);
 
 /*
+ * Sets a ticket field ([field NAME] of tiketti.conf) to value, checked
+ * against its type ("" clears it): a `field` event (old: the name).
+ * TK_EPERM for an unknown field or a bad value (automate_errmsg()).
+ */
+enum tk_status automate_set_field(struct automate *a, int64_t ticket,
+    const char *name, const char *value, const char *actor, int64_t now);
+
+/*
  * An agent's answer through her signed address: text (hers, without
  * her command lines and quote) to the ticket's customer, from the
  * shared address, answering the customer's mail.

@@ -30,6 +30,15 @@ struct conf_webhook {
 	size_t	  nevents;
 };
 
+/* A ticket field an admin declared: [field NAME] with type and values. */
+enum conf_field_type { FIELD_TEXT, FIELD_NUMBER, FIELD_DATE, FIELD_ENUM };
+struct conf_field {
+	char			 *name;		/* lower case */
+	enum conf_field_type	  type;
+	char			**values;	/* FIELD_ENUM's */
+	size_t			  nvalues;
+};
+
 enum conf_imap_tls { CONF_TLS_IMAPS, CONF_TLS_STARTTLS, CONF_TLS_NONE };
 enum conf_imap_after {
 	CONF_AFTER_KEEP, CONF_AFTER_SEEN, CONF_AFTER_MOVE, CONF_AFTER_DELETE
@@ -111,6 +120,8 @@ struct tk_conf {
 	size_t		  nagents;
 	struct conf_webhook *webhooks;
 	size_t		  nwebhooks;
+	struct conf_field *fields;
+	size_t		  nfields;
 	struct conf_account *accounts;
 	size_t		  naccounts;
 };
@@ -143,6 +154,16 @@ int conf_trusted_relay(const struct tk_conf *c, const char *ip);
  * categories are configured and it is none of them; with none
  * configured, category itself when it is 1 to 64 printable characters. */
 const char *conf_category(const struct tk_conf *c, const char *category);
+const struct conf_field *conf_field_by_name(const struct tk_conf *c,
+    const char *name);
+/*
+ * A value for the field, checked and in its one form (a number as
+ * written without spaces, a date YYYY-MM-DD, an enum value as declared,
+ * text on one line of at most 1000 bytes): *out is the caller's. NULL,
+ * or what is wrong with it.
+ */
+const char *conf_field_value(const struct conf_field *f, const char *in,
+    char **out);
 const struct conf_webhook *conf_webhook_by_name(const struct tk_conf *c,
     const char *name);
 /* 1 when the webhook asked for event ("ticket.assigned", ...). */

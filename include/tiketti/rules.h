@@ -32,12 +32,13 @@ enum rules_event {
 enum rules_act {
 	ACT_SET, ACT_TAG, ACT_UNTAG, ACT_ASSIGN, ACT_ROUTE, ACT_AUTOREPLY,
 	ACT_REPLY, ACT_CSAT, ACT_NOTE, ACT_NOTIFY, ACT_WEBHOOK, ACT_STOP,
-	ACT_SLA,
+	ACT_SLA, ACT_FIELD,
 };
 
 struct rules_action {
 	enum rules_act	 kind;
-	const char	*field;	/* ACT_SET: status, priority or category */
+	const char	*field;	/* ACT_SET: status, priority or category;
+				 * ACT_FIELD: the field's name */
 	const char	*arg;	/* value, tag, agent, skill, template, text,
 				 * webhook or policy name; NULL for csat
 				 * and stop */
@@ -139,8 +140,11 @@ void rules_each_action(const struct ruleset *rs,
 
 /* "set priority urgent", as an admin would write it. */
 void rules_action_format(const struct rules_action *a, struct buf *out);
-/* Mirrors set, tag, untag and assign on the ticket view. */
+/* Mirrors set, tag, untag, assign and set field on the ticket view. */
 void rules_ticket_apply(struct store_ticket *t, const struct rules_action *a);
+/* Sets a field's value on the ticket view. */
+void rules_ticket_field(struct store_ticket *t, const char *name,
+    const char *value);
 /* Frees the cache a run left in the input. */
 void rules_input_clear(struct rules_input *in);
 

@@ -12,6 +12,12 @@
 
 struct store;
 
+/* A ticket field's value (tiketti.conf [field NAME]). */
+struct store_field {
+	char	*name;
+	char	*value;
+};
+
 struct store_ticket {
 	int64_t	 id;
 	char	*subject;
@@ -32,6 +38,8 @@ struct store_ticket {
 	char	*lang;		/* the customer's language list, or NULL */
 	char	*skill;		/* the skill it was routed by, or NULL */
 	int	 csat;		/* the last survey rating 1-5, 0 = none */
+	struct store_field *fields;	/* by name (store_ticket_get only) */
+	size_t	 nfields;
 };
 
 /* A mail or webhook waiting to leave (rules queue, deliver sends). */
@@ -169,7 +177,7 @@ enum tk_status store_copy(struct store *src, struct store *dst,
 /* The schema version the database is at; -1 on error. */
 int store_schema_version(struct store *s);
 /* The schema version this tiketti writes. */
-#define STORE_SCHEMA_VERSION	8
+#define STORE_SCHEMA_VERSION	9
 /*
  * Prepares every statement of the store on this connection: a dialect's
  * mistake shows here rather than on the first mail that needs it.
@@ -232,6 +240,12 @@ enum tk_status store_ticket_insert(struct store *s, struct store_ticket *t);
 enum tk_status store_ticket_set(struct store *s, int64_t id,
     const char *field, const char *value, int64_t now);
 enum tk_status store_ticket_touch(struct store *s, int64_t id, int64_t now);
+/* Sets a ticket's field (value NULL: removes it). */
+enum tk_status store_field_set(struct store *s, int64_t ticket,
+    const char *name, const char *value);
+/* The value of a field in a ticket view, or NULL. */
+const char *store_ticket_field(const struct store_ticket *t,
+    const char *name);
 
 enum tk_status store_participant_add(struct store *s, int64_t ticket,
     const char *addr);
