@@ -30,6 +30,7 @@
 #include "tiketti/buf.h"
 #include "tiketti/classify.h"
 #include "tiketti/clocks.h"
+#include "tiketti/extract.h"
 #include "tiketti/json.h"
 #include "tiketti/mime.h"
 #include "tiketti/str.h"
@@ -1151,6 +1152,34 @@ route_pick(struct automate *a, const char *skill, int64_t now,
 
 /* ---- applying one action ---- */
 
+/*
+ * extract field NAME from LABEL / regex RE: the value in the text of the
+ * mail at hand (none: nothing happens) set as the field; a value the
+ * field's type refuses is an extract_failed event.
+ */
+static enum tk_status
+extract_field(struct apply *ap, const struct rules_action *ac,
+    const char *actor)
+{
+	struct automate *a = ap->a;
+	const char *text = ap->mail && ap->mail->msg ? ap->mail->msg->body :
+	    NULL;
+	char *v;
+	enum tk_status ts;
+
+	if (text == NULL || (v = ac->re ? extract_regex(ac->re, text) :
+	    extract_key(text, ac->arg)) == NULL)
+		return TK_OK;
+	ts = automate_set_field(a, ap->ticket, ac->field, v, actor, ap->now);
+	if (ts == TK_EPERM)
+		ts = event(a, ap->ticket, ap->now, "extract_failed", actor,
+		    ac->field, a->err);
+	else if (ts == TK_OK)	/* later rules test it as stored */
+		ts = view_load(ap);
+	free(v);
+	return ts;
+}
+
 static enum tk_status
 apply_action(const struct rules_origin *o, const struct rules_action *ac,
     void *arg)
@@ -1241,6 +1270,9 @@ apply_action(const struct rules_origin *o, const struct rules_action *ac,
 		if (ts == TK_EPERM)	/* a field gone from the config */
 			ts = event(a, ap->ticket, ap->now, "command_error",
 			    actor, ac->field, a->err);
+		break;
+	case ACT_EXTRACT:
+		ts = extract_field(ap, ac, actor);
 		break;
 	case ACT_SLA:
 		/* The policy in force is the last one set (sla.h). */
@@ -1665,7 +1697,7 @@ due_add(int64_t id, int64_t at, void *arg)
 
 /* The built-in "close solved tickets after close_after". */
 static const struct rules_action close_action = {
-	ACT_SET, "status", "closed", "close_after", 0, 0,
+	ACT_SET, "status", "closed", NULL, "close_after", 0, 0,
 };
 
 /*

@@ -588,13 +588,15 @@ rules_action_format(const struct rules_action *a, struct buf *out)
 		[ACT_AUTOREPLY] = "autoreply", [ACT_REPLY] = "reply",
 		[ACT_CSAT] = "csat", [ACT_NOTE] = "note", [ACT_NOTIFY] = "notify",
 		[ACT_WEBHOOK] = "webhook", [ACT_STOP] = "stop", [ACT_SLA] = "sla",
-		[ACT_FIELD] = "set field",
+		[ACT_FIELD] = "set field", [ACT_EXTRACT] = "extract field",
 	};
 
 	buf_addstr(out, words[a->kind]);
 	if (a->field)
-		buf_printf(out, a->kind == ACT_FIELD ? " \"%s\"" : " %s",
-		    a->field);
+		buf_printf(out, a->kind == ACT_FIELD || a->kind == ACT_EXTRACT ?
+		    " \"%s\"" : " %s", a->field);
+	if (a->kind == ACT_EXTRACT)
+		buf_addstr(out, a->re ? " regex" : " from");
 	if (a->arg)
 		buf_printf(out, " \"%s\"", a->arg);
 }

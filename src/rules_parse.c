@@ -922,7 +922,21 @@ action_names[] = {
 	{ "csat", ACT_CSAT, 0 }, { "note", ACT_NOTE, 1 },
 	{ "notify", ACT_NOTIFY, 1 }, { "webhook", ACT_WEBHOOK, 1 },
 	{ "stop", ACT_STOP, 0 }, { "sla", ACT_SLA, 1 },
+	{ "extract", ACT_EXTRACT, 1 },
 };
+
+/* Frees what an action owns; a->re, when set with a->arg, is compiled
+ * (action_check frees it when it does not compile). */
+static void
+action_clear(struct rules_action *a)
+{
+	if (a->re && a->arg)
+		regfree(a->re);
+	free(a->re);
+	if (a->kind == ACT_FIELD || a->kind == ACT_EXTRACT)
+		free((char *)a->field);
+	free((char *)a->arg);
+}
 
 static int
 is_action(const struct parser *p)
@@ -994,6 +1008,31 @@ action_check(struct parser *p, struct rules_action *a, int line, int col)
 	case ACT_NOTE:
 		str_oneline(arg);
 		return 0;
+	case ACT_EXTRACT:
+		if (a->re) {
+			int rc;
+
+			if (!regex_ok(arg)) {
+				free(a->re);
+				a->re = NULL;
+				return error_at(p, line, col, "regex \"%s\" is "
+				    "too complex (nested or stacked "
+				    "repetitions, or one of what may match "
+				    "nothing)", arg);
+			}
+			if ((rc = regcomp(a->re, arg, REG_EXTENDED |
+			    REG_ICASE)) != 0) {
+				char msg[128];
+
+				regerror(rc, a->re, msg, sizeof(msg));
+				free(a->re);	/* not compiled: no regfree */
+				a->re = NULL;
+				return error_at(p, line, col, "bad regex \"%s\": "
+				    "%s", arg, msg);
+			}
+		} else if (*arg == '\0')
+			return error_at(p, line, col, "an empty label");
+		return 0;
 	case ACT_FIELD: {
 		const struct conf_field *f = c ? conf_field_by_name(c,
 		    a->field) : NULL;
@@ -1034,10 +1073,15 @@ parse_action(struct parser *p, struct rule *r)
 		return error(p, "unknown action \"%s\"", p->tok.text);
 	a.kind = action_names[i].kind;
 	next(p);
-	if (a.kind == ACT_SET && is_kw(p, "field")) {
+	if ((a.kind == ACT_SET && is_kw(p, "field")) || a.kind == ACT_EXTRACT) {
 		char *name = NULL;
 
-		a.kind = ACT_FIELD;
+		if (a.kind == ACT_EXTRACT && !is_kw(p, "field"))
+			return error(p, "expected \"field\" (as in extract field "
+			    "\"order\" from \"Order number\"), found %s",
+			    found(p));
+		if (a.kind == ACT_SET)
+			a.kind = ACT_FIELD;
 		next(p);
 		line = p->tok.line;
 		col = p->tok.col;
@@ -1051,6 +1095,19 @@ parse_action(struct parser *p, struct rule *r)
 			    p->conf->path ? p->conf->path : "the configuration");
 			free(name);
 			return -1;
+		}
+		if (a.kind == ACT_EXTRACT) {
+			int re = is_kw(p, "regex");
+
+			if (!re && !is_kw(p, "from")) {
+				error(p, "expected from \"LABEL\" or regex "
+				    "\"PATTERN\", found %s", found(p));
+				free(name);
+				return -1;
+			}
+			if (re)
+				a.re = xcalloc(1, sizeof(*a.re));
+			next(p);
 		}
 	} else if (a.kind == ACT_SET) {
 		if (is_kw(p, "status"))
@@ -1075,15 +1132,11 @@ parse_action(struct parser *p, struct rule *r)
 		return -1;
 	a.arg = arg;
 	if (arg && action_check(p, &a, line, col) < 0) {
-		free((char *)a.arg);
-		if (a.kind == ACT_FIELD)
-			free((char *)a.field);
+		action_clear(&a);
 		return -1;
 	}
 	if (p->tok.type != T_SEMI) {
-		free((char *)a.arg);
-		if (a.kind == ACT_FIELD)
-			free((char *)a.field);
+		action_clear(&a);
 		return error(p, "expected ';' after the action, found %s",
 		    found(p));
 	}
@@ -1112,11 +1165,8 @@ rule_clear(struct rule *r)
 	list_free(r->statuses, r->nstatuses);
 	free((char *)r->timer.status);
 	rules_test_free(r->test);
-	for (size_t i = 0; i < r->nacts; i++) {
-		free((char *)r->acts[i].arg);
-		if (r->acts[i].kind == ACT_FIELD)
-			free((char *)r->acts[i].field);
-	}
+	for (size_t i = 0; i < r->nacts; i++)
+		action_clear(&r->acts[i]);
 	free(r->acts);
 	memset(r, 0, sizeof(*r));
 }

@@ -9,6 +9,7 @@
 #ifndef TIKETTI_RULES_H
 #define TIKETTI_RULES_H
 
+#include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,16 +33,18 @@ enum rules_event {
 enum rules_act {
 	ACT_SET, ACT_TAG, ACT_UNTAG, ACT_ASSIGN, ACT_ROUTE, ACT_AUTOREPLY,
 	ACT_REPLY, ACT_CSAT, ACT_NOTE, ACT_NOTIFY, ACT_WEBHOOK, ACT_STOP,
-	ACT_SLA, ACT_FIELD,
+	ACT_SLA, ACT_FIELD, ACT_EXTRACT,
 };
 
 struct rules_action {
 	enum rules_act	 kind;
 	const char	*field;	/* ACT_SET: status, priority or category;
-				 * ACT_FIELD: the field's name */
+				 * ACT_FIELD, ACT_EXTRACT: the field's name */
 	const char	*arg;	/* value, tag, agent, skill, template, text,
 				 * webhook or policy name; NULL for csat
 				 * and stop */
+	regex_t		*re;	/* ACT_EXTRACT with regex (arg: its text),
+				 * or NULL: arg is a label */
 	const char	*file;
 	int		 line, col;
 };
