@@ -22,6 +22,7 @@
 
 #include "tiketti/automate.h"
 #include "tiketti/buf.h"
+#include "tiketti/extract.h"
 #include "tiketti/ingest.h"
 #include "tiketti/mime.h"
 #include "tiketti/ooo.h"
@@ -635,8 +636,10 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 		res->ticket = ticket;
 		goto status;
 	}
-	classify_message(c, m, env ? env->mail_from : NULL, env ? &env->proof :
-	    NULL, &cls);
+	/* A form's envelope is its robot's, and says nothing of the
+	 * person (form_person). */
+	classify_message(c, m, env && !m->form_robot ? env->mail_from : NULL,
+	    env ? &env->proof : NULL, &cls);
 	res->kind = cls.kind;
 	if (cls.claimed)
 		snprintf(res->unverified, sizeof(res->unverified), "%s",
@@ -765,6 +768,9 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	    "agent_unverified", actor, cls.claimed->name, cls.unverified,
 	    row)) != TK_OK)
 		goto fail;
+	if (m->form_robot && (ts = store_event_add(s, ticket, now, "form",
+	    m->form_robot, m->form_robot, m->from.addr, row)) != TK_OK)
+		goto fail;
 	res->commands = cmdlen > 0;
 	if (thr.forged && (ts = store_event_add(s, ticket, now, "token_forged",
 	    actor, NULL, "a signed address with a bad signature was ignored",
@@ -824,8 +830,8 @@ ingest_preview(const struct tk_conf *c, const struct tk_msg *m,
 	const char *mailbox;
 
 	memset(view, 0, sizeof(*view));
-	classify_message(c, m, env ? env->mail_from : NULL, env ? &env->proof :
-	    NULL, cls);
+	classify_message(c, m, env && !m->form_robot ? env->mail_from : NULL,
+	    env ? &env->proof : NULL, cls);
 	if (cls->kind == KIND_AGENT && agent_counterpart(c, m))
 		who = agent_counterpart(c, m);
 	view->subject = thread_subject_strip(m->subject, c->ticket_prefix);
@@ -841,10 +847,53 @@ ingest_preview(const struct tk_conf *c, const struct tk_msg *m,
 	    (int64_t)time(NULL);
 }
 
+/*
+ * A web form's mail (From one of form_senders) is the person's who
+ * filled the form in: the address under form_requester_field in its
+ * text, else its Reply-To. From becomes the person, the robot is kept
+ * in form_robot; without a person it stays the robot's.
+ */
+static void
+form_person(const struct tk_conf *c, struct tk_msg *m)
+{
+	char *addr = NULL, *name = NULL;
+	size_t i;
+
+	if (m->from.addr == NULL)
+		return;
+	for (i = 0; i < c->nform_senders; i++)
+		if (str_glob(c->form_senders[i], m->from.addr))
+			break;
+	if (i == c->nform_senders)
+		return;
+	if (c->form_requester_field &&
+	    (addr = extract_key(m->body, c->form_requester_field)) != NULL &&
+	    (strchr(addr, '@') == NULL || strpbrk(addr, " \t<>,;\"") != NULL ||
+	    strlen(addr) > 254)) {
+		free(addr);
+		addr = NULL;
+	}
+	if (addr == NULL && m->reply_to.addr &&
+	    strcasecmp(m->reply_to.addr, m->from.addr) != 0) {
+		addr = xstrdup(m->reply_to.addr);
+		name = m->reply_to.name ? xstrdup(m->reply_to.name) : NULL;
+	}
+	if (addr == NULL)
+		return;
+	m->form_robot = m->from.addr;
+	free(m->from.name);
+	m->from.addr = str_lower(addr);
+	m->from.name = name;
+}
+
 struct tk_msg *
 ingest_parse(const struct tk_conf *c, const char *raw, size_t len)
 {
-	return mime_parse(raw, len, (const char *const *)c->fallback_charsets);
+	struct tk_msg *m = mime_parse(raw, len,
+	    (const char *const *)c->fallback_charsets);
+
+	form_person(c, m);
+	return m;
 }
 
 enum tk_status

@@ -1021,6 +1021,21 @@ message_fill(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts,
 		}
 		free(from);
 	}
+	{
+		struct mime_addr *rt = NULL;
+		size_t n = 0;
+
+		addr_header(m, msg, opts, fallbacks, "Reply-To",
+		    GMIME_ADDRESS_TYPE_REPLY_TO, &rt, &n);
+		if (n > 0) {
+			m->reply_to = rt[0];
+			for (size_t i = 1; i < n; i++) {
+				free(rt[i].name);
+				free(rt[i].addr);
+			}
+		}
+		free(rt);
+	}
 	addr_header(m, msg, opts, fallbacks, "To", GMIME_ADDRESS_TYPE_TO, &m->to,
 	    &m->nto);
 	addr_header(m, msg, opts, fallbacks, "Cc", GMIME_ADDRESS_TYPE_CC, &m->cc,
@@ -1358,6 +1373,8 @@ mime_free(struct tk_msg *m)
 	free(m->references);
 	free(m->subject);
 	addr_free(&m->from);
+	addr_free(&m->reply_to);
+	free(m->form_robot);
 	for (size_t i = 0; i < m->nto; i++)
 		addr_free(&m->to[i]);
 	free(m->to);

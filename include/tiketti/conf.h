@@ -82,6 +82,10 @@ struct tk_conf {
 	char		 *calendars_dir;	/* NAME.cal files */
 	char		 *sla_policy;	/* the policy of a ticket no rule put
 					 * under one, or NULL */
+	char		**form_senders;	/* web forms' robots (globs) */
+	size_t		  nform_senders;
+	char		 *form_requester_field;	/* the label of the person's
+						 * address in a form, or NULL */
 	long long	  close_after;	/* seconds a solved ticket waits */
 	long long	  history_age;	/* seconds: older imports send nothing */
 	char		 *smtp_url;	/* smtp:// or smtps://, or NULL: mail waits */

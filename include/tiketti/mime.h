@@ -59,6 +59,10 @@ struct tk_msg {
 	size_t			 nreferences;
 	char			*subject;	/* UTF-8, one line, never NULL */
 	struct mime_addr	 from;
+	struct mime_addr	 reply_to;	/* its first address, or none */
+	/* A web form's robot when from was taken from the form (ingest
+	 * does, for form_senders), or NULL. */
+	char			*form_robot;
 	struct mime_addr	*to;
 	size_t			 nto;
 	struct mime_addr	*cc;
