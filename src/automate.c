@@ -974,6 +974,8 @@ webhook_body(const struct apply *ap, const struct rules_origin *o,
 	}
 	json_arr_close(&j);
 	json_key_int(&j, "created_at", t->created_at);
+	json_key(&j, "fields");
+	ticket_fields_json(&j, ap->a->conf, t);
 	json_obj_close(&j);
 	json_obj_close(&j);
 }

@@ -1631,20 +1631,7 @@ ticket_show(struct ctx *x, int argc, char **argv)
 		json_obj_open(&o.j);
 		ticket_json_fields(&o.j, &t);
 		json_key(&o.j, "fields");
-		json_obj_open(&o.j);
-		for (size_t i = 0; i < t.nfields; i++) {
-			const struct conf_field *f = conf_field_by_name(x->conf,
-			    t.fields[i].name);
-
-			json_key(&o.j, t.fields[i].name);
-			/* A number as a number; what the config no longer
-			 * declares, as text. */
-			if (f && f->type == FIELD_NUMBER)
-				json_real(&o.j, strtod(t.fields[i].value, NULL));
-			else
-				json_str(&o.j, t.fields[i].value);
-		}
-		json_obj_close(&o.j);
+		ticket_fields_json(&o.j, x->conf, &t);
 		json_key(&o.j, "messages");
 		json_arr_open(&o.j);
 	} else {

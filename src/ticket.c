@@ -12,6 +12,7 @@
  *	failures as the store reports them.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tiketti/ticket.h"
@@ -127,4 +128,22 @@ ticket_set(struct store *s, const struct tk_conf *c, int64_t id,
 		snprintf(errbuf, errlen, "%s", store_errmsg(s));
 	store_ticket_clear(&t);
 	return ts;
+}
+
+void
+ticket_fields_json(struct json *j, const struct tk_conf *c,
+    const struct store_ticket *t)
+{
+	json_obj_open(j);
+	for (size_t i = 0; i < t->nfields; i++) {
+		const struct conf_field *f = conf_field_by_name(c,
+		    t->fields[i].name);
+
+		json_key(j, t->fields[i].name);
+		if (f && f->type == FIELD_NUMBER)
+			json_real(j, strtod(t->fields[i].value, NULL));
+		else
+			json_str(j, t->fields[i].value);
+	}
+	json_obj_close(j);
 }

@@ -22,6 +22,8 @@
 #   calendar  the calendar parser and its iCalendar reader (a calendar
 #             that loads adds and counts business time consistently),
 #             seeded with contrib/calendars
+#   extract   the form extractor (a value is one line, capped), seeded
+#             with tests/fuzz/seeds/extract
 # FUZZ_TARGETS picks some. Every input in tests/fuzz/regress/TARGET/ (a
 # crash found once) is run first. Any crash, leak or sanitizer report
 # fails; the input is kept in $FUZZ_ARTIFACTS (default the build
@@ -30,7 +32,7 @@
 
 : "${FUZZ_SECONDS:=5}"
 : "${FUZZ_ARTIFACTS:=$(pwd)}"
-: "${FUZZ_TARGETS:=ingest rules template conf authres cut html quote ooo calendar}"
+: "${FUZZ_TARGETS:=ingest rules template conf authres cut html quote ooo calendar extract}"
 mkdir -p "$FUZZ_ARTIFACTS"
 CC_FUZZ=${CC_FUZZ:-clang}
 need "$CC_FUZZ" pkg-config
@@ -93,7 +95,7 @@ seeds() {
 		cp "$SRCDIR/contrib/tiketti.conf" "$2/contrib.conf"
 		cp "$SRCDIR/sample/tiketti.conf" "$2/sample.conf"
 		;;
-	authres|html|quote|ooo)
+	authres|html|quote|ooo|extract)
 		cp "$F/seeds/$1"/* "$2/"
 		;;
 	calendar)

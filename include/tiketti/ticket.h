@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "tiketti/conf.h"
+#include "tiketti/json.h"
 #include "tiketti/store.h"
 
 /* 1 when value is a status (new|open|pending|solved|closed). */
@@ -27,5 +28,12 @@ int ticket_priority_valid(const char *value);
 enum tk_status ticket_set(struct store *s, const struct tk_conf *c,
     int64_t id, const char *field, const char *value, const char *actor,
     int64_t now, int *changed, char *errbuf, size_t errlen);
+
+/*
+ * Writes a ticket's fields as a JSON object by name: a number field as
+ * a number, the others (and one no longer declared) as strings.
+ */
+void ticket_fields_json(struct json *j, const struct tk_conf *c,
+    const struct store_ticket *t);
 
 #endif
