@@ -169,6 +169,7 @@ usage(void)
 	    "  poll [--account NAME] [--idle]\n"
 	    "  report [--since DATE] [--until DATE] [--mailbox ADDR]\n"
 	    "         [--format text|csv|json|html] [--replay POLICY-FILE]\n"
+	    "         [--by field:NAME]\n"
 	    "         [-o FILE]\n"
 	    "  tick\n"
 	    "  calendar check FILE...\n"
@@ -934,6 +935,7 @@ cmd_report(struct ctx *x, int argc, char **argv)
 		{ "mailbox", required_argument, NULL, 'm' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "replay", required_argument, NULL, 'r' },
+		{ "by", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const formats[] = { "text", "csv", "json", "html" };
@@ -975,6 +977,17 @@ cmd_report(struct ctx *x, int argc, char **argv)
 			break;
 		case 'r':
 			o.replay_file = optarg;
+			break;
+		case 'b':
+			/* field:NAME, a field of tiketti.conf */
+			if (strncmp(optarg, "field:", 6) != 0)
+				fatalx(EX_USAGE, "--by %s: want field:NAME",
+				    optarg);
+			o.by_field = str_lower(optarg + 6);
+			if (conf_field_by_name(x->conf, o.by_field) == NULL)
+				fatalx(EX_USAGE, "--by %s: no [field %s] in %s",
+				    optarg, o.by_field, x->conf->path ?
+				    x->conf->path : "tiketti.conf");
 			break;
 		default:
 			usage();

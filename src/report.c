@@ -88,7 +88,28 @@ struct report {
 	int64_t				 sla_running[SLA__N];
 	int64_t				*sla_secs[2];
 	size_t				 sla_n[2];
+	/* --by field:NAME: per value, tickets created, solved, open. */
+	struct by_value {
+		char	*value;		/* NULL: without the field */
+		int64_t	 created, solved, open;
+	}				*by;
+	size_t				 nby;
 };
+
+static int
+on_by_field(const struct store_row *r, void *arg)
+{
+	struct report *rp = arg;
+	struct by_value *b;
+
+	rp->by = xreallocarray(rp->by, rp->nby + 1, sizeof(*rp->by));
+	b = &rp->by[rp->nby++];
+	b->value = r->null[0] ? NULL : xstrdup(r->text[0]);
+	b->created = r->num[1];
+	b->solved = r->num[2];
+	b->open = r->num[3];
+	return 0;
+}
 
 /* The service promises' section of each format (below). */
 static void json_sla(struct json *j, const struct report *rp);
@@ -411,6 +432,9 @@ report_free(struct report *rp)
 	free(rp->days);
 	free(rp->sla_secs[0]);
 	free(rp->sla_secs[1]);
+	for (size_t i = 0; i < rp->nby; i++)
+		free(rp->by[i].value);
+	free(rp->by);
 }
 
 /* ---- small helpers for every format ---- */
@@ -656,6 +680,23 @@ write_json(const struct report *rp, struct buf *out)
 	json_counts(&j, "suppressed_by_reason", &rp->suppressed);
 	json_obj_close(&j);
 	json_sla(&j, rp);
+	if (o->by_field) {
+		json_key(&j, "by_field");
+		json_obj_open(&j);
+		json_key_str(&j, "field", o->by_field);
+		json_key(&j, "values");
+		json_arr_open(&j);
+		for (size_t i = 0; i < rp->nby; i++) {
+			json_obj_open(&j);
+			json_key_str(&j, "value", rp->by[i].value);
+			json_key_int(&j, "created", rp->by[i].created);
+			json_key_int(&j, "solved", rp->by[i].solved);
+			json_key_int(&j, "open", rp->by[i].open);
+			json_obj_close(&j);
+		}
+		json_arr_close(&j);
+		json_obj_close(&j);
+	}
 	json_obj_close(&j);
 	buf_addc(out, '\n');
 }
@@ -792,6 +833,16 @@ write_csv(const struct report *rp, struct buf *out)
 	    counts_total(&rp->suppressed));
 	csv_counts(out, "autoreplies", "reason", "suppressed", &rp->suppressed);
 	csv_sla(out, rp);
+	for (size_t i = 0; i < rp->nby; i++) {
+		const char *v = rp->by[i].value ? rp->by[i].value : "";
+
+		csv_int(out, "by_field", rp->o->by_field, v, "", "created",
+		    rp->by[i].created);
+		csv_int(out, "by_field", rp->o->by_field, v, "", "solved",
+		    rp->by[i].solved);
+		csv_int(out, "by_field", rp->o->by_field, v, "", "open",
+		    rp->by[i].open);
+	}
 }
 
 /* ---- text ---- */
@@ -896,6 +947,17 @@ write_text(const struct report *rp, struct buf *out)
 	if (rp->suppressed.n)
 		text_counts(out, "suppressed", &rp->suppressed, "(none)");
 	text_sla(out, rp);
+	if (o->by_field) {
+		buf_printf(out, "\nBy field %s (tickets created in the period)\n"
+		    "  %-32s %8s %8s %8s\n", o->by_field, "value", "created",
+		    "solved", "open");
+		for (size_t i = 0; i < rp->nby; i++)
+			buf_printf(out, "  %-32.32s %8lld %8lld %8lld\n",
+			    label(rp->by[i].value ? rp->by[i].value : "",
+			    "(none)"), (long long)rp->by[i].created,
+			    (long long)rp->by[i].solved,
+			    (long long)rp->by[i].open);
+	}
 }
 
 /* ---- HTML ---- */
@@ -1214,6 +1276,24 @@ write_html(const struct report *rp, struct buf *out)
 	}
 	buf_addstr(out, "</table>\n");
 	html_sla(out, rp);
+	if (o->by_field) {
+		buf_addstr(out, "<h2>By field ");
+		html_str(out, o->by_field);
+		buf_addstr(out, "</h2>\n<table id=\"table-by-field\"><tr><th>"
+		    "value</th><th>created</th><th>solved</th><th>open</th>"
+		    "</tr>");
+		for (size_t i = 0; i < rp->nby; i++) {
+			buf_addstr(out, "<tr><th>");
+			html_str(out, rp->by[i].value ? rp->by[i].value :
+			    "(none)");
+			buf_printf(out, "</th><td class=\"n\">%lld</td><td "
+			    "class=\"n\">%lld</td><td class=\"n\">%lld</td>"
+			    "</tr>", (long long)rp->by[i].created,
+			    (long long)rp->by[i].solved,
+			    (long long)rp->by[i].open);
+		}
+		buf_addstr(out, "</table>\n");
+	}
 	buf_addstr(out, "</body></html>\n");
 	free(labels);
 	free(v);
@@ -1466,6 +1546,7 @@ static const struct step other_steps[] = {
 	{ STORE_REP_FLOW, on_flow },
 	{ STORE_REP_CSAT, on_csat },
 	{ STORE_REP_AUTOREPLY, on_autoreply },
+	{ STORE_REP_BY_FIELD, on_by_field },
 };
 
 struct chain {
@@ -1488,8 +1569,11 @@ chain_run(void *arg)
 		struct timespec t0, t1;
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (ch->steps[i].q == STORE_REP_BY_FIELD && o->by_field == NULL)
+			continue;
 		if ((ch->ts = store_report(ch->s, ch->steps[i].q, o->since,
-		    o->until, o->mailbox, ch->steps[i].fn, rp)) != TK_OK) {
+		    o->until, o->mailbox, o->by_field, ch->steps[i].fn,
+		    rp)) != TK_OK) {
 			snprintf(ch->err, sizeof(ch->err), "%s",
 			    store_errmsg(ch->s));
 			break;

@@ -402,7 +402,7 @@ enum stmt_id {
 	Q_REP_TIMES_FILL, Q_REP_TIMES_COUNT, Q_REP_FRT_ROWS, Q_REP_RES_ROWS,
 	Q_REP_FLOW, Q_REP_CSAT, Q_REP_AUTOREPLY,
 	Q_STEPS_TICKET, Q_STEPS_OPEN, Q_STEPS_WAITING, Q_STEPS_CREATED,
-	Q_FIELD_SET, Q_FIELD_DEL, Q_FIELDS_GET,
+	Q_FIELD_SET, Q_FIELD_DEL, Q_FIELDS_GET, Q_REP_BY_FIELD,
 	Q__COUNT
 };
 
@@ -515,6 +515,12 @@ static const char *const stmt_sql[Q__COUNT] = {
 	[Q_FIELD_DEL] = "DELETE FROM fields WHERE ticket_id = ?1 AND name = ?2",
 	[Q_FIELDS_GET] = "SELECT name, value FROM fields WHERE ticket_id = ?1"
 	    " ORDER BY name",
+	[Q_REP_BY_FIELD] = "SELECT f.value, count(*),"
+	    " coalesce(sum(" ONE_IF("t.status IN ('solved', 'closed')") "), 0),"
+	    " coalesce(sum(" ONE_IF("t.status IN ('new', 'open', 'pending')")
+	    "), 0) FROM tickets t LEFT JOIN fields f ON f.ticket_id = t.id"
+	    " AND f.name = ?4 WHERE t.created_at >= ?1 AND t.created_at < ?2"
+	    " AND " REP_MAILBOX " GROUP BY f.value ORDER BY 2 DESC, 1",
 	[Q_STEPS_TICKET] = STEPS_SQL("?1"),
 	[Q_STEPS_OPEN] = STEPS_SQL("SELECT id FROM tickets WHERE status IN"
 	    " ('new', 'open', 'pending')"),
@@ -2591,7 +2597,7 @@ store_imap_skipped(struct store *s, const char *account, const char *folder,
 
 enum tk_status
 store_report(struct store *s, enum store_report_q q, int64_t since,
-    int64_t until, const char *mailbox,
+    int64_t until, const char *mailbox, const char *field,
     int (*fn)(const struct store_row *row, void *arg), void *arg)
 {
 	static const enum stmt_id ids[] = {
@@ -2606,6 +2612,7 @@ store_report(struct store *s, enum store_report_q q, int64_t since,
 		[STORE_REP_FLOW] = Q_REP_FLOW,
 		[STORE_REP_CSAT] = Q_REP_CSAT,
 		[STORE_REP_AUTOREPLY] = Q_REP_AUTOREPLY,
+		[STORE_REP_BY_FIELD] = Q_REP_BY_FIELD,
 	};
 	struct db_stmt *st;
 	struct store_row row;
@@ -2621,6 +2628,8 @@ store_report(struct store *s, enum store_report_q q, int64_t since,
 	db_bind_int64(st, 1, since);
 	db_bind_int64(st, 2, until);
 	db_bind_text(st, 3, mailbox);
+	if (q == STORE_REP_BY_FIELD)
+		db_bind_text(st, 4, field);
 	while ((rc = db_step(st)) == DB_ROW) {
 		memset(&row, 0, sizeof(row));
 		row.n = db_columns(st);

@@ -24,6 +24,8 @@ struct report_opts {
 	const struct sla	*sla;
 	const struct sla	*replay;
 	const char		*replay_file;
+	/* --by field:NAME: the field's values broken down, or NULL. */
+	const char		*by_field;
 };
 
 /*

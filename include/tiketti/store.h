@@ -423,6 +423,8 @@ enum store_report_q {
 				 * solved, reopened, follow-ups (1 row) */
 	STORE_REP_CSAT,		/* 'sent'|'rating', rating, count */
 	STORE_REP_AUTOREPLY,	/* 'sent'|'suppressed', reason, count */
+	STORE_REP_BY_FIELD,	/* the field's value (NULL: none), created,
+				 * solved or closed, open: most first */
 };
 #define STORE_ROW_MAX 8
 struct store_row {
@@ -431,10 +433,11 @@ struct store_row {
 	int64_t		 num[STORE_ROW_MAX];
 	int		 null[STORE_ROW_MAX];
 };
-/* Runs one report aggregate over [since, until) and mailbox (NULL: all);
- * fn returns non-zero to stop. */
+/* Runs one report aggregate over [since, until) and mailbox (NULL: all),
+ * field naming the field of STORE_REP_BY_FIELD; fn returns non-zero to
+ * stop. */
 enum tk_status store_report(struct store *s, enum store_report_q q,
-    int64_t since, int64_t until, const char *mailbox,
+    int64_t since, int64_t until, const char *mailbox, const char *field,
     int (*fn)(const struct store_row *row, void *arg), void *arg);
 
 /*
