@@ -17,7 +17,7 @@ set -eu
 #                    directory; the package's own cluster is not made
 pkgs="autoconf automake libtool pkg-config make gcc
       libgmime-3.0-dev libxml2-dev libytnef0-dev libsqlite3-dev libpq-dev libcurl4-gnutls-dev libetpan-dev
-      libmilter-dev libical-dev ca-certificates"
+      libmilter-dev libical-dev libjansson-dev ca-certificates"
 if [ "${1:-}" = "--test" ]; then
 	pkgs="$pkgs libcmocka-dev faketime python3 sqlite3 valgrind
 	      clang libclang-rt-14-dev postfix miltertest swaks bc

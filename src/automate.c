@@ -30,7 +30,10 @@
 #include "tiketti/buf.h"
 #include "tiketti/classify.h"
 #include "tiketti/clocks.h"
+#include "tiketti/deliver.h"
 #include "tiketti/extract.h"
+#include "tiketti/log.h"
+#include "tiketti/lookup.h"
 #include "tiketti/json.h"
 #include "tiketti/mime.h"
 #include "tiketti/str.h"
@@ -109,6 +112,12 @@ void
 automate_set_rules(struct automate *a, const struct ruleset *rules)
 {
 	a->rules = rules;
+}
+
+const struct ruleset *
+automate_rules(const struct automate *a)
+{
+	return a->rules;
 }
 
 void
@@ -1152,6 +1161,206 @@ route_pick(struct automate *a, const char *skill, int64_t now,
 	return TK_OK;
 }
 
+/* ---- lookups ---- */
+
+/* The lookup done for this mail before the transaction, or NULL. */
+static const struct automate_lookup *
+prefetched(const struct apply *ap, const char *name)
+{
+	const struct automate_lookups *l = ap->mail ? ap->mail->lookups : NULL;
+
+	for (size_t i = 0; l && i < l->n; i++)
+		if (strcmp(l->v[i].conf->name, name) == 0)
+			return &l->v[i];
+	return NULL;
+}
+
+/*
+ * lookup NAME inside the transaction: the answer fetched before it set
+ * as fields (written to the cache when new), or a lookup_failed event
+ * naming the lookup and why ("crm: timeout"); the ticket is made either
+ * way.
+ */
+static enum tk_status
+lookup_apply(struct apply *ap, const char *name, const char *actor)
+{
+	struct automate *a = ap->a;
+	const struct automate_lookup *lk = prefetched(ap, name);
+	const struct conf_lookup *l = conf_lookup_by_name(a->conf, name);
+	struct lookup_value *v = NULL;
+	enum tk_status ts = TK_OK;
+	char why[800], err[200];
+	size_t n = 0;
+
+	if (l == NULL || lk == NULL || lk->error != NULL) {
+		snprintf(why, sizeof(why), "%s: %s", name, lk && lk->error ?
+		    lk->error : ap->mail == NULL ? "lookups run for mail only" :
+		    "not asked before the transaction (its rule did not hold "
+		    "on the mail alone)");
+		return event(a, ap->ticket, ap->now, "lookup_failed", actor,
+		    name, why);
+	}
+	if (lookup_answer(l, lk->answer, strlen(lk->answer), &v, &n, err,
+	    sizeof(err)) == -1) {
+		snprintf(why, sizeof(why), "%s: %s", name, err);
+		return event(a, ap->ticket, ap->now, "lookup_failed", actor,
+		    name, why);
+	}
+	if (!lk->cached && l->cache > 0)
+		ts = store_fail(a, store_lookup_put(a->store, name, lk->url,
+		    lk->at, lk->answer));
+	for (size_t i = 0; ts == TK_OK && i < n; i++) {
+		ts = automate_set_field(a, ap->ticket, v[i].field, v[i].value,
+		    actor, ap->now);
+		if (ts == TK_EPERM) {	/* a value its field refuses */
+			snprintf(why, sizeof(why), "%s: %s", name, a->err);
+			ts = event(a, ap->ticket, ap->now, "lookup_failed",
+			    actor, name, why);
+		}
+	}
+	lookup_values_free(v, n);
+	if (ts == TK_OK)
+		ts = event(a, ap->ticket, ap->now, "lookup", actor, name,
+		    lk->cached ? "cached" : "asked");
+	return ts == TK_OK ? view_load(ap) : ts;
+}
+
+struct prefetch {
+	const struct tk_conf	*conf;
+	struct store		*store;
+	const struct tk_msg	*msg;
+	struct store_ticket	*view;
+	int64_t			 now;
+	struct automate_lookups	*out;
+};
+
+/* One lookup, unless done already for this mail. */
+static void
+prefetch_one(struct prefetch *pf, const struct conf_lookup *l)
+{
+	struct automate_lookup *lk;
+	char err[200], *token = NULL, *hdrv[2];
+	size_t nh = 0;
+	struct buf b;
+
+	for (size_t i = 0; i < pf->out->n; i++)
+		if (pf->out->v[i].conf == l)
+			return;
+	pf->out->v = xreallocarray(pf->out->v, pf->out->n + 1,
+	    sizeof(*pf->out->v));
+	lk = &pf->out->v[pf->out->n++];
+	memset(lk, 0, sizeof(*lk));
+	lk->conf = l;
+	lk->at = pf->now;
+	if ((lk->url = lookup_url(l->url, pf->view->requester, pf->view->fields,
+	    pf->view->nfields, err, sizeof(err))) == NULL) {
+		lk->error = xstrdup(err);
+		return;
+	}
+	if (pf->store && l->cache > 0 && store_lookup_get(pf->store, l->name,
+	    lk->url, pf->now - l->cache, &lk->answer) == TK_OK &&
+	    lk->answer) {
+		lk->cached = 1;
+		return;
+	}
+	if (l->token_file && conf_read_secret("token_file", l->token_file,
+	    &token, err, sizeof(err)) != TK_OK) {
+		lk->error = xstrdup(err);
+		return;
+	}
+	if (token)
+		hdrv[nh++] = xasprintf("Authorization: Bearer %s", token);
+	if (l->header)
+		hdrv[nh++] = xstrdup(l->header);
+	buf_init(&b, LOOKUP_MAX_ANSWER);
+	if (deliver_fetch(l->post ? "POST" : "GET", lk->url,
+	    (const char *const *)hdrv, nh, (long)l->timeout, &b, err,
+	    sizeof(err)) == TK_OK) {
+		buf_addc(&b, '\0');
+		lk->answer = xstrdup(b.data ? b.data : "");
+	} else
+		lk->error = xstrdup(err);
+	/* Never the token in a log: only the lookup's name and why. */
+	if (lk->error)
+		log_warnx("lookup %s: %s", l->name, lk->error);
+	buf_free(&b);
+	for (size_t i = 0; i < nh; i++)
+		free(hdrv[i]);
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+}
+
+/* The preview's rules: fields mirrored, lookups done. */
+static enum tk_status
+prefetch_action(const struct rules_origin *o, const struct rules_action *ac,
+    void *arg)
+{
+	struct prefetch *pf = arg;
+	const struct conf_lookup *l;
+	char *v;
+
+	(void)o;
+	if (ac->kind == ACT_LOOKUP && (l = conf_lookup_by_name(pf->conf,
+	    ac->arg)) != NULL) {
+		struct lookup_value *vals = NULL;
+		size_t n = 0;
+		char err[200];
+
+		prefetch_one(pf, l);
+		/* Later rules (and lookups) see what it answered. */
+		if (pf->out->v[pf->out->n - 1].answer &&
+		    lookup_answer(l, pf->out->v[pf->out->n - 1].answer,
+		    strlen(pf->out->v[pf->out->n - 1].answer), &vals, &n, err,
+		    sizeof(err)) == 0)
+			for (size_t i = 0; i < n; i++)
+				rules_ticket_field(pf->view, vals[i].field,
+				    vals[i].value);
+		lookup_values_free(vals, n);
+	} else if (ac->kind == ACT_EXTRACT && (v = ac->re ?
+	    extract_regex(ac->re, pf->msg->body) :
+	    extract_key(pf->msg->body, ac->arg)) != NULL) {
+		rules_ticket_field(pf->view, ac->field, v);
+		free(v);
+	} else
+		rules_ticket_apply(pf->view, ac);
+	return TK_OK;
+}
+
+void
+automate_prefetch(const struct tk_conf *c, const struct ruleset *rules,
+    struct store *s, const struct tk_msg *m, struct store_ticket *view,
+    int64_t now, struct automate_lookups *out)
+{
+	static const enum rules_event evs[] = { RULES_CREATE,
+	    RULES_CUSTOMER_REPLY };
+	struct prefetch pf = { c, s, m, view, now, out };
+
+	memset(out, 0, sizeof(*out));
+	if (c->nlookups == 0 || !rules_use_lookup(rules))
+		return;
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+		struct rules_input in = { .msg = m, .new_text = m->body,
+		    .ticket = view, .now = now };
+
+		(void)rules_run(rules, evs[i], NULL, &in, prefetch_action, &pf);
+		rules_input_clear(&in);
+	}
+}
+
+void
+automate_lookups_free(struct automate_lookups *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].url);
+		free(l->v[i].answer);
+		free(l->v[i].error);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
 /* ---- applying one action ---- */
 
 /*
@@ -1275,6 +1484,9 @@ apply_action(const struct rules_origin *o, const struct rules_action *ac,
 		break;
 	case ACT_EXTRACT:
 		ts = extract_field(ap, ac, actor);
+		break;
+	case ACT_LOOKUP:
+		ts = lookup_apply(ap, ac->arg, actor);
 		break;
 	case ACT_SLA:
 		/* The policy in force is the last one set (sla.h). */

@@ -399,6 +399,76 @@ conf_field_value(const struct conf_field *f, const char *in, char **out)
 	return NULL;
 }
 
+static struct conf_lookup *
+lookup_add(struct tk_conf *c, const char *name)
+{
+	struct conf_lookup *l;
+
+	c->lookups = xreallocarray(c->lookups, c->nlookups + 1,
+	    sizeof(*c->lookups));
+	l = &c->lookups[c->nlookups++];
+	memset(l, 0, sizeof(*l));
+	l->name = xstrdup(name);
+	l->timeout = 2;
+	return l;
+}
+
+static const char *
+lookup_set(struct conf_lookup *l, const char *key, const char *val)
+{
+	long long v;
+
+	if (strcmp(key, "url") == 0) {
+		if (strncmp(val, "http://", 7) != 0 &&
+		    strncmp(val, "https://", 8) != 0)
+			return "bad url (want http:// or https://)";
+		free(l->url);
+		l->url = xstrdup(val);
+	} else if (strcmp(key, "method") == 0) {
+		if (strcasecmp(val, "GET") != 0 && strcasecmp(val, "POST") != 0)
+			return "bad method (want GET or POST)";
+		l->post = strcasecmp(val, "POST") == 0;
+	} else if (strcmp(key, "header") == 0) {
+		const char *colon = strchr(val, ':');
+
+		if (colon == NULL || colon == val || strpbrk(val, "\r\n"))
+			return "bad header (want Name: value)";
+		free(l->header);
+		l->header = xstrdup(val);
+	} else if (strcmp(key, "token_file") == 0) {
+		free(l->token_file);
+		l->token_file = xstrdup(val);
+	} else if (strcmp(key, "timeout") == 0) {
+		if (str_to_duration(val, 0, &v) != TK_OK || v < 1 || v > 60)
+			return "bad timeout (1s to 60s)";
+		l->timeout = v;
+	} else if (strcmp(key, "cache") == 0) {
+		if (str_to_duration(val, 0, &v) != TK_OK || v < 0 ||
+		    v > 30LL * 86400)
+			return "bad cache (a duration up to 30d; 0: none)";
+		l->cache = v;
+	} else if (strncmp(key, "field.", 6) == 0 && key[6]) {
+		if (*val == '\0' || strlen(val) > 256)
+			return "bad path (want a.b[0].c)";
+		l->maps = xreallocarray(l->maps, l->nmaps + 1,
+		    sizeof(*l->maps));
+		l->maps[l->nmaps].field = str_lower(xstrdup(key + 6));
+		l->maps[l->nmaps++].path = xstrdup(val);
+	} else
+		return "unknown lookup parameter (url, method, header, "
+		    "token_file, timeout, cache, field.NAME)";
+	return NULL;
+}
+
+const struct conf_lookup *
+conf_lookup_by_name(const struct tk_conf *c, const char *name)
+{
+	for (size_t i = 0; name && i < c->nlookups; i++)
+		if (strcmp(c->lookups[i].name, name) == 0)
+			return &c->lookups[i];
+	return NULL;
+}
+
 static struct conf_webhook *
 webhook_add(struct tk_conf *c, const char *name)
 {
@@ -654,6 +724,7 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 	struct conf_webhook *hook = NULL;
 	struct conf_account *acct = NULL;
 	struct conf_field *field = NULL;
+	struct conf_lookup *look = NULL;
 	int in_section = 0, lineno = 0;
 	char *line = text, *next;
 
@@ -686,16 +757,24 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 			hook = NULL;
 			acct = NULL;
 			field = NULL;
+			look = NULL;
 			if (strcmp(line + 1, "agent") != 0 &&
 			    strcmp(line + 1, "webhook") != 0 &&
 			    strcmp(line + 1, "account") != 0 &&
-			    strcmp(line + 1, "field") != 0)
+			    strcmp(line + 1, "field") != 0 &&
+			    strcmp(line + 1, "lookup") != 0)
 				errf(err, file, lineno, "unknown section type",
 				    line + 1);
 			else if (*sp == '\0')
 				errf(err, file, lineno, "section needs a name",
 				    line + 1);
-			else if (strcmp(line + 1, "field") == 0) {
+			else if (strcmp(line + 1, "lookup") == 0) {
+				if (conf_lookup_by_name(c, sp))
+					errf(err, file, lineno,
+					    "duplicate lookup", sp);
+				else
+					look = lookup_add(c, sp);
+			} else if (strcmp(line + 1, "field") == 0) {
 				if (conf_field_by_name(c, sp))
 					errf(err, file, lineno,
 					    "duplicate field", sp);
@@ -740,6 +819,8 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 				errf(err, file, lineno, msg, key);
 			if (field && (msg = field_set(field, key, val)))
 				errf(err, file, lineno, msg, key);
+			if (look && (msg = lookup_set(look, key, val)))
+				errf(err, file, lineno, msg, key);
 			continue;
 		}
 		{
@@ -761,6 +842,18 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 			    file, c->webhooks[i].name);
 	for (size_t i = 0; i < c->naccounts; i++)
 		account_check(c, &c->accounts[i], file, err);
+	for (size_t i = 0; i < c->nlookups; i++) {
+		const struct conf_lookup *l = &c->lookups[i];
+
+		if (l->url == NULL)
+			buf_printf(err, "%s: lookup \"%s\" has no url\n", file,
+			    l->name);
+		for (size_t k = 0; k < l->nmaps; k++)
+			if (conf_field_by_name(c, l->maps[k].field) == NULL)
+				buf_printf(err, "%s: lookup \"%s\": no [field "
+				    "%s] for field.%s\n", file, l->name,
+				    l->maps[k].field, l->maps[k].field);
+	}
 	for (size_t i = 0; i < c->nfields; i++)
 		if ((c->fields[i].type == FIELD_ENUM) != (c->fields[i].nvalues > 0))
 			buf_printf(err, "%s: field \"%s\": values go with type "
@@ -890,6 +983,20 @@ conf_free(struct tk_conf *c)
 		list_free(c->fields[i].values, c->fields[i].nvalues);
 	}
 	free(c->fields);
+	for (size_t i = 0; i < c->nlookups; i++) {
+		struct conf_lookup *l = &c->lookups[i];
+
+		free(l->name);
+		free(l->url);
+		free(l->header);
+		free(l->token_file);
+		for (size_t k = 0; k < l->nmaps; k++) {
+			free(l->maps[k].field);
+			free(l->maps[k].path);
+		}
+		free(l->maps);
+	}
+	free(c->lookups);
 	for (size_t i = 0; i < c->naccounts; i++) {
 		struct conf_account *a = &c->accounts[i];
 

@@ -289,6 +289,78 @@ send_webhook(struct sender *sn, const struct row *r, char *why, size_t whylen)
 	return FAIL;	/* 4xx, and redirects, which are not followed */
 }
 
+/* ---- lookups ---- */
+
+struct fetch {
+	struct buf	*out;
+	int		 over;	/* the answer passed the buffer's cap */
+};
+
+static size_t
+on_fetch(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct fetch *f = arg;
+
+	if (buf_add(f->out, data, size * nmemb) != TK_OK) {
+		f->over = 1;
+		return 0;	/* stops the transfer */
+	}
+	return size * nmemb;
+}
+
+enum tk_status
+deliver_fetch(const char *method, const char *url,
+    const char *const *headers, size_t nheaders, long timeout,
+    struct buf *out, char *err, size_t errlen)
+{
+	struct fetch f = { out, 0 };
+	struct curl_slist *hdrs = NULL;
+	char curlerr[CURL_ERROR_SIZE] = "";
+	CURLcode rc;
+	long code = 0;
+	CURL *h;
+
+	pthread_once(&curl_once, curl_init_once);
+	if ((h = curl_easy_init()) == NULL) {
+		snprintf(err, errlen, "cannot make a curl handle");
+		return TK_ETEMP;
+	}
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "tiketti/" PACKAGE_VERSION);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	if (strcmp(method, "POST") == 0)
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+	for (size_t i = 0; i < nheaders; i++)
+		hdrs = curl_slist_append(hdrs, headers[i]);
+	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_fetch);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &f);
+	rc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(h);
+	if (f.over)
+		snprintf(err, errlen, "answer over %zu bytes", out->cap);
+	else if (rc == CURLE_OPERATION_TIMEDOUT)
+		snprintf(err, errlen, "timeout");
+	else if (rc != CURLE_OK)
+		snprintf(err, errlen, "%s", curlerr[0] ? curlerr :
+		    curl_easy_strerror(rc));
+	else if (code < 200 || code > 299)
+		snprintf(err, errlen, "HTTP %ld", code);
+	else
+		return TK_OK;
+	return TK_ETEMP;
+}
+
 /* 1 when status is an item of the comma-separated list. */
 static int
 status_in(const char *status, const char *list)

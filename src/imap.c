@@ -633,12 +633,18 @@ batch_run(struct poller *p, const struct newmsg *m, size_t n)
 	struct ingest_envelope env = { .mailbox = a->mailbox };
 	struct batch b = { .m = m, .n = n };
 	struct store_imap before = p->state;
+	struct automate_lookups *lk = NULL;
 	struct ingest_result res;
 	enum tk_status ts;
 	char why[200];
 
 	if ((ts = batch_fetch(p, &b)) != TK_OK)
 		goto out;
+	/* Lookups before the batch's transaction, never inside it. */
+	lk = xcalloc(n ? n : 1, sizeof(*lk));
+	for (size_t i = 0; i < n; i++)
+		if (b.body[i] != NULL)
+			ingest_lookups(p->ig, b.body[i], b.len[i], &env, &lk[i]);
 	if ((ts = ingest_batch_begin(p->ig)) != TK_OK) {
 		snprintf(p->err, p->errlen, "account %s: %s", a->name,
 		    ingest_errmsg(p->ig));
@@ -656,8 +662,11 @@ batch_run(struct poller *p, const struct newmsg *m, size_t n)
 			ts = skip(p, &m[i], b.why[i] ? b.why[i] :
 			    "the server sent no body");
 		else {
+			struct ingest_envelope e = env;
+
+			e.lookups = &lk[i];
 			p->st->fetched++;
-			ts = ingest_message(p->ig, b.body[i], b.len[i], &env,
+			ts = ingest_message(p->ig, b.body[i], b.len[i], &e,
 			    &res);
 			if (ts == TK_ELIMIT) {
 				snprintf(why, sizeof(why), "%s",
@@ -698,6 +707,9 @@ batch_run(struct poller *p, const struct newmsg *m, size_t n)
 	}
 	ts = act_pending(p);
 out:
+	for (size_t i = 0; lk && i < n; i++)
+		automate_lookups_free(&lk[i]);
+	free(lk);
 	batch_free(&b);
 	return ts;
 }

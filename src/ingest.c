@@ -377,7 +377,8 @@ react(struct ingest *ig, const struct tk_msg *m, const struct ingest_envelope *e
 	struct automate_mail mail = { m, env ? env->mail_from : NULL,
 	    env ? env->rcpts : NULL, env ? env->nrcpts : 0, row,
 	    cls->kind == KIND_AUTO || cls->kind == KIND_BOUNCE ?
-	    (cls->reason ? cls->reason : "auto") : NULL, history, new_text };
+	    (cls->reason ? cls->reason : "auto") : NULL, history, new_text,
+	    env ? env->lookups : NULL };
 	const char *actor = m->from.addr, *reopen = NULL;
 	enum tk_status ts;
 	int changed;
@@ -592,7 +593,7 @@ relay(struct ingest *ig, const struct tk_msg *m,
     int64_t ticket, int64_t row, int64_t now, int history, const char *text)
 {
 	struct automate_mail mail = { m, NULL, NULL, 0, row, NULL, history,
-	    text };
+	    text, NULL };
 	enum tk_status ts;
 
 	if (strcasecmp(cls->agent->name, thr->agent) != 0) {
@@ -886,6 +887,41 @@ form_person(const struct tk_conf *c, struct tk_msg *m)
 	m->from.name = name;
 }
 
+void
+ingest_prefetch(const struct tk_conf *c, const struct ruleset *rules,
+    struct store *s, const struct tk_msg *m, const struct ingest_envelope *env,
+    struct automate_lookups *out)
+{
+	struct classify_result cls;
+	struct store_ticket view;
+
+	memset(out, 0, sizeof(*out));
+	if (c->nlookups == 0 || !rules_use_lookup(rules))
+		return;
+	ingest_preview(c, m, env, &view, &cls);
+	/* A customer's mail: robots and agents are nobody to look up. */
+	if (cls.kind == KIND_CUSTOMER)
+		automate_prefetch(c, rules, s, m, &view, (int64_t)time(NULL),
+		    out);
+	store_ticket_clear(&view);
+}
+
+void
+ingest_lookups(struct ingest *ig, const char *raw, size_t len,
+    const struct ingest_envelope *env, struct automate_lookups *out)
+{
+	const struct ruleset *rules = automate_rules(ig->automate);
+	struct tk_msg *m;
+
+	memset(out, 0, sizeof(*out));
+	if (ig->conf->nlookups == 0 || !rules_use_lookup(rules) ||
+	    (long long)len > ig->conf->message_size_limit)
+		return;
+	m = ingest_parse(ig->conf, raw, len);
+	ingest_prefetch(ig->conf, rules, ig->store, m, env, out);
+	mime_free(m);
+}
+
 struct tk_msg *
 ingest_parse(const struct tk_conf *c, const char *raw, size_t len)
 {
@@ -963,9 +999,21 @@ ingest_message(struct ingest *ig, const char *raw, size_t len,
 		    ig->conf->message_size_limit);
 		return TK_ELIMIT;
 	}
-	/* Parse before taking the write lock: it is the slow part. */
+	/* Parse before taking the write lock: it is the slow part. So are
+	 * lookups, never made inside a transaction (a batch's is open:
+	 * an import asks nobody). */
 	m = ingest_parse(ig->conf, raw, len);
-	ts = ingest_parsed(ig, m, raw, len, env, res);
+	if (!ig->in_batch && env && env->lookups == NULL) {
+		struct ingest_envelope e = *env;
+		struct automate_lookups lk;
+
+		ingest_prefetch(ig->conf, automate_rules(ig->automate),
+		    ig->store, m, env, &lk);
+		e.lookups = &lk;
+		ts = ingest_parsed(ig, m, raw, len, &e, res);
+		automate_lookups_free(&lk);
+	} else
+		ts = ingest_parsed(ig, m, raw, len, env, res);
 	mime_free(m);
 	return ts;
 }

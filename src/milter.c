@@ -747,6 +747,7 @@ eom_ingest(SMFICTX *ctx, struct mctx *c, const struct tk_conf *conf,
     const struct timespec *t0)
 {
 	struct ingest_envelope env = { 0 };
+	struct automate_lookups lookups = { 0 };
 	struct ingest_result res;
 	struct job job = { 0 };
 	enum tk_status ts;
@@ -773,11 +774,26 @@ eom_ingest(SMFICTX *ctx, struct mctx *c, const struct tk_conf *conf,
 	env.proof.client_addr = c->client_addr;
 	job.m = ingest_parse(conf, raw, c->size);	/* in parallel */
 	receiving_done(c);
+	/* Lookups too, before the group's transaction: the cache read on
+	 * a connection of this message's own. */
+	if (conf->nlookups && rules_use_lookup(c->gen->rules)) {
+		struct store *rs = NULL;
+
+		if (store_open(conf->database, conf->busy_timeout,
+		    STORE_READONLY, &rs) != TK_OK) {
+			store_close(rs);
+			rs = NULL;
+		}
+		ingest_prefetch(conf, c->gen->rules, rs, job.m, &env, &lookups);
+		store_close(rs);
+		env.lookups = &lookups;
+	}
 	job.raw = raw;
 	job.len = c->size;
 	job.env = &env;
 	job.res = &res;
 	ts = group_commit(&job);
+	automate_lookups_free(&lookups);
 	if (ts == TK_OK && res.kind == KIND_AGENT &&
 	    automate_commands_len(job.m->body) > 0)
 		cut_commands(ctx, c, raw);

@@ -212,6 +212,16 @@ rules_load(const char *path, const struct tk_conf *conf,
 }
 
 int
+rules_use_lookup(const struct ruleset *rs)
+{
+	for (size_t i = 0; rs && i < rs->nrules; i++)
+		for (size_t k = 0; k < rs->rules[i].nacts; k++)
+			if (rs->rules[i].acts[k].kind == ACT_LOOKUP)
+				return 1;
+	return 0;
+}
+
+int
 rules_use_history(const struct ruleset *rs)
 {
 	return rs && rs->history;
@@ -589,6 +599,7 @@ rules_action_format(const struct rules_action *a, struct buf *out)
 		[ACT_CSAT] = "csat", [ACT_NOTE] = "note", [ACT_NOTIFY] = "notify",
 		[ACT_WEBHOOK] = "webhook", [ACT_STOP] = "stop", [ACT_SLA] = "sla",
 		[ACT_FIELD] = "set field", [ACT_EXTRACT] = "extract field",
+		[ACT_LOOKUP] = "lookup",
 	};
 
 	buf_addstr(out, words[a->kind]);

@@ -922,7 +922,7 @@ action_names[] = {
 	{ "csat", ACT_CSAT, 0 }, { "note", ACT_NOTE, 1 },
 	{ "notify", ACT_NOTIFY, 1 }, { "webhook", ACT_WEBHOOK, 1 },
 	{ "stop", ACT_STOP, 0 }, { "sla", ACT_SLA, 1 },
-	{ "extract", ACT_EXTRACT, 1 },
+	{ "extract", ACT_EXTRACT, 1 }, { "lookup", ACT_LOOKUP, 1 },
 };
 
 /* Frees what an action owns; a->re, when set with a->arg, is compiled
@@ -1007,6 +1007,12 @@ action_check(struct parser *p, struct rules_action *a, int line, int col)
 		return 0;
 	case ACT_NOTE:
 		str_oneline(arg);
+		return 0;
+	case ACT_LOOKUP:
+		if (c && conf_lookup_by_name(c, arg) == NULL)
+			return error_at(p, line, col, "unknown lookup \"%s\" (no "
+			    "[lookup %s] in %s)", arg, arg,
+			    c->path ? c->path : "the configuration");
 		return 0;
 	case ACT_EXTRACT:
 		if (a->re) {

@@ -210,14 +210,26 @@ static const char schema_v9[] =
 "  name TEXT NOT NULL,"
 "  value TEXT NOT NULL,"
 "  PRIMARY KEY (ticket_id, name)) WITHOUT ROWID;"
-"CREATE INDEX fields_name ON fields(name, value);";
+"CREATE INDEX fields_name ON fields(name, value);"
+"CREATE TABLE lookup_cache ("
+"  name TEXT NOT NULL,"
+"  url TEXT NOT NULL,"
+"  at INTEGER NOT NULL,"
+"  answer TEXT NOT NULL,"
+"  PRIMARY KEY (name, url)) WITHOUT ROWID;";
 static const char schema_pg_v9[] =
 "CREATE TABLE fields ("
 "  ticket_id BIGINT NOT NULL REFERENCES tickets(id),"
 "  name TEXT NOT NULL,"
 "  value TEXT NOT NULL,"
 "  PRIMARY KEY (ticket_id, name));"
-"CREATE INDEX fields_name ON fields(name, value);";
+"CREATE INDEX fields_name ON fields(name, value);"
+"CREATE TABLE lookup_cache ("
+"  name TEXT NOT NULL,"
+"  url TEXT NOT NULL,"
+"  at BIGINT NOT NULL,"
+"  answer TEXT NOT NULL,"
+"  PRIMARY KEY (name, url));";
 static const char schema_pg_v8[] =
 "CREATE TABLE agent_state ("
 "  name TEXT PRIMARY KEY,"
@@ -403,6 +415,7 @@ enum stmt_id {
 	Q_REP_FLOW, Q_REP_CSAT, Q_REP_AUTOREPLY,
 	Q_STEPS_TICKET, Q_STEPS_OPEN, Q_STEPS_WAITING, Q_STEPS_CREATED,
 	Q_FIELD_SET, Q_FIELD_DEL, Q_FIELDS_GET, Q_REP_BY_FIELD,
+	Q_LOOKUP_GET, Q_LOOKUP_PUT,
 	Q__COUNT
 };
 
@@ -513,6 +526,11 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " VALUES (?1, ?2, ?3) ON CONFLICT (ticket_id, name)"
 	    " DO UPDATE SET value = excluded.value",
 	[Q_FIELD_DEL] = "DELETE FROM fields WHERE ticket_id = ?1 AND name = ?2",
+	[Q_LOOKUP_GET] = "SELECT answer FROM lookup_cache WHERE name = ?1"
+	    " AND url = ?2 AND at >= ?3",
+	[Q_LOOKUP_PUT] = "INSERT INTO lookup_cache (name, url, at, answer)"
+	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name, url)"
+	    " DO UPDATE SET at = excluded.at, answer = excluded.answer",
 	[Q_FIELDS_GET] = "SELECT name, value FROM fields WHERE ticket_id = ?1"
 	    " ORDER BY name",
 	[Q_REP_BY_FIELD] = "SELECT f.value, count(*),"
@@ -1125,6 +1143,7 @@ static const struct copy_table {
 	{ "rule_horizon", "rule, upto", "rule", -1, NULL },
 	{ "agent_state", "name, away, until_at, since, why", "name", -1, NULL },
 	{ "fields", "ticket_id, name, value", "ticket_id, name", -1, NULL },
+	{ "lookup_cache", "name, url, at, answer", "name, url", -1, NULL },
 	/* PostgreSQL keeps bounced addresses in lower case. */
 	{ "bounced", "address, at, ticket_id", "address", -1,
 	    "lower(?1), ?2, ?3" },
@@ -1572,6 +1591,46 @@ store_ticket_clear(struct store_ticket *t)
 	}
 	free(t->fields);
 	memset(t, 0, sizeof(*t));
+}
+
+enum tk_status
+store_lookup_get(struct store *s, const char *name, const char *url,
+    int64_t since, char **answer)
+{
+	struct db_stmt *st = stmt(s, Q_LOOKUP_GET);
+	enum db_rc rc;
+
+	*answer = NULL;
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_text(st, 1, name);
+	db_bind_text(st, 2, url);
+	db_bind_int64(st, 3, since);
+	if ((rc = db_step(st)) == DB_ROW)
+		*answer = xstrdup(db_text(st, 0) ? db_text(st, 0) : "");
+	else if (rc != DB_DONE)
+		seterr(s, "read the lookup cache");
+	db_reset(st);
+	return rc_status(s, rc);
+}
+
+enum tk_status
+store_lookup_put(struct store *s, const char *name, const char *url,
+    int64_t at, const char *answer)
+{
+	struct db_stmt *st = stmt(s, Q_LOOKUP_PUT);
+	enum db_rc rc;
+
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_text(st, 1, name);
+	db_bind_text(st, 2, url);
+	db_bind_int64(st, 3, at);
+	db_bind_text(st, 4, answer);
+	if ((rc = db_step(st)) != DB_DONE)
+		seterr(s, "write the lookup cache");
+	db_reset(st);
+	return rc_status(s, rc);
 }
 
 const char *

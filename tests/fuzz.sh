@@ -38,7 +38,7 @@ CC_FUZZ=${CC_FUZZ:-clang}
 need "$CC_FUZZ" pkg-config
 S=$SRCDIR/src
 F=$SRCDIR/tests/fuzz
-PKGS="libytnef libxml-2.0 gmime-3.0 sqlite3 libpq libcurl libetpan gnutls milter libical"
+PKGS="libytnef libxml-2.0 gmime-3.0 sqlite3 libpq libcurl libetpan gnutls milter libical jansson"
 # The flags configure settled on (`make fuzz` passes them: without the
 # packaging flags libetpan.pc leaks, see configure.ac); pkg-config's own,
 # so filtered, when run by hand.

@@ -13,6 +13,20 @@
 #include "tiketti/rules.h"
 #include "tiketti/store.h"
 
+/* A lookup's request made before the write transaction. */
+struct automate_lookup {
+	const struct conf_lookup *conf;
+	char			*url;
+	char			*answer;	/* the JSON, or NULL */
+	char			*error;		/* why there is none, or NULL */
+	int			 cached;	/* read from the cache */
+	int64_t			 at;
+};
+struct automate_lookups {
+	struct automate_lookup	*v;
+	size_t			 n;
+};
+
 /* The mail an event comes from; NULL where there is none. */
 struct automate_mail {
 	const struct tk_msg	*msg;
@@ -24,6 +38,8 @@ struct automate_mail {
 	int			 history;	/* an old mail imported: nothing
 						 * it sets off is sent */
 	const char		*new_text;	/* its text without its quote */
+	/* The lookups done for it before the transaction, or NULL. */
+	const struct automate_lookups *lookups;
 };
 
 struct automate_stats {
@@ -42,6 +58,8 @@ void automate_free(struct automate *a);
 void automate_set_rules(struct automate *a, const struct ruleset *rules);
 /* The service promises tick watches (borrowed; NULL: none). */
 void automate_set_sla(struct automate *a, const struct sla *sla);
+/* The rules it runs; borrowed. */
+const struct ruleset *automate_rules(const struct automate *a);
 /* The text of the last error; borrowed. */
 const char *automate_errmsg(const struct automate *a);
 
@@ -111,6 +129,19 @@ enum tk_status automate_commands(struct automate *a, int64_t ticket,
  */
 enum tk_status automate_tick(struct automate *a, int64_t now,
     struct automate_stats *st);
+
+/*
+ * Before the write transaction, holding no lock: runs the rules of
+ * create and customer reply on view (a preview of the ticket the mail
+ * would make, ingest_preview()) and does each lookup a rule that holds
+ * asks for, once: the cache in s read (s NULL: none), else the HTTP
+ * request within its timeout. What `lookup NAME` then takes inside the
+ * transaction; free with automate_lookups_free.
+ */
+void automate_prefetch(const struct tk_conf *c, const struct ruleset *rules,
+    struct store *s, const struct tk_msg *m, struct store_ticket *view,
+    int64_t now, struct automate_lookups *out);
+void automate_lookups_free(struct automate_lookups *l);
 
 /* Checks that every template the rules name exists and parses. */
 enum tk_status automate_check(const struct ruleset *rs,

@@ -39,6 +39,23 @@ struct conf_field {
 	size_t			  nvalues;
 };
 
+/* [lookup NAME]: another system asked before routing (lookup.h). */
+struct conf_lookup_map {
+	char	*field;		/* a [field] */
+	char	*path;		/* in the JSON answer: a.b[0].c */
+};
+struct conf_lookup {
+	char			*name;
+	char			*url;		/* a template */
+	int			 post;		/* method = POST */
+	char			*header;	/* "Name: value", or NULL */
+	char			*token_file;	/* 0600: Authorization: Bearer */
+	long long		 timeout;	/* seconds */
+	long long		 cache;		/* seconds; 0: none */
+	struct conf_lookup_map	*maps;
+	size_t			 nmaps;
+};
+
 enum conf_imap_tls { CONF_TLS_IMAPS, CONF_TLS_STARTTLS, CONF_TLS_NONE };
 enum conf_imap_after {
 	CONF_AFTER_KEEP, CONF_AFTER_SEEN, CONF_AFTER_MOVE, CONF_AFTER_DELETE
@@ -126,6 +143,8 @@ struct tk_conf {
 	size_t		  nwebhooks;
 	struct conf_field *fields;
 	size_t		  nfields;
+	struct conf_lookup *lookups;
+	size_t		  nlookups;
 	struct conf_account *accounts;
 	size_t		  naccounts;
 };
@@ -159,6 +178,8 @@ int conf_trusted_relay(const struct tk_conf *c, const char *ip);
  * configured, category itself when it is 1 to 64 printable characters. */
 const char *conf_category(const struct tk_conf *c, const char *category);
 const struct conf_field *conf_field_by_name(const struct tk_conf *c,
+    const char *name);
+const struct conf_lookup *conf_lookup_by_name(const struct tk_conf *c,
     const char *name);
 /*
  * A value for the field, checked and in its one form (a number as

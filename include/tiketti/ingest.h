@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tiketti/automate.h"
 #include "tiketti/classify.h"
 #include "tiketti/conf.h"
 #include "tiketti/rules.h"
@@ -30,6 +31,9 @@ struct ingest_envelope {
 	 * recorded, rules run, nothing sent. */
 	int			 stamp;
 	int64_t			 file_time;
+	/* Lookups done for it before the transaction (ingest_prefetch);
+	 * NULL: ingest_message does them when it holds no transaction. */
+	const struct automate_lookups *lookups;
 };
 
 struct ingest_result {
@@ -60,6 +64,18 @@ void ingest_free(struct ingest *ig);
 /* The rules to run (NULL: none); borrowed, may be swapped between
  * messages (a reload keeps the old set until the new one loads). */
 void ingest_set_rules(struct ingest *ig, const struct ruleset *rules);
+/*
+ * The lookups the rules would ask for this message, done now, before any
+ * transaction (s: for the cache, or NULL): for a front end that parses
+ * on its own (the milter), to put in the envelope it hands ingest.
+ */
+void ingest_prefetch(const struct tk_conf *c, const struct ruleset *rules,
+    struct store *s, const struct tk_msg *m, const struct ingest_envelope *env,
+    struct automate_lookups *out);
+/* The same for raw bytes, parsed here and the cache read on ig's store;
+ * call it outside a batch (the poller does, before each batch). */
+void ingest_lookups(struct ingest *ig, const char *raw, size_t len,
+    const struct ingest_envelope *env, struct automate_lookups *out);
 /* The service promises an assignment mail tells the time left of. */
 void ingest_set_sla(struct ingest *ig, const struct sla *sla);
 /* The text of the last error; borrowed. */

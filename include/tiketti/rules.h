@@ -33,7 +33,7 @@ enum rules_event {
 enum rules_act {
 	ACT_SET, ACT_TAG, ACT_UNTAG, ACT_ASSIGN, ACT_ROUTE, ACT_AUTOREPLY,
 	ACT_REPLY, ACT_CSAT, ACT_NOTE, ACT_NOTIFY, ACT_WEBHOOK, ACT_STOP,
-	ACT_SLA, ACT_FIELD, ACT_EXTRACT,
+	ACT_SLA, ACT_FIELD, ACT_EXTRACT, ACT_LOOKUP,
 };
 
 struct rules_action {
@@ -114,6 +114,8 @@ enum tk_status rules_load(const char *path, const struct tk_conf *conf,
 size_t rules_count(const struct ruleset *rs);
 /* 1 when a rule tests the customer's history (the caller fills it). */
 int rules_use_history(const struct ruleset *rs);
+/* 1 when a rule has a `lookup` action. */
+int rules_use_lookup(const struct ruleset *rs);
 
 /* The service-promise policies of the rule files, in order; borrowed. */
 const struct sla_policy *rules_policies(const struct ruleset *rs, size_t *n);

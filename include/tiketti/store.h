@@ -243,6 +243,12 @@ enum tk_status store_ticket_touch(struct store *s, int64_t id, int64_t now);
 /* Sets a ticket's field (value NULL: removes it). */
 enum tk_status store_field_set(struct store *s, int64_t ticket,
     const char *name, const char *value);
+/* A lookup's answer for url cached at or after since (*answer NULL:
+ * none; the caller frees it); and the cache written. */
+enum tk_status store_lookup_get(struct store *s, const char *name,
+    const char *url, int64_t since, char **answer);
+enum tk_status store_lookup_put(struct store *s, const char *name,
+    const char *url, int64_t at, const char *answer);
 /* The value of a field in a ticket view, or NULL. */
 const char *store_ticket_field(const struct store_ticket *t,
     const char *name);
