@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "tiketti/conf.h"
+#include "tiketti/lookup.h"
 #include "tiketti/str.h"
 
 enum param_type {
@@ -845,9 +846,14 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 	for (size_t i = 0; i < c->nlookups; i++) {
 		const struct conf_lookup *l = &c->lookups[i];
 
+		const char *why;
+
 		if (l->url == NULL)
 			buf_printf(err, "%s: lookup \"%s\" has no url\n", file,
 			    l->name);
+		else if ((why = lookup_url_check(l->url)) != NULL)
+			buf_printf(err, "%s: lookup \"%s\": url: %s\n", file,
+			    l->name, why);
 		for (size_t k = 0; k < l->nmaps; k++)
 			if (conf_field_by_name(c, l->maps[k].field) == NULL)
 				buf_printf(err, "%s: lookup \"%s\": no [field "

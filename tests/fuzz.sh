@@ -24,6 +24,8 @@
 #             seeded with contrib/calendars
 #   extract   the form extractor (a value is one line, capped), seeded
 #             with tests/fuzz/seeds/extract
+#   lookup    a lookup's JSON answer read through paths (jansson) and its
+#             URL template, seeded with tests/fuzz/seeds/lookup
 # FUZZ_TARGETS picks some. Every input in tests/fuzz/regress/TARGET/ (a
 # crash found once) is run first. Any crash, leak or sanitizer report
 # fails; the input is kept in $FUZZ_ARTIFACTS (default the build
@@ -32,7 +34,7 @@
 
 : "${FUZZ_SECONDS:=5}"
 : "${FUZZ_ARTIFACTS:=$(pwd)}"
-: "${FUZZ_TARGETS:=ingest rules template conf authres cut html quote ooo calendar extract}"
+: "${FUZZ_TARGETS:=ingest rules template conf authres cut html quote ooo calendar extract lookup}"
 mkdir -p "$FUZZ_ARTIFACTS"
 CC_FUZZ=${CC_FUZZ:-clang}
 need "$CC_FUZZ" pkg-config
@@ -95,7 +97,7 @@ seeds() {
 		cp "$SRCDIR/contrib/tiketti.conf" "$2/contrib.conf"
 		cp "$SRCDIR/sample/tiketti.conf" "$2/sample.conf"
 		;;
-	authres|html|quote|ooo|extract)
+	authres|html|quote|ooo|extract|lookup)
 		cp "$F/seeds/$1"/* "$2/"
 		;;
 	calendar)
