@@ -611,6 +611,16 @@ relay(struct ingest *ig, const struct tk_msg *m,
 }
 
 /* Everything after parsing, inside the transaction or savepoint. */
+/* One of form_senders: a web form's robot (form_person). */
+static int
+form_sender(const struct tk_conf *c, const char *addr)
+{
+	for (size_t i = 0; addr && i < c->nform_senders; i++)
+		if (str_glob(c->form_senders[i], addr))
+			return 1;
+	return 0;
+}
+
 static enum tk_status
 pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
     size_t len, const struct ingest_envelope *env, struct ingest_result *res)
@@ -641,6 +651,12 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	 * person (form_person). */
 	classify_message(c, m, env && !m->form_robot ? env->mail_from : NULL,
 	    env ? &env->proof : NULL, &cls);
+	/* A form's mail with no person in it is its robot's: stored, never
+	 * answered. */
+	if (m->form_robot == NULL && form_sender(c, m->from.addr)) {
+		cls.kind = KIND_AUTO;
+		cls.reason = "form-robot";
+	}
 	res->kind = cls.kind;
 	if (cls.claimed)
 		snprintf(res->unverified, sizeof(res->unverified), "%s",
@@ -858,14 +874,8 @@ static void
 form_person(const struct tk_conf *c, struct tk_msg *m)
 {
 	char *addr = NULL, *name = NULL;
-	size_t i;
 
-	if (m->from.addr == NULL)
-		return;
-	for (i = 0; i < c->nform_senders; i++)
-		if (str_glob(c->form_senders[i], m->from.addr))
-			break;
-	if (i == c->nform_senders)
+	if (!form_sender(c, m->from.addr))
 		return;
 	if (c->form_requester_field &&
 	    (addr = extract_key(m->body, c->form_requester_field)) != NULL &&
