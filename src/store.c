@@ -538,7 +538,8 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " coalesce(sum(" ONE_IF("t.status IN ('new', 'open', 'pending')")
 	    "), 0) FROM tickets t LEFT JOIN fields f ON f.ticket_id = t.id"
 	    " AND f.name = ?4 WHERE t.created_at >= ?1 AND t.created_at < ?2"
-	    " AND " REP_MAILBOX " GROUP BY f.value ORDER BY 2 DESC, 1",
+	    " AND " REP_MAILBOX " GROUP BY f.value"
+	    " ORDER BY 2 DESC, coalesce(f.value, '')",
 	[Q_STEPS_TICKET] = STEPS_SQL("?1"),
 	[Q_STEPS_OPEN] = STEPS_SQL("SELECT id FROM tickets WHERE status IN"
 	    " ('new', 'open', 'pending')"),
