@@ -960,6 +960,26 @@ addr_header(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts,
 	free(fixed);
 }
 
+/* The first address of a header (From, Reply-To) into *out. */
+static void
+first_addr(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts,
+    const char *const *fallbacks, const char *name, GMimeAddressType type,
+    struct mime_addr *out)
+{
+	struct mime_addr *v = NULL;
+	size_t n = 0;
+
+	addr_header(m, msg, opts, fallbacks, name, type, &v, &n);
+	if (n > 0) {
+		*out = v[0];
+		for (size_t i = 1; i < n; i++) {
+			free(v[i].name);
+			free(v[i].addr);
+		}
+	}
+	free(v);
+}
+
 static void
 message_fill(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts,
     const char *const *fallbacks, size_t want, struct buf *grab)
@@ -1006,36 +1026,10 @@ message_fill(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts,
 		    MIME_MAX_VALUE, 1);
 	if (m->subject == NULL)
 		m->subject = xstrdup("");
-	{
-		struct mime_addr *from = NULL;
-		size_t n = 0;
-
-		addr_header(m, msg, opts, fallbacks, "From",
-		    GMIME_ADDRESS_TYPE_FROM, &from, &n);
-		if (n > 0) {
-			m->from = from[0];
-			for (size_t i = 1; i < n; i++) {
-				free(from[i].name);
-				free(from[i].addr);
-			}
-		}
-		free(from);
-	}
-	{
-		struct mime_addr *rt = NULL;
-		size_t n = 0;
-
-		addr_header(m, msg, opts, fallbacks, "Reply-To",
-		    GMIME_ADDRESS_TYPE_REPLY_TO, &rt, &n);
-		if (n > 0) {
-			m->reply_to = rt[0];
-			for (size_t i = 1; i < n; i++) {
-				free(rt[i].name);
-				free(rt[i].addr);
-			}
-		}
-		free(rt);
-	}
+	first_addr(m, msg, opts, fallbacks, "From", GMIME_ADDRESS_TYPE_FROM,
+	    &m->from);
+	first_addr(m, msg, opts, fallbacks, "Reply-To",
+	    GMIME_ADDRESS_TYPE_REPLY_TO, &m->reply_to);
 	addr_header(m, msg, opts, fallbacks, "To", GMIME_ADDRESS_TYPE_TO, &m->to,
 	    &m->nto);
 	addr_header(m, msg, opts, fallbacks, "Cc", GMIME_ADDRESS_TYPE_CC, &m->cc,
