@@ -31,7 +31,7 @@
 static const char *const var_names[] = {
 	"ticket.id", "ticket.subject", "ticket.status", "ticket.priority",
 	"ticket.category", "ticket.tag", "ticket.skill", "ticket.assignee",
-	"ticket.due",
+	"ticket.due", "ticket.fields",
 	"customer.name", "customer.address", "customer.history",
 	"agent.name", "csat.1", "csat.2", "csat.3", "csat.4", "csat.5",
 	"csat.web.1", "csat.web.2", "csat.web.3", "csat.web.4", "csat.web.5",
@@ -71,7 +71,13 @@ var_value(const struct template_vars *v, const char *name, struct buf *out)
 		buf_addstr(out, t->assignee ? t->assignee : "");
 	else if (strcmp(name, "customer.history") == 0)
 		buf_addstr(out, v->history ? v->history : "");
-	else if (strncmp(name, "ticket.fields.", 14) == 0) {
+	else if (strcmp(name, "ticket.fields") == 0) {
+		for (size_t i = 0; i < t->nfields; i++)
+			buf_printf(out, "%s: %s\n", t->fields[i].name,
+			    t->fields[i].value);
+		if (t->nfields == 0)
+			buf_addstr(out, "(none)\n");
+	} else if (strncmp(name, "ticket.fields.", 14) == 0) {
 		const char *f = store_ticket_field(t, name + 14);
 
 		buf_addstr(out, f ? f : "");
