@@ -1234,8 +1234,8 @@ struct prefetch {
 	struct automate_lookups	*out;
 };
 
-/* One lookup, unless done already for this mail. */
-static void
+/* One lookup, unless done already for this mail: its result. */
+static const struct automate_lookup *
 prefetch_one(struct prefetch *pf, const struct conf_lookup *l)
 {
 	struct automate_lookup *lk;
@@ -1245,7 +1245,7 @@ prefetch_one(struct prefetch *pf, const struct conf_lookup *l)
 
 	for (size_t i = 0; i < pf->out->n; i++)
 		if (pf->out->v[i].conf == l)
-			return;
+			return &pf->out->v[i];
 	pf->out->v = xreallocarray(pf->out->v, pf->out->n + 1,
 	    sizeof(*pf->out->v));
 	lk = &pf->out->v[pf->out->n++];
@@ -1255,18 +1255,18 @@ prefetch_one(struct prefetch *pf, const struct conf_lookup *l)
 	if ((lk->url = lookup_url(l->url, pf->view->requester, pf->view->fields,
 	    pf->view->nfields, err, sizeof(err))) == NULL) {
 		lk->error = xstrdup(err);
-		return;
+		return lk;
 	}
 	if (pf->store && l->cache > 0 && store_lookup_get(pf->store, l->name,
 	    lk->url, pf->now - l->cache, &lk->answer) == TK_OK &&
 	    lk->answer) {
 		lk->cached = 1;
-		return;
+		return lk;
 	}
 	if (l->token_file && conf_read_secret("token_file", l->token_file,
 	    &token, err, sizeof(err)) != TK_OK) {
 		lk->error = xstrdup(err);
-		return;
+		return lk;
 	}
 	if (token)
 		hdrv[nh++] = xasprintf("Authorization: Bearer %s", token);
@@ -1275,10 +1275,9 @@ prefetch_one(struct prefetch *pf, const struct conf_lookup *l)
 	buf_init(&b, LOOKUP_MAX_ANSWER);
 	if (deliver_fetch(l->post ? "POST" : "GET", lk->url,
 	    (const char *const *)hdrv, nh, (long)l->timeout, &b, err,
-	    sizeof(err)) == TK_OK) {
-		buf_addc(&b, '\0');
-		lk->answer = xstrdup(b.data ? b.data : "");
-	} else
+	    sizeof(err)) == TK_OK)
+		lk->answer = xstrndup(b.data ? b.data : "", b.len);
+	else
 		lk->error = xstrdup(err);
 	/* Never the token in a log: only the lookup's name and why. */
 	if (lk->error)
@@ -1290,6 +1289,7 @@ prefetch_one(struct prefetch *pf, const struct conf_lookup *l)
 		explicit_bzero(token, strlen(token));
 		free(token);
 	}
+	return lk;
 }
 
 /* The preview's rules: fields mirrored, lookups done. */
@@ -1304,16 +1304,14 @@ prefetch_action(const struct rules_origin *o, const struct rules_action *ac,
 	(void)o;
 	if (ac->kind == ACT_LOOKUP && (l = conf_lookup_by_name(pf->conf,
 	    ac->arg)) != NULL) {
+		const struct automate_lookup *lk = prefetch_one(pf, l);
 		struct lookup_value *vals = NULL;
 		size_t n = 0;
 		char err[200];
 
-		prefetch_one(pf, l);
 		/* Later rules (and lookups) see what it answered. */
-		if (pf->out->v[pf->out->n - 1].answer &&
-		    lookup_answer(l, pf->out->v[pf->out->n - 1].answer,
-		    strlen(pf->out->v[pf->out->n - 1].answer), &vals, &n, err,
-		    sizeof(err)) == 0)
+		if (lk->answer && lookup_answer(l, lk->answer,
+		    strlen(lk->answer), &vals, &n, err, sizeof(err)) == 0)
 			for (size_t i = 0; i < n; i++)
 				rules_ticket_field(pf->view, vals[i].field,
 				    vals[i].value);
