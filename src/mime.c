@@ -1220,6 +1220,28 @@ struct cut {
 	int	  changed;
 };
 
+/*
+ * Whether GMime can write the Content-Type's parameters again: its
+ * RFC 2231 folding never ends (and eats all memory) for a parameter
+ * name longer than a line (found by fuzzing; tests/fuzz/regress/cut).
+ * No real mail has one.
+ */
+static int
+params_encodable(GMimeContentType *ct)
+{
+	GMimeParamList *pl = g_mime_content_type_get_parameters(ct);
+	int n = pl ? g_mime_param_list_length(pl) : 0;
+
+	for (int i = 0; i < n; i++) {
+		GMimeParam *p = g_mime_param_list_get_parameter_at(pl, i);
+		const char *name = p ? g_mime_param_get_name(p) : NULL;
+
+		if (name && strlen(name) > 40)
+			return 0;
+	}
+	return 1;
+}
+
 static void
 cut_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 {
@@ -1236,6 +1258,8 @@ cut_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 	html = g_mime_content_type_is_type(ct, "text", "html");
 	if (!html && !g_mime_content_type_is_type(ct, "text", "plain"))
 		return;
+	if (!params_encodable(ct))
+		return;	/* left as it came, commands and all */
 	if ((text = g_mime_text_part_get_text(GMIME_TEXT_PART(part))) == NULL)
 		return;
 	if (html)
