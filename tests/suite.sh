@@ -3,7 +3,7 @@
 #
 # Builds out of tree twice: with -Werror, and with AddressSanitizer and
 # UndefinedBehaviorSanitizer; runs `make check` in both (every check is a
-# TAP line), every libFuzzer target for 30 seconds (`make fuzz`), the corpus
+# TAP line), every libFuzzer target for 25 seconds (`make fuzz`), the corpus
 # once more under valgrind, and `make distcheck`.
 # Last, tests/fresh-debian.sh: the README's quick start and make check in a
 # fresh minbase Debian 12 root. Each stage's line says how long it took.
@@ -92,17 +92,17 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     build sanitize --enable-werror CFLAGS="$san" LDFLAGS="-fsanitize=address,undefined"
 
-# Every fuzz target (12) for 30 seconds, after the inputs that once crashed it
+# Every fuzz target (12) for 25 seconds, after the inputs that once crashed it
 # (the whole suite must stay under 40 minutes on 2 cores).
 if [ -f _build/werror/Makefile ]; then
 	t0=$(date +%s)
-	out=$(cd _build/werror && FUZZ_SECONDS=30 make -s fuzz 2>&1)
+	out=$(cd _build/werror && FUZZ_SECONDS=25 make -s fuzz 2>&1)
 	p=$(printf '%s\n' "$out" | grep -c '^ok')
 	f=$(printf '%s\n' "$out" | grep -c '^not ok')
 	[ "$p" -gt 0 ] || f=$((f + 1))
 	passed=$((passed + p))
 	failed=$((failed + f))
-	say "fuzz (30 s a target, $(since "$t0")): $p passed, $f failed"
+	say "fuzz (25 s a target, $(since "$t0")): $p passed, $f failed"
 	[ "$f" -eq 0 ] || printf '%s\n' "$out" | grep -v '^ok' | head -80
 	printf '%s\n' "$out" | notok >>"$whatfailed"
 fi
