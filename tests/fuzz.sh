@@ -26,6 +26,9 @@
 #             with tests/fuzz/seeds/extract
 #   lookup    a lookup's JSON answer read through paths (jansson) and its
 #             URL template, seeded with tests/fuzz/seeds/lookup
+#   redact    the card, HETU and IBAN detector as text and as HTML (a
+#             masked text is never longer), seeded with
+#             tests/fuzz/seeds/redact
 # FUZZ_TARGETS picks some. Every input in tests/fuzz/regress/TARGET/ (a
 # crash found once) is run first. Any crash, leak or sanitizer report
 # fails; the input is kept in $FUZZ_ARTIFACTS (default the build
@@ -34,7 +37,7 @@
 
 : "${FUZZ_SECONDS:=5}"
 : "${FUZZ_ARTIFACTS:=$(pwd)}"
-: "${FUZZ_TARGETS:=ingest rules template conf authres cut html quote ooo calendar extract lookup}"
+: "${FUZZ_TARGETS:=ingest rules template conf authres cut html quote ooo calendar extract lookup redact}"
 mkdir -p "$FUZZ_ARTIFACTS"
 CC_FUZZ=${CC_FUZZ:-clang}
 need "$CC_FUZZ" pkg-config
@@ -97,7 +100,7 @@ seeds() {
 		cp "$SRCDIR/contrib/tiketti.conf" "$2/contrib.conf"
 		cp "$SRCDIR/sample/tiketti.conf" "$2/sample.conf"
 		;;
-	authres|html|quote|ooo|extract|lookup)
+	authres|html|quote|ooo|extract|lookup|redact)
 		cp "$F/seeds/$1"/* "$2/"
 		;;
 	calendar)
