@@ -18,6 +18,7 @@
 #include <getopt.h>
 #include <locale.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -181,6 +182,8 @@ usage(void)
 	    "              [--format text|json]\n"
 	    "  db migrate\n"
 	    "  db copy SRC DST\n"
+	    "  forget ADDRESS\n"
+	    "  export ADDRESS [-o FILE]\n"
 	    "  config\n");
 	exit(pipe_exit(EX_USAGE));
 }
@@ -1614,6 +1617,23 @@ ticket_id_arg(const char *s)
 	return id;
 }
 
+/* What ticket show and export say of a ticket before its messages. */
+static void
+ticket_json_head(struct json *j, struct ctx *x, const struct store_ticket *t)
+{
+	char day[32];
+
+	ticket_json_fields(j, t);
+	json_key(j, "erased");
+	if (t->erased_at) {
+		str_time(t->erased_at, day, sizeof(day));
+		json_str(j, day);
+	} else
+		json_null(j);
+	json_key(j, "fields");
+	ticket_fields_json(j, x->conf, t);
+}
+
 static int
 ticket_show(struct ctx *x, int argc, char **argv)
 {
@@ -1642,9 +1662,7 @@ ticket_show(struct ctx *x, int argc, char **argv)
 	json_init(&o.j, &o.b, 1);
 	if (o.json) {
 		json_obj_open(&o.j);
-		ticket_json_fields(&o.j, &t);
-		json_key(&o.j, "fields");
-		ticket_fields_json(&o.j, x->conf, &t);
+		ticket_json_head(&o.j, x, &t);
 		json_key(&o.j, "messages");
 		json_arr_open(&o.j);
 	} else {
@@ -1669,6 +1687,10 @@ ticket_show(struct ctx *x, int argc, char **argv)
 			    "Fields:    ", t.fields[i].name, t.fields[i].value);
 		if (t.csat)
 			buf_printf(&o.b, "CSAT:      %d\n", t.csat);
+		if (t.erased_at) {
+			str_time(t.erased_at, ts2, sizeof(ts2));
+			buf_printf(&o.b, "Erased:    %s\n", ts2);
+		}
 	}
 	/* The customer's history, for whoever answers him. */
 	if (t.requester && (ts = store_customer_tickets(x->store, t.requester,
@@ -2147,6 +2169,7 @@ cmd_tick(struct ctx *x, int argc)
 	struct automate_stats st;
 	struct automate *a;
 	enum tk_status ts;
+	int64_t erased;
 	int calendar_broken;
 
 	if (argc != 1)
@@ -2165,10 +2188,19 @@ cmd_tick(struct ctx *x, int argc)
 		automate_free(a);
 		return tk_status_exit(ts);
 	}
+	automate_free(a);
+	/* Retention: closed tickets past it lose their people's data. */
+	if ((ts = ticket_retention(x->store, x->conf, (int64_t)time(NULL),
+	    &erased)) != TK_OK) {
+		log_warnx("tick: retention: %s", store_errmsg(x->store));
+		return tk_status_exit(ts);
+	}
+	if (erased)
+		log_info("tick: %lld closed tickets past retention erased",
+		    (long long)erased);
 	log_debug("tick: %lld time rules fired, %lld tickets closed, %lld "
 	    "rerouted, %lld sla events", (long long)st.fired,
 	    (long long)st.closed, (long long)st.rerouted, (long long)st.sla);
-	automate_free(a);
 	flush_after(x);	/* also the retries that came due */
 	return calendar_broken ? EX_CONFIG : EX_OK;
 }
@@ -2285,6 +2317,172 @@ cmd_calendar(struct ctx *x, int argc, char **argv)
 	usage();
 }
 
+/* Who runs a command, for the events that record it: the login. */
+static char *
+who_runs(void)
+{
+	const char *u = getenv("SUDO_USER");
+	struct passwd *pw;
+
+	if (u == NULL || *u == '\0')
+		u = (pw = getpwuid(getuid())) ? pw->pw_name : NULL;
+	return u ? xasprintf("cli:%s", u) : xasprintf("cli:uid %ld",
+	    (long)getuid());
+}
+
+static const char *
+address_arg(const char *s)
+{
+	if (strchr(s, '@') == NULL || strpbrk(s, " \t\r\n<>,;\"") != NULL ||
+	    strlen(s) > 254)
+		fatalx(EX_USAGE, "\"%s\" is no mail address", s);
+	return s;
+}
+
+/* tiketti forget ADDRESS: a data subject's erasure (GDPR art. 17). */
+static int
+cmd_forget(struct ctx *x, int argc, char **argv)
+{
+	enum tk_status ts;
+	int64_t n;
+	char *who;
+
+	if (argc != 2)
+		usage();
+	address_arg(argv[1]);
+	open_store(x, 0);
+	who = who_runs();
+	if ((ts = ticket_forget(x->store, x->conf, argv[1], who, (int64_t)time(NULL),
+	    &n)) != TK_OK)
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	/* The log names who and how much, never whom. */
+	log_info("forget by %s: %lld tickets erased", who, (long long)n);
+	printf("%lld tickets erased\n", (long long)n);
+	free(who);
+	return EX_OK;
+}
+
+static int
+export_outbox(const struct store_outbox *ob, void *arg)
+{
+	struct list_out *o = arg;
+	char day[32];
+
+	json_obj_open(&o->j);
+	json_key_int(&o->j, "id", ob->id);
+	json_key(&o->j, "ticket");
+	if (ob->ticket)
+		json_int(&o->j, ob->ticket);
+	else
+		json_null(&o->j);
+	json_key_str(&o->j, "kind", ob->kind);
+	json_key_str(&o->j, "subject", ob->subject);
+	json_key_str(&o->j, "state", ob->state);
+	str_time(ob->created_at, day, sizeof(day));
+	json_key_str(&o->j, "created", day);
+	json_key(&o->j, "sent");
+	if (ob->sent_at) {
+		str_time(ob->sent_at, day, sizeof(day));
+		json_str(&o->j, day);
+	} else
+		json_null(&o->j);
+	json_obj_close(&o->j);
+	return 0;
+}
+
+/*
+ * tiketti export ADDRESS [-o FILE]: everything held of an address as one
+ * JSON document (a data subject's access request, GDPR art. 15).
+ */
+static int
+cmd_export(struct ctx *x, int argc, char **argv)
+{
+	const char *path = NULL, *addr;
+	struct list_out o;
+	int64_t *ids = NULL, bounced = 0, now = (int64_t)time(NULL);
+	size_t n = 0;
+	enum tk_status ts;
+	char day[32], *who;
+
+	if (argc == 4 && strcmp(argv[2], "-o") == 0)
+		path = argv[3];
+	else if (argc != 2)
+		usage();
+	addr = address_arg(argv[1]);
+	open_store(x, 0);
+	memset(&o, 0, sizeof(o));
+	buf_init(&o.b, 0);
+	o.json = 1;
+	o.store = x->store;
+	json_init(&o.j, &o.b, 1);
+	who = who_runs();
+	/* One snapshot, and the record of who asked for it. */
+	if ((ts = store_begin(x->store)) != TK_OK ||
+	    (ts = store_tickets_of(x->store, addr, &ids, &n)) != TK_OK)
+		goto fail;
+	json_obj_open(&o.j);
+	json_key_str(&o.j, "address", addr);
+	str_time(now, day, sizeof(day));
+	json_key_str(&o.j, "exported", day);
+	json_key(&o.j, "tickets");
+	json_arr_open(&o.j);
+	for (size_t i = 0; i < n && ts == TK_OK; i++) {
+		struct store_ticket t;
+		int found;
+
+		if ((ts = store_ticket_get(x->store, ids[i], &t, &found)) !=
+		    TK_OK || !found)
+			continue;
+		json_obj_open(&o.j);
+		ticket_json_head(&o.j, x, &t);
+		json_key(&o.j, "messages");
+		json_arr_open(&o.j);
+		ts = store_ticket_messages(x->store, ids[i], show_msg, &o);
+		json_arr_close(&o.j);
+		json_key(&o.j, "events");
+		json_arr_open(&o.j);
+		if (ts == TK_OK && (ts = o.ts) == TK_OK)
+			ts = store_ticket_events(x->store, ids[i], show_event,
+			    &o);
+		json_arr_close(&o.j);
+		json_obj_close(&o.j);
+		store_ticket_clear(&t);
+		if (ts == TK_OK)
+			ts = store_event_add(x->store, ids[i], now, "exported",
+			    who, NULL, NULL, 0);
+	}
+	json_arr_close(&o.j);
+	json_key(&o.j, "outbox");
+	json_arr_open(&o.j);
+	if (ts == TK_OK)
+		ts = store_outbox_to(x->store, addr, export_outbox, &o);
+	json_arr_close(&o.j);
+	json_key(&o.j, "bounced");
+	if (ts == TK_OK && (ts = store_bounce_last(x->store, addr, &bounced)) ==
+	    TK_OK && bounced) {
+		str_time(bounced, day, sizeof(day));
+		json_str(&o.j, day);
+	} else
+		json_null(&o.j);
+	json_obj_close(&o.j);
+	buf_addc(&o.b, '\n');
+	if (ts != TK_OK || (ts = store_commit(x->store)) != TK_OK)
+		goto fail;
+	log_info("export by %s: %zu tickets", who, n);
+	free(ids);
+	free(who);
+	if (path) {
+		umask(077);	/* personal data: for its owner only */
+		write_out(path, &o.b);
+	} else
+		flush_out(&o.b);
+	buf_free(&o.b);
+	return EX_OK;
+fail:
+	store_rollback(x->store);
+	fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -2366,6 +2564,10 @@ main(int argc, char **argv)
 		rv = cmd_flush(&x, argc, argv);
 	else if (strcmp(argv[0], "db") == 0)
 		rv = cmd_db(&x, argc, argv);
+	else if (strcmp(argv[0], "forget") == 0)
+		rv = cmd_forget(&x, argc, argv);
+	else if (strcmp(argv[0], "export") == 0)
+		rv = cmd_export(&x, argc, argv);
 	else if (strcmp(argv[0], "milter") == 0) {
 		const char *sock = NULL;
 		int fg = 0, c2;

@@ -28,6 +28,7 @@
 
 #include "tiketti/conf.h"
 #include "tiketti/lookup.h"
+#include "tiketti/redact.h"
 #include "tiketti/str.h"
 
 enum param_type {
@@ -37,6 +38,7 @@ enum param_type {
 	P_SIZE,		/* a number of bytes */
 	P_INT,		/* a plain number */
 	P_ENUM,
+	P_RETAIN,	/* Nd, Nw, Nm (months), Ny; 0: for ever */
 };
 
 struct param {
@@ -83,6 +85,9 @@ static const struct param conf_params[] = {
 	    3650LL * 86400, NULL },
 	{ "history_age", P_DAYS, "1d", OFF(history_age), 0, 0,
 	    36500LL * 86400, NULL },
+	/* Privacy. */
+	{ "redact", P_OPT, "", OFF(redact_spec), 0, 0, 0, NULL },
+	{ "retention", P_RETAIN, "0", OFF(retention), 0, 0, 0, NULL },
 	/* Sending (deliver.c) and mail manners (automate.c). */
 	{ "smtp_url", P_OPT, "", OFF(smtp_url), 0, 0, 0, NULL },
 	{ "smtp_starttls", P_ENUM, "yes", OFF(smtp_starttls), 0, 0, 0, yes_no },
@@ -171,6 +176,36 @@ list_parse(const char *s, size_t *n, int lower)
 	return v;
 }
 
+/*
+ * A retention: "0" (for ever), or a number of days (d), weeks (w),
+ * months (m, a twelfth of 365.25 days: 24m is two years) or years (y).
+ */
+static int
+retention_parse(const char *s, long long *out)
+{
+	static const struct { char unit; long long secs; } units[] = {
+		{ 'd', 86400 }, { 'w', 7 * 86400 }, { 'm', 2629800 },
+		{ 'y', 31557600 },
+	};
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (end == s || errno || n < 0 || n > 1000 * 12)
+		return -1;
+	if (*end == '\0' && n == 0) {
+		*out = 0;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (end[0] == units[i].unit && end[1] == '\0') {
+			*out = n * units[i].secs;
+			return 0;
+		}
+	return -1;
+}
+
 /* Sets one parameter from text; returns an error message or NULL. */
 static const char *
 param_set(struct tk_conf *c, const struct param *p, const char *val)
@@ -202,6 +237,11 @@ param_set(struct tk_conf *c, const struct param *p, const char *val)
 	case P_SECS:
 		if (str_to_duration(val, p->type == P_DAYS, &v) != TK_OK)
 			return "bad duration (want N, Ns, Nm, Nh, Nd or Nw)";
+		break;
+	case P_RETAIN:
+		if (retention_parse(val, &v) != 0)
+			return "bad retention (want 0, Nd, Nw, Nm for months or "
+			    "Ny)";
 		break;
 	case P_SIZE:
 	case P_INT:
@@ -295,6 +335,45 @@ agent_set(struct conf_agent *a, const char *key, const char *val)
 		return NULL;
 	}
 	return "unknown agent parameter";
+}
+
+static struct conf_mailbox *
+mailbox_add(struct tk_conf *c, const char *address)
+{
+	struct conf_mailbox *m;
+
+	c->mailbox_conf = xreallocarray(c->mailbox_conf, c->nmailbox_conf + 1,
+	    sizeof(*c->mailbox_conf));
+	m = &c->mailbox_conf[c->nmailbox_conf++];
+	m->address = str_lower(xstrdup(address));
+	m->retention = -1;
+	return m;
+}
+
+static const char *
+mailbox_set(struct conf_mailbox *m, const char *key, const char *val)
+{
+	if (strcmp(key, "retention") == 0)
+		return retention_parse(val, &m->retention) ? "bad retention "
+		    "(want 0, Nd, Nw, Nm for months or Ny)" : NULL;
+	return "unknown mailbox parameter";
+}
+
+static const struct conf_mailbox *
+mailbox_conf(const struct tk_conf *c, const char *address)
+{
+	for (size_t i = 0; address && i < c->nmailbox_conf; i++)
+		if (strcasecmp(c->mailbox_conf[i].address, address) == 0)
+			return &c->mailbox_conf[i];
+	return NULL;
+}
+
+long long
+conf_retention(const struct tk_conf *c, const char *mailbox)
+{
+	const struct conf_mailbox *m = mailbox_conf(c, mailbox);
+
+	return m && m->retention >= 0 ? m->retention : c->retention;
 }
 
 static struct conf_field *
@@ -726,6 +805,7 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 	struct conf_account *acct = NULL;
 	struct conf_field *field = NULL;
 	struct conf_lookup *look = NULL;
+	struct conf_mailbox *mbox = NULL;
 	int in_section = 0, lineno = 0;
 	char *line = text, *next;
 
@@ -759,17 +839,25 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 			acct = NULL;
 			field = NULL;
 			look = NULL;
+			mbox = NULL;
 			if (strcmp(line + 1, "agent") != 0 &&
 			    strcmp(line + 1, "webhook") != 0 &&
 			    strcmp(line + 1, "account") != 0 &&
 			    strcmp(line + 1, "field") != 0 &&
-			    strcmp(line + 1, "lookup") != 0)
+			    strcmp(line + 1, "lookup") != 0 &&
+			    strcmp(line + 1, "mailbox") != 0)
 				errf(err, file, lineno, "unknown section type",
 				    line + 1);
 			else if (*sp == '\0')
 				errf(err, file, lineno, "section needs a name",
 				    line + 1);
-			else if (strcmp(line + 1, "lookup") == 0) {
+			else if (strcmp(line + 1, "mailbox") == 0) {
+				if (mailbox_conf(c, sp))
+					errf(err, file, lineno,
+					    "duplicate mailbox", sp);
+				else
+					mbox = mailbox_add(c, sp);
+			} else if (strcmp(line + 1, "lookup") == 0) {
 				if (conf_lookup_by_name(c, sp))
 					errf(err, file, lineno,
 					    "duplicate lookup", sp);
@@ -821,6 +909,8 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 			if (field && (msg = field_set(field, key, val)))
 				errf(err, file, lineno, msg, key);
 			if (look && (msg = lookup_set(look, key, val)))
+				errf(err, file, lineno, msg, key);
+			if (mbox && (msg = mailbox_set(mbox, key, val)))
 				errf(err, file, lineno, msg, key);
 			continue;
 		}
@@ -888,6 +978,13 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 	    strncmp(c->csat_url, "https://", 8) != 0)
 		buf_printf(err, "%s: bad csat_url \"%s\" (want http:// or "
 		    "https://)\n", file, c->csat_url);
+	{
+		char why[128];
+
+		if (redact_parse(c->redact_spec, &c->redact, why,
+		    sizeof(why)) != 0)
+			buf_printf(err, "%s: redact: %s\n", file, why);
+	}
 	if (c->secret && strlen(c->secret) < 16)
 		buf_printf(err, "%s: secret is too short (want 16 characters "
 		    "or more, e.g. from `openssl rand -hex 32`)\n", file);
@@ -1003,6 +1100,9 @@ conf_free(struct tk_conf *c)
 		free(l->maps);
 	}
 	free(c->lookups);
+	for (size_t i = 0; i < c->nmailbox_conf; i++)
+		free(c->mailbox_conf[i].address);
+	free(c->mailbox_conf);
 	for (size_t i = 0; i < c->naccounts; i++) {
 		struct conf_account *a = &c->accounts[i];
 
@@ -1052,6 +1152,15 @@ param_format(const struct tk_conf *c, const struct param *p, struct buf *b)
 		str_duration(*(const long long *)(const void *)(base + p->off),
 		    d, sizeof(d));
 		buf_addstr(b, d);
+		break;
+	}
+	case P_RETAIN: {
+		long long v = *(const long long *)(const void *)(base + p->off);
+
+		if (v % 86400)
+			buf_printf(b, "%lldd", v / 86400 + 1);
+		else
+			buf_printf(b, "%lldd", v / 86400);
 		break;
 	}
 	case P_SIZE:
@@ -1130,6 +1239,14 @@ conf_print(const struct tk_conf *c, FILE *fp)
 				fprintf(fp, "%s %s", k ? "," : "", f->values[k]);
 			fprintf(fp, "\n");
 		}
+	}
+	for (size_t i = 0; i < c->nmailbox_conf; i++) {
+		const struct conf_mailbox *m = &c->mailbox_conf[i];
+
+		fprintf(fp, "\n[mailbox %s]\n", m->address);
+		if (m->retention >= 0)
+			fprintf(fp, "retention = %lldd\n",
+			    (m->retention + 86399) / 86400);
 	}
 	for (size_t i = 0; i < c->naccounts; i++) {
 		static const char *const tls[] = { "imaps", "starttls", "none" };

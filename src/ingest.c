@@ -27,6 +27,7 @@
 #include "tiketti/mime.h"
 #include "tiketti/ooo.h"
 #include "tiketti/quote.h"
+#include "tiketti/redact.h"
 #include "tiketti/str.h"
 
 struct ingest {
@@ -785,6 +786,15 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	    "agent_unverified", actor, cls.claimed->name, cls.unverified,
 	    row)) != TK_OK)
 		goto fail;
+	if (env && env->redacted && (env->redacted->cards ||
+	    env->redacted->hetu || env->redacted->iban)) {
+		char counts[64];
+
+		redact_count_str(env->redacted, counts, sizeof(counts));
+		if ((ts = store_event_add(s, ticket, now, "redacted", NULL, NULL,
+		    counts, row)) != TK_OK)
+			goto fail;
+	}
 	if (m->form_robot && (ts = store_event_add(s, ticket, now, "form",
 	    m->form_robot, m->form_robot, m->from.addr, row)) != TK_OK)
 		goto fail;
@@ -942,6 +952,89 @@ ingest_parse(const struct tk_conf *c, const char *raw, size_t len)
 	return m;
 }
 
+struct redact_arg {
+	const struct tk_conf	*conf;
+	struct redact_count	 n;
+};
+
+/* The masking redact_text does, as a rewrite of a message's text. */
+static char *
+redact_fn(const char *text, int html, void *arg)
+{
+	struct redact_arg *ra = arg;
+
+	return redact_text(text, strlen(text), ra->conf->redact, html, &ra->n);
+}
+
+/* Masks what is left in one of the parsed strings; 1 when it did. */
+static int
+redact_field(const struct tk_conf *c, char **s, struct redact_count *n)
+{
+	char *now = redact_text(*s, strlen(*s), c->redact, 0, n);
+
+	if (now == NULL)
+		return 0;
+	free(*s);
+	*s = now;
+	return 1;
+}
+
+void
+ingest_redact(const struct tk_conf *c, struct tk_msg **mp, const char **raw,
+    size_t *len, struct mime_edited *out, struct redact_count *n)
+{
+	struct redact_arg ra = { c, { 0, 0, 0 } };
+	struct mime_edit e = { redact_fn, &ra, 1, 1 };
+	struct tk_msg *m = *mp, *again;
+	int edit = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(n, 0, sizeof(*n));
+	if (c->redact == 0)
+		return;
+	/* What the agent will read, counted; text attachments and attached
+	 * messages are looked at in the rewrite. */
+	edit = redact_field(c, &m->body, n) | redact_field(c, &m->subject, n);
+	for (size_t i = 0; i < m->natt && !edit; i++)
+		edit = m->att[i].type && (strncmp(m->att[i].type, "text/", 5) ==
+		    0 || strcmp(m->att[i].type, "message/rfc822") == 0);
+	if (!edit)
+		return;
+	if (mime_edit(*raw, *len, &e, out) != TK_OK) {
+		/* Unreadable as MIME: its bytes are its text. */
+		char *t = redact_text(*raw, *len, c->redact, 0, NULL);
+
+		mime_edited_free(out);
+		buf_init(&out->whole, 0);
+		if (t == NULL)
+			return;
+		buf_addstr(&out->whole, t);
+		free(t);
+		if ((t = strstr(out->whole.data, "\r\n\r\n")) != NULL)
+			out->body = (size_t)(t - out->whole.data) + 4;
+		else if ((t = strstr(out->whole.data, "\n\n")) != NULL)
+			out->body = (size_t)(t - out->whole.data) + 2;
+		else
+			out->body = out->whole.len;
+		*raw = out->whole.data;
+		*len = out->whole.len;
+		return;
+	}
+	again = ingest_parse(c, out->whole.data, out->whole.len);
+	again->flags |= m->flags & (MIME_UNPARSED | MIME_NOHEADERS);
+	mime_free(m);
+	*mp = m = again;
+	*raw = out->whole.data;
+	*len = out->whole.len;
+	/* Whatever the rewrite could not reach (an entity inside a number)
+	 * is masked in what is stored as text all the same. */
+	redact_field(c, &m->body, NULL);
+	redact_field(c, &m->subject, NULL);
+	/* Only in attachments: as the rewrite counted them. */
+	if (n->cards + n->hetu + n->iban == 0)
+		*n = ra.n;
+}
+
 enum tk_status
 ingest_parsed(struct ingest *ig, const struct tk_msg *m, const char *raw,
     size_t len, const struct ingest_envelope *env, struct ingest_result *res)
@@ -998,6 +1091,9 @@ enum tk_status
 ingest_message(struct ingest *ig, const char *raw, size_t len,
     const struct ingest_envelope *env, struct ingest_result *res)
 {
+	struct ingest_envelope e = { 0 };
+	struct mime_edited masked;
+	struct redact_count redacted;
 	struct tk_msg *m;
 	enum tk_status ts;
 
@@ -1013,8 +1109,11 @@ ingest_message(struct ingest *ig, const char *raw, size_t len,
 	 * lookups, never made inside a transaction (a batch's is open:
 	 * an import asks nobody). */
 	m = ingest_parse(ig->conf, raw, len);
+	ingest_redact(ig->conf, &m, &raw, &len, &masked, &redacted);
+	if (env)
+		e = *env;
+	e.redacted = &redacted;
 	if (!ig->in_batch && env && env->lookups == NULL) {
-		struct ingest_envelope e = *env;
 		struct automate_lookups lk;
 
 		ingest_prefetch(ig->conf, automate_rules(ig->automate),
@@ -1023,7 +1122,8 @@ ingest_message(struct ingest *ig, const char *raw, size_t len,
 		ts = ingest_parsed(ig, m, raw, len, &e, res);
 		automate_lookups_free(&lk);
 	} else
-		ts = ingest_parsed(ig, m, raw, len, env, res);
+		ts = ingest_parsed(ig, m, raw, len, env ? &e : env, res);
 	mime_free(m);
+	mime_edited_free(&masked);
 	return ts;
 }

@@ -618,14 +618,14 @@ tagged_subject(const struct tk_conf *conf, const char *subject, int64_t id)
  * single part's charset had to change.
  */
 static void
-cut_commands(SMFICTX *ctx, struct mctx *c, const char *raw)
+cut_commands(SMFICTX *ctx, struct mctx *c, const char *raw, size_t len)
 {
 	struct buf body;
 	char *ctype, *cte;
 	enum tk_status ts;
 
 	buf_init(&body, 0);
-	ts = mime_cut_text(raw, c->size, automate_commands_len, &body, &ctype,
+	ts = mime_cut_text(raw, len, automate_commands_len, &body, &ctype,
 	    &cte);
 	if (ts == TK_OK) {
 		if (smfi_replacebody(ctx, (unsigned char *)body.data,
@@ -645,6 +645,33 @@ cut_commands(SMFICTX *ctx, struct mctx *c, const char *raw)
 	free(ctype);
 	free(cte);
 	buf_free(&body);
+}
+
+/*
+ * With redact on, the shared mailbox gets the mail as tiketti stored it:
+ * the body with card numbers and identity codes masked, and the
+ * Subject, Thread-Topic and top-level type headers that changed with it.
+ * The Subject is set later, with the ticket's tag.
+ */
+static void
+replace_masked(SMFICTX *ctx, struct mctx *c, const struct mime_edited *ed)
+{
+	if (ed->body < ed->whole.len && smfi_replacebody(ctx,
+	    (unsigned char *)ed->whole.data + ed->body,
+	    (int)(ed->whole.len - ed->body)) != MI_SUCCESS)
+		log_warnx("%s: could not replace the body with the masked one",
+		    c->qid);
+	if ((ed->ctype && smfi_chgheader(ctx, "Content-Type", 1, ed->ctype) !=
+	    MI_SUCCESS) || (ed->cte && smfi_chgheader(ctx,
+	    "Content-Transfer-Encoding", 1, ed->cte) != MI_SUCCESS) ||
+	    (ed->topic && smfi_chgheader(ctx, "Thread-Topic", 1, ed->topic) !=
+	    MI_SUCCESS))
+		log_warnx("%s: could not change a header with the masked body",
+		    c->qid);
+	if (ed->subject) {
+		free(c->subject);
+		c->subject = xstrdup(ed->subject);
+	}
 }
 
 /* The leader's part: the jobs taken off the queue, in one transaction. */
@@ -750,10 +777,14 @@ eom_ingest(SMFICTX *ctx, struct mctx *c, const struct tk_conf *conf,
 	struct automate_lookups lookups = { 0 };
 	struct ingest_result res;
 	struct job job = { 0 };
+	struct mime_edited masked;
+	struct redact_count redacted;
 	enum tk_status ts;
 	const char *raw;
+	size_t len = c->size;
+	int redacted_subject;
 	void *map = NULL;
-	char num[32], *subj;
+	char num[32], *subj, counts[64];
 	struct timespec t1;
 
 	if (c->spool != -1) {
@@ -773,6 +804,8 @@ eom_ingest(SMFICTX *ctx, struct mctx *c, const struct tk_conf *conf,
 	env.proof.auth_login = c->auth_login;
 	env.proof.client_addr = c->client_addr;
 	job.m = ingest_parse(conf, raw, c->size);	/* in parallel */
+	ingest_redact(conf, &job.m, &raw, &len, &masked, &redacted);
+	env.redacted = &redacted;
 	receiving_done(c);
 	/* Lookups too, before the group's transaction: the cache read on
 	 * a connection of this message's own. */
@@ -789,15 +822,26 @@ eom_ingest(SMFICTX *ctx, struct mctx *c, const struct tk_conf *conf,
 		env.lookups = &lookups;
 	}
 	job.raw = raw;
-	job.len = c->size;
+	job.len = len;
 	job.env = &env;
 	job.res = &res;
 	ts = group_commit(&job);
 	automate_lookups_free(&lookups);
 	if (ts == TK_OK && res.kind == KIND_AGENT &&
 	    automate_commands_len(job.m->body) > 0)
-		cut_commands(ctx, c, raw);
+		cut_commands(ctx, c, raw, len);
+	else if (ts == TK_OK && masked.whole.len > 0 && c->ours)
+		replace_masked(ctx, c, &masked);
 	mime_free(job.m);
+	redact_count_str(&redacted, counts, sizeof(counts));
+	if (ts == TK_OK && counts[0])
+		log_info("%s: masked %s", c->qid, counts);
+	redacted_subject = masked.subject != NULL;
+	if (masked.subject && ts == TK_OK && c->ours &&
+	    !conf->milter_tag_subject && smfi_chgheader(ctx, "Subject", 1,
+	    masked.subject) != MI_SUCCESS)
+		log_warnx("%s: could not mask the Subject", c->qid);
+	mime_edited_free(&masked);
 	if (map)
 		munmap(map, c->size);
 	if (ts != TK_OK) {
@@ -822,9 +866,13 @@ eom_ingest(SMFICTX *ctx, struct mctx *c, const struct tk_conf *conf,
 	    (smfi_addheader(ctx, "X-Tiketti-Ticket", num) != MI_SUCCESS ||
 	    smfi_addheader(ctx, "X-Tiketti-Status", res.status) != MI_SUCCESS))
 		log_warnx("%s: could not add headers", c->qid);
-	if (conf->milter_tag_subject && c->ours &&
-	    (subj = tagged_subject(conf, c->subject, res.ticket))) {
-		if (smfi_chgheader(ctx, "Subject", 1, subj) != MI_SUCCESS)
+	if (conf->milter_tag_subject && c->ours) {
+		/* The masked Subject (replace_masked) is set here, tagged. */
+		if ((subj = tagged_subject(conf, c->subject, res.ticket)) ==
+		    NULL && redacted_subject)
+			subj = xstrdup(c->subject);
+		if (subj && smfi_chgheader(ctx, "Subject", 1, subj) !=
+		    MI_SUCCESS)
 			log_warnx("%s: could not tag the Subject", c->qid);
 		free(subj);
 	}

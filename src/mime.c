@@ -1213,11 +1213,11 @@ mime_attachment(const char *raw, size_t len,
 	return ts;
 }
 
-/* ---- cutting the lead of a message's text (the milter) ---- */
+/* ---- rewriting a message's text (the milter's cut, redaction) ---- */
 
-struct cut {
-	size_t	(*lead)(const char *text);
-	int	  changed;
+struct edit {
+	const struct mime_edit	*e;
+	int			 changed;
 };
 
 /*
@@ -1242,49 +1242,52 @@ params_encodable(GMimeContentType *ct)
 	return 1;
 }
 
+static void edit_part(GMimeObject *parent, GMimeObject *part, gpointer data);
+
 static void
-cut_part(GMimeObject *parent, GMimeObject *part, gpointer data)
+edit_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 {
-	struct cut *c = data;
+	struct edit *ed = data;
 	GMimeContentType *ct = g_mime_object_get_content_type(part);
 	GMimeContentEncoding enc;
-	char *text, *cut = NULL;
+	char *text, *now;
 	int html;
 
 	(void)parent;
-	if (!GMIME_IS_TEXT_PART(part) || ct == NULL ||
-	    g_mime_part_is_attachment(GMIME_PART(part)))
+	if (GMIME_IS_MESSAGE_PART(part) && ed->e->all_text) {
+		GMimeMessage *inner = g_mime_message_part_get_message(
+		    GMIME_MESSAGE_PART(part));
+
+		if (inner)
+			g_mime_message_foreach(inner, edit_part, ed);
+		return;
+	}
+	if (!GMIME_IS_TEXT_PART(part) || ct == NULL)
 		return;
 	html = g_mime_content_type_is_type(ct, "text", "html");
-	if (!html && !g_mime_content_type_is_type(ct, "text", "plain"))
+	if (!ed->e->all_text && (g_mime_part_is_attachment(GMIME_PART(part)) ||
+	    (!html && !g_mime_content_type_is_type(ct, "text", "plain"))))
 		return;
 	if (!params_encodable(ct))
-		return;	/* left as it came, commands and all */
+		return;	/* left as it came */
 	if ((text = g_mime_text_part_get_text(GMIME_TEXT_PART(part))) == NULL)
 		return;
-	if (html)
-		cut = html_cut_lead(text, strlen(text), c->lead);
-	else {
-		size_t n = c->lead(text);
-
-		if (n > 0)
-			cut = xstrdup(text + n);
-	}
+	now = ed->e->fn(text, html, ed->e->arg);
 	g_free(text);
-	if (cut == NULL)
+	if (now == NULL)
 		return;
 	enc = g_mime_part_get_content_encoding(GMIME_PART(part));
 	/* New content, in the charset that fits it (the Content-Type
 	 * parameter follows); the transfer encoding stays unless 7-bit
 	 * cannot carry it. */
-	g_mime_text_part_set_text(GMIME_TEXT_PART(part), cut);
+	g_mime_text_part_set_text(GMIME_TEXT_PART(part), now);
 	if (enc == GMIME_CONTENT_ENCODING_DEFAULT ||
 	    enc == GMIME_CONTENT_ENCODING_7BIT)
 		enc = g_mime_part_get_best_content_encoding(GMIME_PART(part),
 		    GMIME_ENCODING_CONSTRAINT_7BIT);
 	g_mime_part_set_content_encoding(GMIME_PART(part), enc);
-	free(cut);
-	c->changed = 1;
+	free(now);
+	ed->changed = 1;
 }
 
 /* A header of obj as a copy, or NULL. */
@@ -1308,11 +1311,38 @@ header_changed(char *old, char *now, char **slot)
 	free(old);
 }
 
-enum tk_status
-mime_cut_text(const char *raw, size_t len, size_t (*lead)(const char *text),
-    struct buf *out, char **ctype, char **cte)
+/* The unstructured headers an edit of the subject sees (Outlook copies
+ * the subject into Thread-Topic). */
+static void
+edit_subject(GMimeMessage *msg, struct edit *ed, struct mime_edited *out)
 {
-	struct cut c = { lead, 0 };
+	static const char *const names[] = { "Subject", "Thread-Topic" };
+
+	for (size_t i = 0; i < 2; i++) {
+		const char *v = g_mime_object_get_header(GMIME_OBJECT(msg),
+		    names[i]);
+		char *now;
+
+		if (v == NULL || (now = ed->e->fn(v, 0, ed->e->arg)) == NULL)
+			continue;
+		if (i == 0) {
+			g_mime_message_set_subject(msg, now, "utf-8");
+			out->subject = mime_header_encode(now);
+		} else {
+			g_mime_object_set_header(GMIME_OBJECT(msg), names[i],
+			    now, "utf-8");
+			out->topic = mime_header_encode(now);
+		}
+		free(now);
+		ed->changed = 1;
+	}
+}
+
+enum tk_status
+mime_edit(const char *raw, size_t len, const struct mime_edit *e,
+    struct mime_edited *out)
+{
+	struct edit ed = { e, 0 };
 	GMimeParserOptions *opts;
 	GMimeFormatOptions *fo;
 	GMimeParser *parser;
@@ -1323,7 +1353,8 @@ mime_cut_text(const char *raw, size_t len, size_t (*lead)(const char *text),
 	char *old_ct = NULL, *old_cte = NULL;
 	enum tk_status ts = TK_EPARSE;
 
-	*ctype = *cte = NULL;
+	memset(out, 0, sizeof(*out));
+	buf_init(&out->whole, 0);
 	pthread_once(&mime_once, mime_init_once);
 	opts = parser_options(NULL);
 	stream = stream_wrap(raw, len, &shell);
@@ -1334,17 +1365,20 @@ mime_cut_text(const char *raw, size_t len, size_t (*lead)(const char *text),
 		goto done;
 	old_ct = header_dup(top, "Content-Type");
 	old_cte = header_dup(top, "Content-Transfer-Encoding");
-	g_mime_message_foreach(msg, cut_part, &c);
-	if (!c.changed) {
+	g_mime_message_foreach(msg, edit_part, &ed);
+	if (e->subject)
+		edit_subject(msg, &ed, out);
+	if (!ed.changed) {
 		free(old_ct);
 		free(old_cte);
 		ts = TK_EPERM;
 		goto done;
 	}
 	if (!GMIME_IS_MULTIPART(top)) {
-		header_changed(old_ct, header_dup(top, "Content-Type"), ctype);
+		header_changed(old_ct, header_dup(top, "Content-Type"),
+		    &out->ctype);
 		header_changed(old_cte, header_dup(top,
-		    "Content-Transfer-Encoding"), cte);
+		    "Content-Transfer-Encoding"), &out->cte);
 	} else {
 		free(old_ct);
 		free(old_cte);
@@ -1352,16 +1386,23 @@ mime_cut_text(const char *raw, size_t len, size_t (*lead)(const char *text),
 	fo = g_mime_format_options_new();
 	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
 	mem = g_mime_stream_mem_new();
-	g_mime_object_write_content_to_stream(top, fo, mem);
+	g_mime_object_write_to_stream(GMIME_OBJECT(msg), fo, mem);
 	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
 	/* CRLF throughout, whatever a part's writer did. */
 	for (guint i = 0; i < ba->len; i++) {
 		if (ba->data[i] == '\n' && (i == 0 || ba->data[i - 1] != '\r'))
-			buf_addc(out, '\r');
-		buf_addc(out, (char)ba->data[i]);
+			buf_addc(&out->whole, '\r');
+		buf_addc(&out->whole, (char)ba->data[i]);
 	}
 	g_object_unref(mem);
 	g_mime_format_options_free(fo);
+	/* The body: after the blank line that ends the header. */
+	out->body = out->whole.len;
+	for (size_t i = 0; i + 3 < out->whole.len; i++)
+		if (memcmp(out->whole.data + i, "\r\n\r\n", 4) == 0) {
+			out->body = i + 4;
+			break;
+		}
 	ts = TK_OK;
 done:
 	if (msg)
@@ -1369,6 +1410,49 @@ done:
 	g_object_unref(parser);
 	stream_free(stream, shell);
 	g_mime_parser_options_free(opts);
+	return ts;
+}
+
+void
+mime_edited_free(struct mime_edited *out)
+{
+	buf_free(&out->whole);
+	free(out->ctype);
+	free(out->cte);
+	free(out->subject);
+	free(out->topic);
+	memset(out, 0, sizeof(*out));
+}
+
+/* The milter's cut: the lead of each text, of HTML its readable text. */
+static char *
+cut_fn(const char *text, int html, void *arg)
+{
+	size_t (*const *lead)(const char *) = arg;
+	size_t n;
+
+	if (html)
+		return html_cut_lead(text, strlen(text), *lead);
+	n = (*lead)(text);
+	return n > 0 ? xstrdup(text + n) : NULL;
+}
+
+enum tk_status
+mime_cut_text(const char *raw, size_t len, size_t (*lead)(const char *text),
+    struct buf *out, char **ctype, char **cte)
+{
+	struct mime_edit e = { cut_fn, &lead, 0, 0 };
+	struct mime_edited ed;
+	enum tk_status ts;
+
+	*ctype = *cte = NULL;
+	if ((ts = mime_edit(raw, len, &e, &ed)) == TK_OK) {
+		buf_add(out, ed.whole.data + ed.body, ed.whole.len - ed.body);
+		*ctype = ed.ctype;
+		*cte = ed.cte;
+		ed.ctype = ed.cte = NULL;
+	}
+	mime_edited_free(&ed);
 	return ts;
 }
 

@@ -18,6 +18,7 @@
  *	a full disk and I/O errors are TK_ETEMP (the sender retries); the
  *	text stays in the handle for store_errmsg().
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,6 +231,14 @@ static const char schema_pg_v9[] =
 "  at BIGINT NOT NULL,"
 "  answer TEXT NOT NULL,"
 "  PRIMARY KEY (name, url));";
+/*
+ * Privacy (issue 27): when a ticket's personal data was erased
+ * (retention, tiketti forget); NULL while it is whole.
+ */
+static const char schema_v10[] =
+"ALTER TABLE tickets ADD COLUMN erased_at INTEGER;";
+static const char schema_pg_v10[] =
+"ALTER TABLE tickets ADD COLUMN erased_at BIGINT;";
 static const char schema_pg_v8[] =
 "CREATE TABLE agent_state ("
 "  name TEXT PRIMARY KEY,"
@@ -381,13 +390,13 @@ static const struct migration migrations_sqlite[] = {
 	{ 3, "schema 3", schema_v3 }, { 4, "schema 4", schema_v4 },
 	{ 5, "schema 5", schema_v5 }, { 6, "schema 6", schema_v6 },
 	{ 7, "schema 7", schema_v7 }, { 8, "schema 8", schema_v8 },
-	{ 9, "schema 9", schema_v9 },
+	{ 9, "schema 9", schema_v9 }, { 10, "schema 10", schema_v10 },
 	{ 0, NULL, NULL },
 };
 
 static const struct migration migrations_pg[] = {
 	{ 7, "schema", schema_pg_v7 }, { 8, "schema 8", schema_pg_v8 },
-	{ 9, "schema 9", schema_pg_v9 },
+	{ 9, "schema 9", schema_pg_v9 }, { 10, "schema 10", schema_pg_v10 },
 	{ 0, NULL, NULL },
 };
 
@@ -416,6 +425,11 @@ enum stmt_id {
 	Q_STEPS_TICKET, Q_STEPS_OPEN, Q_STEPS_WAITING, Q_STEPS_CREATED,
 	Q_FIELD_SET, Q_FIELD_DEL, Q_FIELDS_GET, Q_REP_BY_FIELD,
 	Q_LOOKUP_GET, Q_LOOKUP_PUT,
+	Q_ERASE_ACTORS, Q_ERASE_VALUES, Q_ERASE_MESSAGES, Q_ERASE_RAW,
+	Q_ERASE_ATTACHMENTS, Q_ERASE_FIELDS, Q_ERASE_PARTICIPANTS,
+	Q_ERASE_OUTBOX, Q_ERASE_BOUNCED, Q_ERASE_TICKET,
+	Q_RETENTION_DUE, Q_TICKETS_OF, Q_FORGET_OUTBOX, Q_FORGET_BOUNCED,
+	Q_FORGET_LOOKUPS, Q_OUTBOX_TO,
 	Q__COUNT
 };
 
@@ -429,7 +443,8 @@ enum stmt_id {
 	"   WHERE g.ticket_id = t.id ORDER BY tag) AS g)," \
 	" t.last_customer_at, t.lang, t.skill," \
 	" (SELECT new FROM events e WHERE e.ticket_id = t.id" \
-	"   AND e.type = 'csat' ORDER BY e.id DESC LIMIT 1)"
+	"   AND e.type = 'csat' ORDER BY e.id DESC LIMIT 1)," \
+	" coalesce(t.erased_at, 0)"
 
 #define OUTBOX_COLS \
 	"o.id, coalesce(o.ticket_id, 0), o.kind, o.to_addr, o.subject," \
@@ -533,6 +548,59 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " DO UPDATE SET at = excluded.at, answer = excluded.answer",
 	[Q_FIELDS_GET] = "SELECT name, value FROM fields WHERE ticket_id = ?1"
 	    " ORDER BY name",
+	/*
+	 * Erasure of a ticket (?1) keeps what reports count: the rows,
+	 * times, statuses, kinds, agents. A customer is an address that no
+	 * agent's message of the ticket came from.
+	 */
+	[Q_ERASE_ACTORS] = "UPDATE events SET actor = NULL WHERE ticket_id = ?1"
+	    " AND actor LIKE '%@%' AND actor NOT IN (SELECT from_addr FROM"
+	    " messages WHERE ticket_id = ?1 AND kind = 'agent'"
+	    " AND from_addr IS NOT NULL)",
+	[Q_ERASE_VALUES] = "UPDATE events SET old = NULL, new = NULL"
+	    " WHERE ticket_id = ?1 AND type NOT IN ('created', 'message',"
+	    " 'status', 'priority', 'category', 'assignee', 'assign', 'skill',"
+	    " 'queued', 'sla', 'sla_warning', 'sla_breach', 'csat', 'tag',"
+	    " 'autoreply_suppressed', 'redacted', 'erased', 'reroute',"
+	    " 'rerouted')",
+	[Q_ERASE_MESSAGES] = "UPDATE messages SET"
+	    " from_addr = CASE WHEN kind = 'agent' THEN from_addr END,"
+	    " from_name = CASE WHEN kind = 'agent' THEN from_name END,"
+	    " subject = NULL, body = NULL, new_text = NULL WHERE ticket_id = ?1",
+	[Q_ERASE_RAW] = "DELETE FROM raw_messages WHERE message IN"
+	    " (SELECT id FROM messages WHERE ticket_id = ?1)",
+	[Q_ERASE_ATTACHMENTS] = "UPDATE attachments SET name = NULL,"
+	    " sha256 = NULL WHERE message IN"
+	    " (SELECT id FROM messages WHERE ticket_id = ?1)",
+	[Q_ERASE_FIELDS] = "DELETE FROM fields WHERE ticket_id = ?1",
+	[Q_ERASE_PARTICIPANTS] = "DELETE FROM participants WHERE ticket_id = ?1",
+	[Q_ERASE_OUTBOX] = "UPDATE outbox SET"
+	    " to_addr = CASE WHEN kind = 'webhook' THEN to_addr ELSE '' END,"
+	    " subject = NULL, headers = NULL, body = NULL, last_error = NULL,"
+	    " state = CASE WHEN state IN ('queued', 'sending') THEN 'cancelled'"
+	    " ELSE state END WHERE ticket_id = ?1",
+	[Q_ERASE_BOUNCED] = "DELETE FROM bounced WHERE ticket_id = ?1",
+	[Q_ERASE_TICKET] = "UPDATE tickets SET subject = '', requester = ?3,"
+	    " requester_name = NULL, erased_at = ?2 WHERE id = ?1",
+	[Q_RETENTION_DUE] = "SELECT id, mailbox, status_at FROM tickets"
+	    " WHERE status = 'closed' AND status_at < ?1 AND erased_at IS NULL"
+	    " ORDER BY id",
+	[Q_TICKETS_OF] = "SELECT id FROM tickets WHERE lower(requester) ="
+	    " lower(?1) UNION SELECT ticket_id FROM participants"
+	    " WHERE lower(address) = lower(?1) UNION SELECT ticket_id"
+	    " FROM messages WHERE lower(from_addr) = lower(?1)"
+	    " AND ticket_id IS NOT NULL ORDER BY 1",
+	[Q_FORGET_OUTBOX] = "UPDATE outbox SET to_addr = '', subject = NULL,"
+	    " headers = NULL, body = NULL, last_error = NULL,"
+	    " state = CASE WHEN state IN ('queued', 'sending') THEN 'cancelled'"
+	    " ELSE state END WHERE lower(to_addr) = lower(?1)",
+	[Q_FORGET_BOUNCED] = "DELETE FROM bounced WHERE lower(address) ="
+	    " lower(?1)",
+	[Q_FORGET_LOOKUPS] = "DELETE FROM lookup_cache WHERE"
+	    " lower(url) LIKE ?1 OR lower(url) LIKE ?2",
+	[Q_OUTBOX_TO] = "SELECT id, coalesce(ticket_id, 0), kind, subject,"
+	    " state, created_at, coalesce(sent_at, 0) FROM outbox"
+	    " WHERE lower(to_addr) = lower(?1) ORDER BY id",
 	[Q_REP_BY_FIELD] = "SELECT f.value, count(*),"
 	    " coalesce(sum(" ONE_IF("t.status IN ('solved', 'closed')") "), 0),"
 	    " coalesce(sum(" ONE_IF("t.status IN ('new', 'open', 'pending')")
@@ -1123,7 +1191,8 @@ static const struct copy_table {
 } copy_tables[] = {
 	{ "tickets", "id, subject, status, priority, category, requester,"
 	    " requester_name, assignee, mailbox, parent, created_at,"
-	    " updated_at, status_at, last_customer_at, lang, skill", "id",
+	    " updated_at, status_at, last_customer_at, lang, skill, erased_at",
+	    "id",
 	    -1, NULL },
 	{ "participants", "ticket_id, address", "ticket_id, address", -1,
 	    NULL },
@@ -1570,6 +1639,7 @@ ticket_from_row(struct db_stmt *st, struct store_ticket *t)
 	t->lang = col_dup(st, 16);
 	t->skill = col_dup(st, 17);
 	t->csat = (int)db_int64(st, 18);
+	t->erased_at = db_int64(st, 19);
 }
 
 void
@@ -2039,6 +2109,145 @@ enum tk_status
 store_tag_remove(struct store *s, int64_t ticket, const char *tag)
 {
 	return id_text(s, Q_TAG_REMOVE, ticket, tag, "remove tag");
+}
+
+enum tk_status
+store_ticket_erase(struct store *s, int64_t ticket, int64_t now,
+    const char *pseudonym, const char *actor, const char *why)
+{
+	/* In this order: customers are told from agents by the messages,
+	 * before these lose their senders. */
+	static const enum stmt_id steps[] = { Q_ERASE_ACTORS, Q_ERASE_VALUES,
+	    Q_ERASE_MESSAGES, Q_ERASE_RAW, Q_ERASE_ATTACHMENTS, Q_ERASE_FIELDS,
+	    Q_ERASE_PARTICIPANTS, Q_ERASE_OUTBOX, Q_ERASE_BOUNCED };
+	struct db_stmt *st;
+	enum tk_status ts;
+
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if ((st = stmt(s, steps[i])) == NULL)
+			return TK_EIO;
+		db_bind_int64(st, 1, ticket);
+		if ((ts = run(s, st, "erase")) != TK_OK)
+			return ts;
+	}
+	if ((st = stmt(s, Q_ERASE_TICKET)) == NULL)
+		return TK_EIO;
+	db_bind_int64(st, 1, ticket);
+	db_bind_int64(st, 2, now);
+	db_bind_text(st, 3, pseudonym);
+	if ((ts = run(s, st, "erase ticket")) != TK_OK)
+		return ts;
+	return store_event_add(s, ticket, now, "erased", actor, NULL, why, 0);
+}
+
+enum tk_status
+store_retention_due(struct store *s, int64_t before,
+    int (*fn)(int64_t, const char *, int64_t, void *), void *arg)
+{
+	struct db_stmt *st = stmt(s, Q_RETENTION_DUE);
+	enum db_rc rc;
+
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_int64(st, 1, before);
+	while ((rc = db_step(st)) == DB_ROW)
+		if (fn(db_int64(st, 0), col(st, 1), db_int64(st, 2), arg)) {
+			rc = DB_DONE;
+			break;
+		}
+	if (rc != DB_DONE)
+		seterr(s, "tickets past retention");
+	db_reset(st);
+	return rc_status(s, rc);
+}
+
+enum tk_status
+store_tickets_of(struct store *s, const char *address, int64_t **ids,
+    size_t *n)
+{
+	struct db_stmt *st = stmt(s, Q_TICKETS_OF);
+	enum db_rc rc;
+
+	*ids = NULL;
+	*n = 0;
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_text(st, 1, address);
+	while ((rc = db_step(st)) == DB_ROW) {
+		*ids = xreallocarray(*ids, *n + 1, sizeof(**ids));
+		(*ids)[(*n)++] = db_int64(st, 0);
+	}
+	if (rc != DB_DONE)
+		seterr(s, "an address's tickets");
+	db_reset(st);
+	return rc_status(s, rc);
+}
+
+enum tk_status
+store_forget_address(struct store *s, const char *address)
+{
+	struct db_stmt *st;
+	enum tk_status ts;
+	char *plain, *encoded, *at;
+
+	if ((st = stmt(s, Q_FORGET_OUTBOX)) == NULL)
+		return TK_EIO;
+	db_bind_text(st, 1, address);
+	if ((ts = run(s, st, "forget outbox")) != TK_OK)
+		return ts;
+	if ((st = stmt(s, Q_FORGET_BOUNCED)) == NULL)
+		return TK_EIO;
+	db_bind_text(st, 1, address);
+	if ((ts = run(s, st, "forget bounce")) != TK_OK)
+		return ts;
+	if ((st = stmt(s, Q_FORGET_LOOKUPS)) == NULL)
+		return TK_EIO;
+	/* In a URL as it is and with its @ encoded; LIKE's own characters
+	 * in an address (_ and %) match more, never less. */
+	plain = xasprintf("%%%s%%", address);
+	for (char *p = plain; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	at = strchr(plain, '@');
+	encoded = at ? xasprintf("%.*s%%40%s", (int)(at - plain), plain,
+	    at + 1) : xstrdup(plain);
+	db_bind_text(st, 1, plain);
+	db_bind_text(st, 2, encoded);
+	ts = run(s, st, "forget lookups");
+	free(plain);
+	free(encoded);
+	return ts;
+}
+
+enum tk_status
+store_outbox_to(struct store *s, const char *address,
+    int (*fn)(const struct store_outbox *, void *), void *arg)
+{
+	struct db_stmt *st = stmt(s, Q_OUTBOX_TO);
+	enum db_rc rc;
+
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_text(st, 1, address);
+	while ((rc = db_step(st)) == DB_ROW) {
+		struct store_outbox o = { 0 };
+
+		o.id = db_int64(st, 0);
+		o.ticket = db_int64(st, 1);
+		o.kind = col(st, 2);
+		o.to = address;
+		o.subject = col(st, 3);
+		o.state = col(st, 4);
+		o.created_at = db_int64(st, 5);
+		o.sent_at = db_int64(st, 6);
+		if (fn(&o, arg)) {
+			rc = DB_DONE;
+			break;
+		}
+	}
+	if (rc != DB_DONE)
+		seterr(s, "an address's outbox");
+	db_reset(st);
+	return rc_status(s, rc);
 }
 
 enum tk_status

@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tiketti/buf.h"
+#include "tiketti/mime.h"
+#include "tiketti/str.h"
 #include "tiketti/ticket.h"
 
 static const char *const statuses[] = {
@@ -146,4 +149,112 @@ ticket_fields_json(struct json *j, const struct tk_conf *c,
 			json_str(j, t->fields[i].value);
 	}
 	json_obj_close(j);
+}
+
+/* One ticket erased, its requester a pseudonym (ticket.h). */
+static enum tk_status
+erase_one(struct store *s, const struct tk_conf *c, int64_t id, int64_t now,
+    const char *actor, const char *why)
+{
+	struct store_ticket t;
+	enum tk_status ts;
+	char mac[TK_SHA256_HEX], *pseudo = NULL;
+	int found;
+
+	if ((ts = store_ticket_get(s, id, &t, &found)) != TK_OK)
+		return ts;
+	if (found && t.requester && strncmp(t.requester, "erased:", 7) != 0) {
+		mime_hmac(c->secret ? c->secret : "", str_lower(t.requester),
+		    mac);
+		pseudo = xasprintf("erased:%.16s", mac);
+	} else if (found && t.requester)
+		pseudo = xstrdup(t.requester);
+	if (found)
+		ts = store_ticket_erase(s, id, now, pseudo, actor, why);
+	free(pseudo);
+	store_ticket_clear(&t);
+	return ts;
+}
+
+struct due {
+	const struct tk_conf	*conf;
+	int64_t			 now;
+	int64_t			*ids;
+	size_t			 n;
+};
+
+static int
+due_one(int64_t id, const char *mailbox, int64_t closed_at, void *arg)
+{
+	struct due *d = arg;
+	long long keep = conf_retention(d->conf, mailbox);
+
+	if (keep > 0 && closed_at < d->now - keep) {
+		d->ids = xreallocarray(d->ids, d->n + 1, sizeof(*d->ids));
+		d->ids[d->n++] = id;
+	}
+	return 0;
+}
+
+enum tk_status
+ticket_retention(struct store *s, const struct tk_conf *c, int64_t now,
+    int64_t *erased)
+{
+	struct due d = { c, now, NULL, 0 };
+	long long shortest = c->retention;
+	enum tk_status ts;
+
+	*erased = 0;
+	for (size_t i = 0; i < c->nmailbox_conf; i++) {
+		long long r = c->mailbox_conf[i].retention;
+
+		if (r > 0 && (shortest == 0 || r < shortest))
+			shortest = r;
+	}
+	if (shortest == 0)
+		return TK_OK;	/* kept for ever */
+	if ((ts = store_retention_due(s, now - shortest, due_one, &d)) !=
+	    TK_OK)
+		goto done;
+	for (size_t i = 0; i < d.n; i++) {
+		if ((ts = store_begin(s)) != TK_OK)
+			break;
+		if ((ts = erase_one(s, c, d.ids[i], now, "retention",
+		    "retention")) != TK_OK || (ts = store_commit(s)) != TK_OK) {
+			store_rollback(s);
+			break;
+		}
+		(*erased)++;
+	}
+done:
+	free(d.ids);
+	return ts;
+}
+
+enum tk_status
+ticket_forget(struct store *s, const struct tk_conf *c, const char *address,
+    const char *who, int64_t now, int64_t *erased)
+{
+	int64_t *ids = NULL;
+	size_t n = 0;
+	enum tk_status ts;
+
+	*erased = 0;
+	if ((ts = store_begin(s)) != TK_OK)
+		return ts;
+	if ((ts = store_tickets_of(s, address, &ids, &n)) != TK_OK)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if ((ts = erase_one(s, c, ids[i], now, who, "forget")) != TK_OK)
+			goto fail;
+	if ((ts = store_forget_address(s, address)) != TK_OK ||
+	    (ts = store_commit(s)) != TK_OK)
+		goto fail;
+	*erased = (int64_t)n;
+	free(ids);
+	return TK_OK;
+fail:
+	store_rollback(s);
+	free(ids);
+	return ts;
 }

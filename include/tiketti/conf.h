@@ -56,6 +56,12 @@ struct conf_lookup {
 	size_t			 nmaps;
 };
 
+/* [mailbox ADDRESS]: what differs for one shared address. */
+struct conf_mailbox {
+	char		*address;	/* lower case */
+	long long	 retention;	/* seconds; -1: the global one */
+};
+
 enum conf_imap_tls { CONF_TLS_IMAPS, CONF_TLS_STARTTLS, CONF_TLS_NONE };
 enum conf_imap_after {
 	CONF_AFTER_KEEP, CONF_AFTER_SEEN, CONF_AFTER_MOVE, CONF_AFTER_DELETE
@@ -105,6 +111,11 @@ struct tk_conf {
 						 * address in a form, or NULL */
 	long long	  close_after;	/* seconds a solved ticket waits */
 	long long	  history_age;	/* seconds: older imports send nothing */
+	/* Privacy (redact.h, ticket erasure). */
+	char		 *redact_spec;	/* "cards, hetu, iban" as written */
+	int		  redact;	/* enum redact_kind bits */
+	long long	  retention;	/* seconds a closed ticket is kept
+					 * whole; 0: for ever */
 	char		 *smtp_url;	/* smtp:// or smtps://, or NULL: mail waits */
 	int		  smtp_starttls;	/* 1: STARTTLS required on smtp:// */
 	char		 *smtp_user;	/* AUTH user, or NULL */
@@ -147,6 +158,8 @@ struct tk_conf {
 	size_t		  nlookups;
 	struct conf_account *accounts;
 	size_t		  naccounts;
+	struct conf_mailbox *mailbox_conf;
+	size_t		  nmailbox_conf;
 };
 
 /*
@@ -203,6 +216,9 @@ const struct conf_account *conf_account_by_name(const struct tk_conf *c,
 enum tk_status conf_read_secret(const char *what, const char *path,
     char **out, char *err, size_t errlen);
 int conf_is_mailbox(const struct tk_conf *c, const char *addr);
+/* The retention of a shared address's tickets (its [mailbox] section's,
+ * else retention), in seconds; 0: kept for ever. */
+long long conf_retention(const struct tk_conf *c, const char *mailbox);
 /* The configured shared address addr is (also as a plus-address), or NULL. */
 const char *conf_mailbox(const struct tk_conf *c, const char *addr);
 

@@ -9,6 +9,8 @@
 
 #include "tiketti/automate.h"
 #include "tiketti/classify.h"
+#include "tiketti/mime.h"
+#include "tiketti/redact.h"
 #include "tiketti/conf.h"
 #include "tiketti/rules.h"
 #include "tiketti/store.h"
@@ -34,6 +36,8 @@ struct ingest_envelope {
 	/* Lookups done for it before the transaction (ingest_prefetch);
 	 * NULL: ingest_message does them when it holds no transaction. */
 	const struct automate_lookups *lookups;
+	/* What redaction masked in it (ingest_redact), or NULL. */
+	const struct redact_count *redacted;
 };
 
 struct ingest_result {
@@ -76,6 +80,17 @@ void ingest_prefetch(const struct tk_conf *c, const struct ruleset *rules,
  * call it outside a batch (the poller does, before each batch). */
 void ingest_lookups(struct ingest *ig, const char *raw, size_t len,
     const struct ingest_envelope *env, struct automate_lookups *out);
+/*
+ * With redact on (tiketti.conf), masks card numbers and identity codes
+ * in a parsed message before anything stores it: when its text, subject
+ * or a text attachment holds one, the raw message is written again with
+ * them masked (out->whole; *raw and *len then point into it) and *m is
+ * parsed again from it; what is left in the text is masked there too.
+ * Counts go to *n. Free out with mime_edited_free() in every case.
+ */
+void ingest_redact(const struct tk_conf *c, struct tk_msg **m,
+    const char **raw, size_t *len, struct mime_edited *out,
+    struct redact_count *n);
 /* The service promises an assignment mail tells the time left of. */
 void ingest_set_sla(struct ingest *ig, const struct sla *sla);
 /* The text of the last error; borrowed. */

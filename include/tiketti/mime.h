@@ -136,6 +136,41 @@ enum tk_status mime_cut_text(const char *raw, size_t len,
     size_t (*lead)(const char *text), struct buf *out, char **ctype,
     char **cte);
 
+/*
+ * A rewrite of a message's text. fn gets the decoded UTF-8 text of each
+ * part it covers (html: a text/html part, markup and all) and returns
+ * the new text (malloc'd) or NULL to leave it. Covered: inline
+ * text/plain and text/html parts; with all_text every text/ part,
+ * attachments and those of attached messages too; with subject the
+ * Subject and Thread-Topic.
+ */
+struct mime_edit {
+	char	*(*fn)(const char *text, int html, void *arg);
+	void	*arg;
+	int	 all_text;
+	int	 subject;
+};
+
+struct mime_edited {
+	struct buf	 whole;		/* the message again, CRLF line ends */
+	size_t		 body;		/* where its body begins in whole */
+	/* Top-level headers that changed, encoded, or NULL: */
+	char		*ctype;		/* Content-Type (one part's charset) */
+	char		*cte;		/* Content-Transfer-Encoding */
+	char		*subject;
+	char		*topic;		/* Thread-Topic */
+};
+
+/*
+ * Rewrites raw as e says, each part in its transfer encoding (7-bit
+ * becomes quoted-printable when it must). TK_OK with *out filled;
+ * TK_EPERM when nothing changed; TK_EPARSE when GMime cannot read the
+ * message. Free *out with mime_edited_free() in every case.
+ */
+enum tk_status mime_edit(const char *raw, size_t len,
+    const struct mime_edit *e, struct mime_edited *out);
+void mime_edited_free(struct mime_edited *out);
+
 /* A mail to build and send. Strings are UTF-8; NULL where optional. */
 /* A file a built mail carries. */
 struct mime_draft_att {

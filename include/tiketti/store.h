@@ -38,6 +38,7 @@ struct store_ticket {
 	char	*lang;		/* the customer's language list, or NULL */
 	char	*skill;		/* the skill it was routed by, or NULL */
 	int	 csat;		/* the last survey rating 1-5, 0 = none */
+	int64_t	 erased_at;	/* its people's data erased then; 0: not */
 	struct store_field *fields;	/* by name (store_ticket_get only) */
 	size_t	 nfields;
 };
@@ -177,7 +178,7 @@ enum tk_status store_copy(struct store *src, struct store *dst,
 /* The schema version the database is at; -1 on error. */
 int store_schema_version(struct store *s);
 /* The schema version this tiketti writes. */
-#define STORE_SCHEMA_VERSION	9
+#define STORE_SCHEMA_VERSION	10
 /*
  * Prepares every statement of the store on this connection: a dialect's
  * mistake shows here rather than on the first mail that needs it.
@@ -284,6 +285,36 @@ enum tk_status store_ticket_events(struct store *s, int64_t ticket,
 
 enum tk_status store_tag_remove(struct store *s, int64_t ticket,
     const char *tag);
+/*
+ * Privacy. Erases what a ticket holds of people, inside the caller's
+ * transaction: its subject, requester, participants and field values;
+ * its messages' text, subjects, raw mail and customers' addresses and
+ * names; attachment names; its outbox rows' addresses and text (queued
+ * ones cancelled); its bounce records; customers as the actors of its
+ * events and the values of events that may hold what they wrote. The
+ * rows, times, statuses, kinds and agents stay, so reports count the
+ * same; the requester becomes pseudonym (or NULL), so that a report
+ * still counts one customer once. Adds an "erased" event (actor, why).
+ */
+enum tk_status store_ticket_erase(struct store *s, int64_t ticket,
+    int64_t now, const char *pseudonym, const char *actor, const char *why);
+/* Closed tickets not erased whose status changed before `before`, by
+ * id: fn(id, mailbox (or NULL), closed at, arg); non-zero stops. */
+enum tk_status store_retention_due(struct store *s, int64_t before,
+    int (*fn)(int64_t, const char *, int64_t, void *), void *arg);
+/* The tickets address is the requester, a participant or a sender of,
+ * ascending; caller frees *ids. */
+enum tk_status store_tickets_of(struct store *s, const char *address,
+    int64_t **ids, size_t *n);
+/* Outbox rows to address made anonymous (queued ones cancelled), its
+ * bounce record and the cached lookups whose URL names it removed. */
+enum tk_status store_forget_address(struct store *s, const char *address);
+/* The outbox rows to address, oldest first (the subject and state):
+ * fn(row, arg) with ticket, kind, subject, state, created_at, sent_at
+ * filled. */
+enum tk_status store_outbox_to(struct store *s, const char *address,
+    int (*fn)(const struct store_outbox *, void *), void *arg);
+
 /* Records a customer mail's time and, when not NULL, their languages. */
 enum tk_status store_ticket_customer(struct store *s, int64_t ticket,
     int64_t at, const char *lang);

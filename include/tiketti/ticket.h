@@ -36,4 +36,25 @@ enum tk_status ticket_set(struct store *s, const struct tk_conf *c,
 void ticket_fields_json(struct json *j, const struct tk_conf *c,
     const struct store_ticket *t);
 
+/*
+ * Erases the closed tickets past their mailbox's retention (conf.h
+ * conf_retention) as store_ticket_erase does, one transaction each, by
+ * actor "retention"; *erased counts them. An erased ticket's requester
+ * is "erased:" and 16 hex digits of HMAC-SHA256(secret, address): the
+ * same person stays one customer in reports, and only who holds secret
+ * and guesses the address can link the two. Its own transactions: call it
+ * holding none.
+ */
+enum tk_status ticket_retention(struct store *s, const struct tk_conf *c,
+    int64_t now, int64_t *erased);
+
+/*
+ * Erases everything held of address (a data subject's request): every
+ * ticket she is the requester, a participant or a sender of, her outbox
+ * rows, bounce record and cached lookups; in one transaction, the
+ * events naming who ran it. *erased counts the tickets.
+ */
+enum tk_status ticket_forget(struct store *s, const struct tk_conf *c,
+    const char *address, const char *who, int64_t now, int64_t *erased);
+
 #endif
