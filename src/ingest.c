@@ -954,16 +954,18 @@ ingest_parse(const struct tk_conf *c, const char *raw, size_t len)
 
 struct redact_arg {
 	const struct tk_conf	*conf;
-	struct redact_count	 n;
+	struct redact_count	 att;	/* found in attachments */
 };
 
 /* The masking redact_text does, as a rewrite of a message's text. */
 static char *
-redact_fn(const char *text, int html, void *arg)
+redact_fn(const char *text, int part, void *arg)
 {
 	struct redact_arg *ra = arg;
 
-	return redact_text(text, strlen(text), ra->conf->redact, html, &ra->n);
+	return redact_text(text, strlen(text), ra->conf->redact,
+	    part & MIME_EDIT_HTML, part & MIME_EDIT_ATTACHMENT ? &ra->att :
+	    NULL);
 }
 
 /* Masks what is left in one of the parsed strings; 1 when it did. */
@@ -1030,9 +1032,11 @@ ingest_redact(const struct tk_conf *c, struct tk_msg **mp, const char **raw,
 	 * is masked in what is stored as text all the same. */
 	redact_field(c, &m->body, NULL);
 	redact_field(c, &m->subject, NULL);
-	/* Only in attachments: as the rewrite counted them. */
-	if (n->cards + n->hetu + n->iban == 0)
-		*n = ra.n;
+	/* The text read above, and the attachments' as the rewrite
+	 * counted them (an inline part's HTML twin is not counted twice). */
+	n->cards += ra.att.cards;
+	n->hetu += ra.att.hetu;
+	n->iban += ra.att.iban;
 }
 
 enum tk_status

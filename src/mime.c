@@ -1218,6 +1218,7 @@ mime_attachment(const char *raw, size_t len,
 struct edit {
 	const struct mime_edit	*e;
 	int			 changed;
+	int			 inner;	/* inside an attached message */
 };
 
 /*
@@ -1251,28 +1252,33 @@ edit_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 	GMimeContentType *ct = g_mime_object_get_content_type(part);
 	GMimeContentEncoding enc;
 	char *text, *now;
-	int html;
+	int html, att;
 
 	(void)parent;
 	if (GMIME_IS_MESSAGE_PART(part) && ed->e->all_text) {
 		GMimeMessage *inner = g_mime_message_part_get_message(
 		    GMIME_MESSAGE_PART(part));
 
-		if (inner)
+		if (inner) {
+			ed->inner++;
 			g_mime_message_foreach(inner, edit_part, ed);
+			ed->inner--;
+		}
 		return;
 	}
 	if (!GMIME_IS_TEXT_PART(part) || ct == NULL)
 		return;
 	html = g_mime_content_type_is_type(ct, "text", "html");
-	if (!ed->e->all_text && (g_mime_part_is_attachment(GMIME_PART(part)) ||
+	att = ed->inner || g_mime_part_is_attachment(GMIME_PART(part));
+	if (!ed->e->all_text && (att ||
 	    (!html && !g_mime_content_type_is_type(ct, "text", "plain"))))
 		return;
 	if (!params_encodable(ct))
 		return;	/* left as it came */
 	if ((text = g_mime_text_part_get_text(GMIME_TEXT_PART(part))) == NULL)
 		return;
-	now = ed->e->fn(text, html, ed->e->arg);
+	now = ed->e->fn(text, (html ? MIME_EDIT_HTML : 0) |
+	    (att ? MIME_EDIT_ATTACHMENT : 0), ed->e->arg);
 	g_free(text);
 	if (now == NULL)
 		return;
@@ -1342,7 +1348,7 @@ enum tk_status
 mime_edit(const char *raw, size_t len, const struct mime_edit *e,
     struct mime_edited *out)
 {
-	struct edit ed = { e, 0 };
+	struct edit ed = { e, 0, 0 };
 	GMimeParserOptions *opts;
 	GMimeFormatOptions *fo;
 	GMimeParser *parser;
@@ -1426,12 +1432,12 @@ mime_edited_free(struct mime_edited *out)
 
 /* The milter's cut: the lead of each text, of HTML its readable text. */
 static char *
-cut_fn(const char *text, int html, void *arg)
+cut_fn(const char *text, int part, void *arg)
 {
 	size_t (*const *lead)(const char *) = arg;
 	size_t n;
 
-	if (html)
+	if (part & MIME_EDIT_HTML)
 		return html_cut_lead(text, strlen(text), *lead);
 	n = (*lead)(text);
 	return n > 0 ? xstrdup(text + n) : NULL;

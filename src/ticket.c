@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tiketti/buf.h"
 #include "tiketti/mime.h"
@@ -151,10 +152,14 @@ ticket_fields_json(struct json *j, const struct tk_conf *c,
 	json_obj_close(j);
 }
 
-/* One ticket erased, its requester a pseudonym (ticket.h). */
+/*
+ * One ticket erased, its requester a pseudonym (ticket.h); for a
+ * person's erasure (whom), a ticket someone else asked in keeps its
+ * requester: only what may be hers goes.
+ */
 static enum tk_status
 erase_one(struct store *s, const struct tk_conf *c, int64_t id, int64_t now,
-    const char *actor, const char *why)
+    const char *whom, const char *actor, const char *why)
 {
 	struct store_ticket t;
 	enum tk_status ts;
@@ -163,7 +168,8 @@ erase_one(struct store *s, const struct tk_conf *c, int64_t id, int64_t now,
 
 	if ((ts = store_ticket_get(s, id, &t, &found)) != TK_OK)
 		return ts;
-	if (found && t.requester && strncmp(t.requester, "erased:", 7) != 0) {
+	if (found && t.requester && strncmp(t.requester, "erased:", 7) != 0 &&
+	    (whom == NULL || strcasecmp(t.requester, whom) == 0)) {
 		mime_hmac(c->secret ? c->secret : "", str_lower(t.requester),
 		    mac);
 		pseudo = xasprintf("erased:%.16s", mac);
@@ -219,8 +225,8 @@ ticket_retention(struct store *s, const struct tk_conf *c, int64_t now,
 	for (size_t i = 0; i < d.n; i++) {
 		if ((ts = store_begin(s)) != TK_OK)
 			break;
-		if ((ts = erase_one(s, c, d.ids[i], now, "retention",
-		    "retention")) != TK_OK || (ts = store_commit(s)) != TK_OK) {
+		if ((ts = erase_one(s, c, d.ids[i], now, NULL,
+		    "retention", "retention")) != TK_OK || (ts = store_commit(s)) != TK_OK) {
 			store_rollback(s);
 			break;
 		}
@@ -245,7 +251,8 @@ ticket_forget(struct store *s, const struct tk_conf *c, const char *address,
 	if ((ts = store_tickets_of(s, address, &ids, &n)) != TK_OK)
 		goto fail;
 	for (size_t i = 0; i < n; i++)
-		if ((ts = erase_one(s, c, ids[i], now, who, "forget")) != TK_OK)
+		if ((ts = erase_one(s, c, ids[i], now, address, who,
+		    "forget")) != TK_OK)
 			goto fail;
 	if ((ts = store_forget_address(s, address)) != TK_OK ||
 	    (ts = store_commit(s)) != TK_OK)

@@ -138,14 +138,19 @@ enum tk_status mime_cut_text(const char *raw, size_t len,
 
 /*
  * A rewrite of a message's text. fn gets the decoded UTF-8 text of each
- * part it covers (html: a text/html part, markup and all) and returns
- * the new text (malloc'd) or NULL to leave it. Covered: inline
- * text/plain and text/html parts; with all_text every text/ part,
- * attachments and those of attached messages too; with subject the
- * Subject and Thread-Topic.
+ * part it covers, what part it is (enum mime_edit_part bits: a text/html
+ * part comes markup and all) and returns the new text (malloc'd) or
+ * NULL to leave it. Covered: inline text/plain and text/html parts;
+ * with all_text every text/ part, attachments and those of attached
+ * messages too; with subject the Subject and Thread-Topic.
  */
+enum mime_edit_part {
+	MIME_EDIT_HTML		= 1 << 0,
+	MIME_EDIT_ATTACHMENT	= 1 << 1,	/* or in an attached message */
+};
+
 struct mime_edit {
-	char	*(*fn)(const char *text, int html, void *arg);
+	char	*(*fn)(const char *text, int part, void *arg);
 	void	*arg;
 	int	 all_text;
 	int	 subject;

@@ -52,7 +52,8 @@ enum tk_status ticket_retention(struct store *s, const struct tk_conf *c,
  * Erases everything held of address (a data subject's request): every
  * ticket she is the requester, a participant or a sender of, her outbox
  * rows, bounce record and cached lookups; in one transaction, the
- * events naming who ran it. *erased counts the tickets.
+ * events naming who ran it. A ticket someone else asked in keeps its
+ * requester. *erased counts the tickets.
  */
 enum tk_status ticket_forget(struct store *s, const struct tk_conf *c,
     const char *address, const char *who, int64_t now, int64_t *erased);
