@@ -652,10 +652,12 @@ account_set(struct conf_account *a, const char *key, const char *val)
 			return "bad tls (want imaps, starttls or none)";
 		return NULL;
 	}
-	if (strcmp(key, "allow_plaintext") == 0) {
+	if (strcmp(key, "allow_plaintext") == 0 ||
+	    strcmp(key, "redact_mailbox") == 0) {
 		if (strcasecmp(val, "yes") != 0 && strcasecmp(val, "no") != 0)
 			return "bad value (want yes or no)";
-		a->allow_plaintext = strcasecmp(val, "yes") == 0;
+		*(key[0] == 'a' ? &a->allow_plaintext : &a->redact_mailbox) =
+		    strcasecmp(val, "yes") == 0;
 		return NULL;
 	}
 	if (strcmp(key, "after") == 0) {
@@ -716,6 +718,9 @@ account_check(const struct tk_conf *c, const struct conf_account *a,
 	if (a->mailbox && !conf_is_mailbox(c, a->mailbox))
 		buf_printf(err, "%s: account \"%s\": mailbox %s is not among "
 		    "mailboxes\n", file, a->name, a->mailbox);
+	if (a->redact_mailbox && c->redact == 0)
+		buf_printf(err, "%s: account \"%s\": redact_mailbox needs "
+		    "redact\n", file, a->name);
 }
 
 /*
@@ -931,6 +936,13 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 		if (c->webhooks[i].url == NULL)
 			buf_printf(err, "%s: webhook \"%s\" has no url\n",
 			    file, c->webhooks[i].name);
+	{
+		char why[128];
+
+		if (redact_parse(c->redact_spec, &c->redact, why,
+		    sizeof(why)) != 0)
+			buf_printf(err, "%s: redact: %s\n", file, why);
+	}
 	for (size_t i = 0; i < c->naccounts; i++)
 		account_check(c, &c->accounts[i], file, err);
 	for (size_t i = 0; i < c->nlookups; i++) {
@@ -978,13 +990,6 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 	    strncmp(c->csat_url, "https://", 8) != 0)
 		buf_printf(err, "%s: bad csat_url \"%s\" (want http:// or "
 		    "https://)\n", file, c->csat_url);
-	{
-		char why[128];
-
-		if (redact_parse(c->redact_spec, &c->redact, why,
-		    sizeof(why)) != 0)
-			buf_printf(err, "%s: redact: %s\n", file, why);
-	}
 	if (c->secret && strlen(c->secret) < 16)
 		buf_printf(err, "%s: secret is too short (want 16 characters "
 		    "or more, e.g. from `openssl rand -hex 32`)\n", file);
@@ -1257,13 +1262,14 @@ conf_print(const struct tk_conf *c, FILE *fp)
 		fprintf(fp, "\n[account %s]\nhost = %s\nport = %d\ntls = %s\n"
 		    "allow_plaintext = %s\nuser = %s\npassword_file = %s\n"
 		    "folder = %s\nafter = %s%s\nca_file = %s\nmailbox = %s\n"
-		    "timeout = %d\nidle_interval = %d\n",
+		    "timeout = %d\nidle_interval = %d\nredact_mailbox = %s\n",
 		    a->name, a->host, a->port ? a->port :
 		    a->tls == CONF_TLS_IMAPS ? 993 : 143, tls[a->tls],
 		    a->allow_plaintext ? "yes" : "no", a->user,
 		    a->password_file, a->folder, after[a->after],
 		    a->move_to ? a->move_to : "", a->ca_file ? a->ca_file : "",
-		    a->mailbox ? a->mailbox : "", a->timeout, a->idle_interval);
+		    a->mailbox ? a->mailbox : "", a->timeout, a->idle_interval,
+		    a->redact_mailbox ? "yes" : "no");
 	}
 }
 

@@ -387,8 +387,105 @@ skip_gap(int64_t uid, void *arg)
  * (acted_uid, last_uid], leaving the skipped messages where they are,
  * then records it done. UIDs that are gone already are no error.
  */
+struct batch {
+	const struct newmsg	*m;
+	size_t			 n;
+	const char		*body[BATCH_MSGS];
+	size_t			 len[BATCH_MSGS];
+	char			*why[BATCH_MSGS];	/* a refused fetch */
+	int			 masked[BATCH_MSGS];	/* redact changed it */
+	clist			*lists[BATCH_MSGS + 1];
+	size_t			 nlists;
+};
+
+static void att_read(struct mailimap_msg_att *, uint32_t *, uint32_t *,
+    const char **, size_t *);
+static int fetch_bodies(struct poller *, struct mailimap_set *, clist **);
+
+/*
+ * redact_mailbox: the server's copy of one message in which redact
+ * masked something is replaced by the masked copy (APPEND to the same
+ * folder, then \Deleted and UID EXPUNGE of the original). The copy comes
+ * back as a duplicate on the next run and gets the `after` action then.
+ */
 static enum tk_status
-act_pending(struct poller *p)
+replace_one(struct poller *p, uint32_t uid, const char *body, size_t len)
+{
+	const struct conf_account *a = p->acct;
+	struct mailimap_flag_list *fl;
+	struct mailimap_set *set;
+	struct mime_edited ed;
+	struct redact_count n;
+	struct tk_msg *m = ingest_parse(p->conf, body, len);
+	enum tk_status ts;
+	char what[64], counts[64];
+	int r;
+
+	ingest_redact(p->conf, &m, &body, &len, &ed, &n);
+	mime_free(m);
+	if (ed.whole.len == 0) {
+		mime_edited_free(&ed);
+		return TK_OK;
+	}
+	fl = mailimap_flag_list_new_empty();
+	if (a->after == CONF_AFTER_SEEN)
+		mailimap_flag_list_add(fl, mailimap_flag_new_seen());
+	r = mailimap_append(p->imap, a->folder, fl, NULL, ed.whole.data,
+	    ed.whole.len);
+	mailimap_flag_list_free(fl);
+	mime_edited_free(&ed);
+	snprintf(what, sizeof(what), "APPEND of UID %u masked",
+	    (unsigned)uid);
+	if ((ts = check(p, what, r)) != TK_OK)
+		return ts;
+	set = mailimap_set_new_single(uid);
+	if ((ts = add_flag(p, set, mailimap_flag_new_deleted())) == TK_OK)
+		ts = check(p, "UID EXPUNGE", mailimap_uid_expunge(p->imap, set));
+	mailimap_set_free(set);
+	redact_count_str(&n, counts, sizeof(counts));
+	if (ts == TK_OK)
+		log_info("account %s: UID %u of %s replaced by its masked copy "
+		    "(%s)", a->name, (unsigned)uid, a->folder, counts);
+	return ts;
+}
+
+/*
+ * Replaces what is in set and masked: the batch's bodies when it has
+ * them, else (a run that died before) fetched again.
+ */
+static enum tk_status
+replace_masked(struct poller *p, struct mailimap_set *set,
+    const struct batch *b)
+{
+	enum tk_status ts = TK_OK;
+	clist *list = NULL;
+	int r;
+
+	if (b) {
+		for (size_t i = 0; i < b->n && ts == TK_OK; i++)
+			if (b->masked[i] && b->body[i])
+				ts = replace_one(p, b->m[i].uid, b->body[i],
+				    b->len[i]);
+		return ts;
+	}
+	if ((r = fetch_bodies(p, set, &list)) != MAILIMAP_NO_ERROR)
+		return check(p, "UID FETCH BODY.PEEK[]", r);
+	for (clistiter *it = clist_begin(list); it && ts == TK_OK;
+	    it = clist_next(it)) {
+		const char *body = NULL;
+		size_t len = 0;
+		uint32_t uid = 0, size = 0;
+
+		att_read(clist_content(it), &uid, &size, &body, &len);
+		if (uid && body)
+			ts = replace_one(p, uid, body, len);
+	}
+	mailimap_fetch_list_free(list);
+	return ts;
+}
+
+static enum tk_status
+act_pending(struct poller *p, const struct batch *b)
 {
 	const struct conf_account *a = p->acct;
 	struct store_imap *s = &p->state;
@@ -406,8 +503,12 @@ act_pending(struct poller *p)
 	if (ts != TK_OK)
 		snprintf(p->err, p->errlen, "account %s: %s", a->name,
 		    store_errmsg(p->store));
-	else if (clist_count(g.set->set_list) > 0)
-		ts = act(p, g.set);
+	else if (clist_count(g.set->set_list) > 0) {
+		if (a->redact_mailbox)
+			ts = replace_masked(p, g.set, b);
+		if (ts == TK_OK)
+			ts = act(p, g.set);
+	}
 	mailimap_set_free(g.set);
 	if (ts != TK_OK)
 		return ts;
@@ -518,15 +619,6 @@ fetch_bodies(struct poller *p, struct mailimap_set *set, clist **list)
 	return r;
 }
 
-struct batch {
-	const struct newmsg	*m;
-	size_t			 n;
-	const char		*body[BATCH_MSGS];
-	size_t			 len[BATCH_MSGS];
-	char			*why[BATCH_MSGS];	/* a refused fetch */
-	clist			*lists[BATCH_MSGS + 1];
-	size_t			 nlists;
-};
 
 static void
 batch_take(struct batch *b, clist *list)
@@ -676,7 +768,7 @@ batch_run(struct poller *p, const struct newmsg *m, size_t n)
 				snprintf(p->err, p->errlen, "account %s: UID "
 				    "%u: %s", a->name, (unsigned)m[i].uid,
 				    ingest_errmsg(p->ig));
-			else if (res.duplicate)
+			else if ((b.masked[i] = res.masked, res.duplicate))
 				p->st->duplicates++;
 			else {
 				if (res.unverified[0])
@@ -705,7 +797,7 @@ batch_run(struct poller *p, const struct newmsg *m, size_t n)
 		p->state = before;
 		goto out;
 	}
-	ts = act_pending(p);
+	ts = act_pending(p, &b);
 out:
 	for (size_t i = 0; lk && i < n; i++)
 		automate_lookups_free(&lk[i]);
@@ -873,7 +965,7 @@ session(struct poller *p)
 			return ts;
 	}
 	/* A run that died between a commit and its action. */
-	if ((ts = act_pending(p)) != TK_OK)
+	if ((ts = act_pending(p, NULL)) != TK_OK)
 		return ts;
 	if (p->opts->idle && mailimap_has_idle(p->imap))
 		log_info("account %s: watching %s on %s", a->name, a->folder,

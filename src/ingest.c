@@ -1127,6 +1127,7 @@ ingest_message(struct ingest *ig, const char *raw, size_t len,
 		automate_lookups_free(&lk);
 	} else
 		ts = ingest_parsed(ig, m, raw, len, env ? &e : env, res);
+	res->masked = masked.whole.len > 0;
 	mime_free(m);
 	mime_edited_free(&masked);
 	return ts;

@@ -84,6 +84,8 @@ struct conf_account {
 	char			*mailbox;	/* the shared address, or NULL */
 	int			 timeout;	/* seconds: connect, each command */
 	int			 idle_interval;	/* seconds between IDLEs (--idle) */
+	int			 redact_mailbox;	/* the masked copy replaces
+						 * the server's (redact) */
 };
 
 enum conf_tag_trust { CONF_TAG_PARTICIPANTS, CONF_TAG_ANY };

@@ -60,6 +60,8 @@ struct ingest_result {
 						 * ran (they lead its text) */
 	int64_t			 at;		/* the time it was stamped with */
 	int			 history;	/* older than history_age */
+	int			 masked;	/* redact wrote the raw message
+						 * again (ingest_message) */
 };
 
 /* c and s are borrowed and must outlive the handle. */
