@@ -14,6 +14,7 @@
  *	is logged here: the front end that decides logs once.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -942,11 +943,25 @@ ingest_lookups(struct ingest *ig, const char *raw, size_t len,
 	mime_free(m);
 }
 
+/* Whether redact would mask something in a text the body leaves out. */
+static int
+redact_look(const char *text, size_t len, void *arg)
+{
+	const struct tk_conf *c = arg;
+	char *t = redact_text(text, len, c->redact, 0, NULL);
+	int hit = t != NULL;
+
+	free(t);
+	return hit;
+}
+
 struct tk_msg *
 ingest_parse(const struct tk_conf *c, const char *raw, size_t len)
 {
-	struct tk_msg *m = mime_parse(raw, len,
-	    (const char *const *)c->fallback_charsets);
+	struct mime_scan look = { redact_look, (void *)(uintptr_t)c };
+	struct tk_msg *m = mime_parse_scan(raw, len,
+	    (const char *const *)c->fallback_charsets,
+	    c->redact ? &look : NULL);
 
 	form_person(c, m);
 	return m;
@@ -995,12 +1010,9 @@ ingest_redact(const struct tk_conf *c, struct tk_msg **mp, const char **raw,
 	if (c->redact == 0)
 		return;
 	/* What the agent will read, counted; text attachments and attached
-	 * messages are looked at in the rewrite. */
+	 * messages were looked at by the parse (redact_look). */
 	edit = redact_field(c, &m->body, n) | redact_field(c, &m->subject, n);
-	for (size_t i = 0; i < m->natt && !edit; i++)
-		edit = m->att[i].type && (strncmp(m->att[i].type, "text/", 5) ==
-		    0 || strcmp(m->att[i].type, "message/rfc822") == 0);
-	if (!edit)
+	if (!edit && m->scan_hits == 0)
 		return;
 	if (mime_edit(*raw, *len, &e, out) != TK_OK) {
 		/* Unreadable as MIME: its bytes are its text. */
@@ -1022,16 +1034,26 @@ ingest_redact(const struct tk_conf *c, struct tk_msg **mp, const char **raw,
 		*len = out->whole.len;
 		return;
 	}
-	again = ingest_parse(c, out->whole.data, out->whole.len);
-	again->flags |= m->flags & (MIME_UNPARSED | MIME_NOHEADERS);
-	mime_free(m);
-	*mp = m = again;
 	*raw = out->whole.data;
 	*len = out->whole.len;
-	/* Whatever the rewrite could not reach (an entity inside a number)
-	 * is masked in what is stored as text all the same. */
-	redact_field(c, &m->body, NULL);
-	redact_field(c, &m->subject, NULL);
+	if (ra.att.cards + ra.att.hetu + ra.att.iban > 0) {
+		/* The attachments' hashes and sizes change with them. */
+		again = ingest_parse(c, out->whole.data, out->whole.len);
+		again->flags |= m->flags & (MIME_UNPARSED | MIME_NOHEADERS);
+		mime_free(m);
+		*mp = m = again;
+		/* Whatever the rewrite could not reach (an entity inside a
+		 * number) is masked in what is stored as text all the same. */
+		redact_field(c, &m->body, NULL);
+		redact_field(c, &m->subject, NULL);
+	} else {
+		/* Only the text and subject changed, masked above as the
+		 * rewrite masked them: the parse stands, with the new
+		 * hashes and the headers rules see masked too. */
+		mime_rehash(m, out->whole.data, out->whole.len);
+		for (size_t i = 0; i < m->nheaders; i++)
+			redact_field(c, &m->headers[i].value, NULL);
+	}
 	/* The text read above, and the attachments' as the rewrite
 	 * counted them (an inline part's HTML twin is not counted twice). */
 	n->cards += ra.att.cards;

@@ -482,7 +482,43 @@ struct walk {
 	int			 is_report;
 	size_t			 want;		/* mime_attachment: which one */
 	struct buf		*grab;		/* ... and its bytes */
+	const struct mime_scan	*scan;		/* mime_parse_scan's look */
 };
+
+/* The scan's look at one text; counted in m->scan_hits. */
+static void
+scan_text(struct walk *w, const char *text, size_t len)
+{
+	if (w->scan && text && w->scan->fn(text, len, w->scan->arg))
+		w->m->scan_hits++;
+}
+
+static void
+scan_part(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+	struct walk *w = data;
+	char *t;
+
+	(void)parent;
+	if (GMIME_IS_MESSAGE_PART(part)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(
+		    GMIME_MESSAGE_PART(part));
+		const char *subject;
+
+		if (inner == NULL)
+			return;
+		subject = g_mime_message_get_subject(inner);
+		scan_text(w, subject, subject ? strlen(subject) : 0);
+		g_mime_message_foreach(inner, scan_part, w);
+		return;
+	}
+	if (!GMIME_IS_TEXT_PART(part))
+		return;
+	if ((t = g_mime_text_part_get_text(GMIME_TEXT_PART(part))) != NULL) {
+		scan_text(w, t, strlen(t));
+		g_free(t);
+	}
+}
 
 /* One attachment: its name, type, size and hash; its bytes when it is
  * the one mime_attachment() asked for. */
@@ -499,6 +535,10 @@ att_bytes(struct walk *w, const char *name, const char *type,
 	}
 	if (w->grab && m->natt + 1 == w->want)
 		buf_add(w->grab, data, len);
+	/* A text attachment's bytes (an attached message's parts are
+	 * looked at one by one, in walk_obj). */
+	if (strncasecmp(type, "text/", 5) == 0)
+		scan_text(w, data, len);
 	m->att = xreallocarray(m->att, m->natt + 1, sizeof(*m->att));
 	a = &m->att[m->natt++];
 	a->name = text_dup(m, name, 998, 1);
@@ -821,6 +861,8 @@ walk_obj(struct walk *w, GMimeObject *obj, int text_ok)
 
 		if (inner)
 			g_mime_object_write_to_stream(GMIME_OBJECT(inner), NULL, s);
+		if (w->scan)
+			scan_part(NULL, obj, w);
 		att_add(w, inner ? g_mime_message_get_subject(inner) : NULL,
 		    "message/rfc822", s);
 		g_object_unref(s);
@@ -982,13 +1024,14 @@ first_addr(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts,
 
 static void
 message_fill(struct tk_msg *m, GMimeMessage *msg, GMimeParserOptions *opts,
-    const char *const *fallbacks, size_t want, struct buf *grab)
+    const char *const *fallbacks, size_t want, struct buf *grab,
+    const struct mime_scan *scan)
 {
 	const char *raw;
 	GMimeObject *top = g_mime_message_get_mime_part(msg);
 	GDateTime *date = g_mime_message_get_date(msg);
 	struct walk w = { .m = m, .opts = opts, .fallbacks = fallbacks,
-	    .want = want, .grab = grab };
+	    .want = want, .grab = grab, .scan = scan };
 
 	/* GMime keeps the Content-* headers on the top part: rules want
 	 * them with the rest. */
@@ -1135,7 +1178,7 @@ parser_options(const char *const *fallback_charsets)
 /* mime_parse(), and the bytes of attachment want (from 1) into grab. */
 static struct tk_msg *
 parse_grab(const char *raw, size_t len, const char *const *fallback_charsets,
-    size_t want, struct buf *grab)
+    size_t want, struct buf *grab, const struct mime_scan *scan)
 {
 	struct tk_msg *m = xcalloc(1, sizeof(*m));
 	GMimeParserOptions *opts;
@@ -1150,17 +1193,7 @@ parse_grab(const char *raw, size_t len, const char *const *fallback_charsets,
 	pthread_once(&mime_once, mime_init_once);
 	m->subject = xstrdup("");
 	m->body = xstrdup("");
-	mime_sha256(raw, len, m->sha256);
-	/* The body hash skips the header, which relays rewrite. */
-	body = raw;
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (raw[i] == '\n' && (raw[i + 1] == '\n' ||
-		    (raw[i + 1] == '\r' && i + 2 < len && raw[i + 2] == '\n'))) {
-			body = raw + i + 1;
-			break;
-		}
-	}
-	body_sha256(body, len - (size_t)(body - raw), m->body_sha256);
+	body = mime_rehash(m, raw, len);
 	if ((clipped = clip_fields(raw, body == raw ? len : (size_t)(body - raw),
 	    len, &clen)) != NULL) {
 		m->flags |= MIME_TRUNCATED;
@@ -1177,7 +1210,8 @@ parse_grab(const char *raw, size_t len, const char *const *fallback_charsets,
 		m->flags |= MIME_UNPARSED | MIME_NOHEADERS;
 		m->headers = xcalloc(1, sizeof(*m->headers));
 	} else {
-		message_fill(m, msg, opts, fallback_charsets, want, grab);
+		message_fill(m, msg, opts, fallback_charsets, want, grab,
+		    scan);
 		g_object_unref(msg);
 	}
 	/* No header at all and no text found: the bytes are the text. */
@@ -1196,17 +1230,43 @@ parse_grab(const char *raw, size_t len, const char *const *fallback_charsets,
 	return m;
 }
 
+const char *
+mime_rehash(struct tk_msg *m, const char *raw, size_t len)
+{
+	const char *body = raw;
+
+	mime_sha256(raw, len, m->sha256);
+	/* The body hash skips the header, which relays rewrite. */
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (raw[i] == '\n' && (raw[i + 1] == '\n' ||
+		    (raw[i + 1] == '\r' && i + 2 < len && raw[i + 2] == '\n'))) {
+			body = raw + i + 1;
+			break;
+		}
+	}
+	body_sha256(body, len - (size_t)(body - raw), m->body_sha256);
+	return body;
+}
+
 struct tk_msg *
 mime_parse(const char *raw, size_t len, const char *const *fallback_charsets)
 {
-	return parse_grab(raw, len, fallback_charsets, 0, NULL);
+	return parse_grab(raw, len, fallback_charsets, 0, NULL, NULL);
+}
+
+struct tk_msg *
+mime_parse_scan(const char *raw, size_t len,
+    const char *const *fallback_charsets, const struct mime_scan *scan)
+{
+	return parse_grab(raw, len, fallback_charsets, 0, NULL, scan);
 }
 
 enum tk_status
 mime_attachment(const char *raw, size_t len,
     const char *const *fallback_charsets, size_t n, struct buf *out)
 {
-	struct tk_msg *m = parse_grab(raw, len, fallback_charsets, n, out);
+	struct tk_msg *m = parse_grab(raw, len, fallback_charsets, n, out,
+	    NULL);
 	enum tk_status ts = n >= 1 && n <= m->natt ? TK_OK : TK_EPERM;
 
 	mime_free(m);

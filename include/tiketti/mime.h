@@ -80,6 +80,8 @@ struct tk_msg {
 	size_t			 nheaders;
 	struct mime_attachment	*att;
 	size_t			 natt;
+	size_t			 scan_hits;	/* mime_parse_scan: the texts
+						 * its look said yes to */
 	char			 sha256[TK_SHA256_HEX];	/* of the raw bytes */
 	char			 body_sha256[TK_SHA256_HEX]; /* of the bytes after the
 						 * header, CRLF as LF, without
@@ -94,6 +96,22 @@ struct tk_msg {
 struct tk_msg *mime_parse(const char *raw, size_t len,
     const char *const *fallback_charsets);
 void mime_free(struct tk_msg *m);
+
+/*
+ * A look at the text mime_parse leaves out of msg->body: fn gets each
+ * text attachment's decoded bytes (in their own charset) and the
+ * decoded UTF-8 text and subject of every attached message's parts.
+ */
+struct mime_scan {
+	int	(*fn)(const char *text, size_t len, void *arg);
+	void	*arg;
+};
+/* Sets m's hashes (sha256, body_sha256) to those of raw, the message
+ * written again; returns where raw's body begins (raw: no header end). */
+const char *mime_rehash(struct tk_msg *m, const char *raw, size_t len);
+/* mime_parse, and scan's look; msg->scan_hits counts its yeses. */
+struct tk_msg *mime_parse_scan(const char *raw, size_t len,
+    const char *const *fallback_charsets, const struct mime_scan *scan);
 
 /*
  * Adds the decoded bytes of attachment n (from 1, in the order of
