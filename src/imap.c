@@ -382,11 +382,6 @@ skip_gap(int64_t uid, void *arg)
 	return 0;
 }
 
-/*
- * Does the `after` action on everything ingested and not yet acted on
- * (acted_uid, last_uid], leaving the skipped messages where they are,
- * then records it done. UIDs that are gone already are no error.
- */
 struct batch {
 	const struct newmsg	*m;
 	size_t			 n;
@@ -484,6 +479,12 @@ replace_masked(struct poller *p, struct mailimap_set *set,
 	return ts;
 }
 
+/*
+ * Does the `after` action on everything ingested and not yet acted on
+ * (acted_uid, last_uid], leaving the skipped messages where they are,
+ * then records it done. With redact_mailbox the masked messages are
+ * replaced first. UIDs that are gone already are no error.
+ */
 static enum tk_status
 act_pending(struct poller *p, const struct batch *b)
 {
@@ -618,7 +619,6 @@ fetch_bodies(struct poller *p, struct mailimap_set *set, clist **list)
 	mailimap_fetch_type_free(ft);
 	return r;
 }
-
 
 static void
 batch_take(struct batch *b, clist *list)
@@ -760,6 +760,7 @@ batch_run(struct poller *p, const struct newmsg *m, size_t n)
 			p->st->fetched++;
 			ts = ingest_message(p->ig, b.body[i], b.len[i], &e,
 			    &res);
+			b.masked[i] = ts == TK_OK && res.masked;
 			if (ts == TK_ELIMIT) {
 				snprintf(why, sizeof(why), "%s",
 				    ingest_errmsg(p->ig));
@@ -768,7 +769,7 @@ batch_run(struct poller *p, const struct newmsg *m, size_t n)
 				snprintf(p->err, p->errlen, "account %s: UID "
 				    "%u: %s", a->name, (unsigned)m[i].uid,
 				    ingest_errmsg(p->ig));
-			else if ((b.masked[i] = res.masked, res.duplicate))
+			else if (res.duplicate)
 				p->st->duplicates++;
 			else {
 				if (res.unverified[0])

@@ -1015,8 +1015,10 @@ ingest_redact(const struct tk_conf *c, struct tk_msg **mp, const char **raw,
 	if (!edit && m->scan_hits == 0)
 		return;
 	if (mime_edit(*raw, *len, &e, out) != TK_OK) {
-		/* Unreadable as MIME: its bytes are its text. */
-		char *t = redact_text(*raw, *len, c->redact, 0, NULL);
+		/* Unreadable as MIME: its bytes are its text (unless a NUL
+		 * says they are no text at all). */
+		char *t = memchr(*raw, '\0', *len) ? NULL :
+		    redact_text(*raw, *len, c->redact, 0, NULL);
 
 		mime_edited_free(out);
 		buf_init(&out->whole, 0);
@@ -1148,7 +1150,7 @@ ingest_message(struct ingest *ig, const char *raw, size_t len,
 		ts = ingest_parsed(ig, m, raw, len, &e, res);
 		automate_lookups_free(&lk);
 	} else
-		ts = ingest_parsed(ig, m, raw, len, env ? &e : env, res);
+		ts = ingest_parsed(ig, m, raw, len, env ? &e : NULL, res);
 	res->masked = masked.whole.len > 0;
 	mime_free(m);
 	mime_edited_free(&masked);

@@ -651,10 +651,12 @@ cut_commands(SMFICTX *ctx, struct mctx *c, const char *raw, size_t len)
  * With redact on, the shared mailbox gets the mail as tiketti stored it:
  * the body with card numbers and identity codes masked, and the
  * Subject, Thread-Topic and top-level type headers that changed with it.
- * The Subject is set later, with the ticket's tag.
+ * Returns 1 when the masked Subject (now c->subject) waits for the
+ * ticket's tag to be set with it.
  */
-static void
-replace_masked(SMFICTX *ctx, struct mctx *c, const struct mime_edited *ed)
+static int
+replace_masked(SMFICTX *ctx, struct mctx *c, const struct tk_conf *conf,
+    const struct mime_edited *ed)
 {
 	if (ed->body < ed->whole.len && smfi_replacebody(ctx,
 	    (unsigned char *)ed->whole.data + ed->body,
@@ -665,13 +667,15 @@ replace_masked(SMFICTX *ctx, struct mctx *c, const struct mime_edited *ed)
 	    MI_SUCCESS) || (ed->cte && smfi_chgheader(ctx,
 	    "Content-Transfer-Encoding", 1, ed->cte) != MI_SUCCESS) ||
 	    (ed->topic && smfi_chgheader(ctx, "Thread-Topic", 1, ed->topic) !=
-	    MI_SUCCESS))
+	    MI_SUCCESS) || (ed->subject && !conf->milter_tag_subject &&
+	    smfi_chgheader(ctx, "Subject", 1, ed->subject) != MI_SUCCESS))
 		log_warnx("%s: could not change a header with the masked body",
 		    c->qid);
-	if (ed->subject) {
-		free(c->subject);
-		c->subject = xstrdup(ed->subject);
-	}
+	if (ed->subject == NULL || !conf->milter_tag_subject)
+		return 0;
+	free(c->subject);
+	c->subject = xstrdup(ed->subject);
+	return 1;
 }
 
 /* The leader's part: the jobs taken off the queue, in one transaction. */
@@ -782,7 +786,7 @@ eom_ingest(SMFICTX *ctx, struct mctx *c, const struct tk_conf *conf,
 	enum tk_status ts;
 	const char *raw;
 	size_t len = c->size;
-	int redacted_subject;
+	int masked_subject = 0;
 	void *map = NULL;
 	char num[32], *subj, counts[64];
 	struct timespec t1;
@@ -831,16 +835,11 @@ eom_ingest(SMFICTX *ctx, struct mctx *c, const struct tk_conf *conf,
 	    automate_commands_len(job.m->body) > 0)
 		cut_commands(ctx, c, raw, len);
 	else if (ts == TK_OK && masked.whole.len > 0 && c->ours)
-		replace_masked(ctx, c, &masked);
+		masked_subject = replace_masked(ctx, c, conf, &masked);
 	mime_free(job.m);
 	redact_count_str(&redacted, counts, sizeof(counts));
 	if (ts == TK_OK && counts[0])
 		log_info("%s: masked %s", c->qid, counts);
-	redacted_subject = masked.subject != NULL;
-	if (masked.subject && ts == TK_OK && c->ours &&
-	    !conf->milter_tag_subject && smfi_chgheader(ctx, "Subject", 1,
-	    masked.subject) != MI_SUCCESS)
-		log_warnx("%s: could not mask the Subject", c->qid);
 	mime_edited_free(&masked);
 	if (map)
 		munmap(map, c->size);
@@ -869,7 +868,7 @@ eom_ingest(SMFICTX *ctx, struct mctx *c, const struct tk_conf *conf,
 	if (conf->milter_tag_subject && c->ours) {
 		/* The masked Subject (replace_masked) is set here, tagged. */
 		if ((subj = tagged_subject(conf, c->subject, res.ticket)) ==
-		    NULL && redacted_subject)
+		    NULL && masked_subject)
 			subj = xstrdup(c->subject);
 		if (subj && smfi_chgheader(ctx, "Subject", 1, subj) !=
 		    MI_SUCCESS)
