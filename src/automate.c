@@ -1240,6 +1240,7 @@ prefetch_one(struct prefetch *pf, const struct conf_lookup *l)
 {
 	struct automate_lookup *lk;
 	char err[200], *token = NULL, *hdrv[2];
+	struct deliver_request req = { 0 };
 	size_t nh = 0;
 	struct buf b;
 
@@ -1273,9 +1274,12 @@ prefetch_one(struct prefetch *pf, const struct conf_lookup *l)
 	if (l->header)
 		hdrv[nh++] = xstrdup(l->header);
 	buf_init(&b, LOOKUP_MAX_ANSWER);
-	if (deliver_fetch(l->post ? "POST" : "GET", lk->url,
-	    (const char *const *)hdrv, nh, (long)l->timeout, &b, err,
-	    sizeof(err)) == TK_OK)
+	req.method = l->post ? "POST" : "GET";
+	req.url = lk->url;
+	req.headers = (const char *const *)hdrv;
+	req.nheaders = nh;
+	req.timeout = (long)l->timeout;
+	if (deliver_fetch(&req, &b, err, sizeof(err)) == TK_OK)
 		lk->answer = xstrndup(b.data ? b.data : "", b.len);
 	else
 		lk->error = xstrdup(err);

@@ -43,6 +43,7 @@
 #include "tiketti/log.h"
 #include "tiketti/milter.h"
 #include "tiketti/mime.h"
+#include "tiketti/oauth.h"
 #include "tiketti/quote.h"
 #include "tiketti/report.h"
 #include "tiketti/rules.h"
@@ -182,6 +183,7 @@ usage(void)
 	    "              [--format text|json]\n"
 	    "  db migrate\n"
 	    "  db copy SRC DST\n"
+	    "  oauth login ACCOUNT\n"
 	    "  forget ADDRESS\n"
 	    "  export ADDRESS [-o FILE]\n"
 	    "  config\n");
@@ -2317,6 +2319,45 @@ cmd_calendar(struct ctx *x, int argc, char **argv)
 	usage();
 }
 
+static void
+oauth_show(const struct oauth_prompt *p, void *arg)
+{
+	const char *account = arg;
+
+	printf("To let tiketti read account %s, sign in as the mailbox's user "
+	    "within %ld minutes:\n\n    %s\n\nand enter the code\n\n    "
+	    "%s\n\n", account, (p->expires_in + 59) / 60, p->uri,
+	    p->user_code);
+	if (p->uri_complete)
+		printf("(or open %s)\n\n", p->uri_complete);
+	printf("Waiting for the sign-in...\n");
+	fflush(stdout);
+}
+
+/* tiketti oauth login ACCOUNT: the device authorization grant. */
+static int
+cmd_oauth(struct ctx *x, int argc, char **argv)
+{
+	const struct conf_account *a;
+	enum tk_status ts;
+	char err[512];
+
+	if (argc != 3 || strcmp(argv[1], "login") != 0)
+		usage();
+	if ((a = conf_account_by_name(x->conf, argv[2])) == NULL)
+		fatalx(EX_USAGE, "no [account %s] in %s", argv[2],
+		    x->conf->path ? x->conf->path : "the configuration");
+	if (a->auth != CONF_AUTH_OAUTH2)
+		fatalx(EX_USAGE, "account %s: auth is not oauth2", a->name);
+	open_store(x, 0);	/* the schema, before the sign-in */
+	if ((ts = oauth_login(x->conf, a, oauth_show, (void *)a->name, err,
+	    sizeof(err))) != TK_OK)
+		fatalx(tk_status_exit(ts), "%s", err);
+	printf("Signed in: account %s has its grant.\n", a->name);
+	log_info("oauth login: account %s has a new grant", a->name);
+	return EX_OK;
+}
+
 /* Who runs a command, for the events that record it: the login. */
 static char *
 who_runs(void)
@@ -2564,6 +2605,8 @@ main(int argc, char **argv)
 		rv = cmd_flush(&x, argc, argv);
 	else if (strcmp(argv[0], "db") == 0)
 		rv = cmd_db(&x, argc, argv);
+	else if (strcmp(argv[0], "oauth") == 0)
+		rv = cmd_oauth(&x, argc, argv);
 	else if (strcmp(argv[0], "forget") == 0)
 		rv = cmd_forget(&x, argc, argv);
 	else if (strcmp(argv[0], "export") == 0)

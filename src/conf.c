@@ -53,6 +53,7 @@ struct param {
 
 static const char *const tag_trust_values[] = { "participants", "any", NULL };
 static const char *const yes_no[] = { "no", "yes", NULL };
+static const char *const auth_values[] = { "password", "oauth2", NULL };
 
 #define OFF(f) offsetof(struct tk_conf, f)
 static const struct param conf_params[] = {
@@ -95,6 +96,10 @@ static const struct param conf_params[] = {
 	{ "smtp_password_file", P_OPT, "", OFF(smtp_password_file), 0, 0, 0,
 	    NULL },
 	{ "smtp_ca_file", P_OPT, "", OFF(smtp_ca_file), 0, 0, 0, NULL },
+	{ "smtp_auth", P_ENUM, "password", OFF(smtp_auth), 0, 0, 0,
+	    auth_values },
+	{ "smtp_oauth_account", P_OPT, "", OFF(smtp_oauth_account), 0, 0, 0,
+	    NULL },
 	{ "smtp_timeout", P_SECS, "60s", OFF(smtp_timeout), 0, 1, 3600, NULL },
 	{ "webhook_timeout", P_SECS, "10s", OFF(webhook_timeout), 0, 1, 600,
 	    NULL },
@@ -677,7 +682,33 @@ account_set(struct conf_account *a, const char *key, const char *val)
 			    "delete)";
 		return NULL;
 	}
-	if (strcmp(key, "host") == 0)
+	if (strcmp(key, "auth") == 0) {
+		if (strcmp(val, "password") == 0)
+			a->auth = CONF_AUTH_PASSWORD;
+		else if (strcmp(val, "oauth2") == 0)
+			a->auth = CONF_AUTH_OAUTH2;
+		else
+			return "bad auth (want password or oauth2)";
+		return NULL;
+	}
+	if (strcmp(key, "oauth_provider") == 0 && strcmp(val, "microsoft") != 0 &&
+	    strcmp(val, "google") != 0)
+		return "bad oauth_provider (want microsoft or google)";
+	if (strcmp(key, "oauth_provider") == 0)
+		dst = &a->oauth_provider;
+	else if (strcmp(key, "oauth_tenant") == 0)
+		dst = &a->oauth_tenant;
+	else if (strcmp(key, "oauth_token_url") == 0)
+		dst = &a->oauth_token_url;
+	else if (strcmp(key, "oauth_device_url") == 0)
+		dst = &a->oauth_device_url;
+	else if (strcmp(key, "oauth_client_id") == 0)
+		dst = &a->oauth_client_id;
+	else if (strcmp(key, "oauth_client_secret_file") == 0)
+		dst = &a->oauth_client_secret_file;
+	else if (strcmp(key, "oauth_scope") == 0)
+		dst = &a->oauth_scope;
+	else if (strcmp(key, "host") == 0)
 		dst = &a->host;
 	else if (strcmp(key, "user") == 0)
 		dst = &a->user;
@@ -701,6 +732,43 @@ account_set(struct conf_account *a, const char *key, const char *val)
 }
 
 /* What an account lacks or has wrong, reported after the whole file. */
+/*
+ * oauth_provider's endpoints and scope where the account sets none:
+ * Microsoft 365 (IMAP and SMTP of Exchange Online, a refresh token) or
+ * Google (the whole of Gmail).
+ */
+static void
+account_presets(struct conf_account *a)
+{
+	const char *tenant = a->oauth_tenant ? a->oauth_tenant :
+	    "organizations";
+
+	if (a->oauth_provider == NULL)
+		return;
+	if (strcmp(a->oauth_provider, "microsoft") == 0) {
+		if (a->oauth_token_url == NULL)
+			a->oauth_token_url = xasprintf("https://login."
+			    "microsoftonline.com/%s/oauth2/v2.0/token", tenant);
+		if (a->oauth_device_url == NULL)
+			a->oauth_device_url = xasprintf("https://login."
+			    "microsoftonline.com/%s/oauth2/v2.0/devicecode",
+			    tenant);
+		if (a->oauth_scope == NULL)
+			a->oauth_scope = xstrdup("https://outlook.office.com/"
+			    "IMAP.AccessAsUser.All https://outlook.office.com/"
+			    "SMTP.Send offline_access");
+	} else {
+		if (a->oauth_token_url == NULL)
+			a->oauth_token_url = xstrdup(
+			    "https://oauth2.googleapis.com/token");
+		if (a->oauth_device_url == NULL)
+			a->oauth_device_url = xstrdup(
+			    "https://oauth2.googleapis.com/device/code");
+		if (a->oauth_scope == NULL)
+			a->oauth_scope = xstrdup("https://mail.google.com/");
+	}
+}
+
 static void
 account_check(const struct tk_conf *c, const struct conf_account *a,
     const char *file, struct buf *err)
@@ -708,9 +776,26 @@ account_check(const struct tk_conf *c, const struct conf_account *a,
 	if (a->host == NULL)
 		buf_printf(err, "%s: account \"%s\" has no host\n", file,
 		    a->name);
-	if (a->user == NULL || a->password_file == NULL)
+	if (a->auth == CONF_AUTH_PASSWORD &&
+	    (a->user == NULL || a->password_file == NULL))
 		buf_printf(err, "%s: account \"%s\" needs user and "
 		    "password_file\n", file, a->name);
+	if (a->auth == CONF_AUTH_OAUTH2 && (a->user == NULL ||
+	    a->oauth_client_id == NULL || a->oauth_token_url == NULL))
+		buf_printf(err, "%s: account \"%s\": auth = oauth2 needs user, "
+		    "oauth_client_id and oauth_token_url (or oauth_provider)\n",
+		    file, a->name);
+	{
+		const char *u[] = { a->oauth_token_url, a->oauth_device_url };
+
+		for (size_t i = 0; i < 2; i++)
+			if (u[i] && strncmp(u[i], "https://", 8) != 0 &&
+			    strncmp(u[i], "http://127.0.0.1", 16) != 0 &&
+			    strncmp(u[i], "http://localhost", 16) != 0)
+				buf_printf(err, "%s: account \"%s\": %s must "
+				    "be https:// (plain http only on loopback)\n",
+				    file, a->name, u[i]);
+	}
 	if (a->tls == CONF_TLS_NONE && !a->allow_plaintext)
 		buf_printf(err, "%s: account \"%s\": tls = none sends the "
 		    "password in clear (set allow_plaintext = yes to allow it)\n",
@@ -943,8 +1028,19 @@ conf_parse(struct tk_conf *c, const char *file, char *text, struct buf *err)
 		    sizeof(why)) != 0)
 			buf_printf(err, "%s: redact: %s\n", file, why);
 	}
-	for (size_t i = 0; i < c->naccounts; i++)
+	for (size_t i = 0; i < c->naccounts; i++) {
+		account_presets(&c->accounts[i]);
 		account_check(c, &c->accounts[i], file, err);
+	}
+	if (c->smtp_auth == CONF_AUTH_OAUTH2) {
+		const struct conf_account *a = c->smtp_oauth_account ?
+		    conf_account_by_name(c, c->smtp_oauth_account) : NULL;
+
+		if (a == NULL || a->auth != CONF_AUTH_OAUTH2)
+			buf_printf(err, "%s: smtp_auth = oauth2 needs "
+			    "smtp_oauth_account, an [account] with auth = "
+			    "oauth2 whose grant sends\n", file);
+	}
 	for (size_t i = 0; i < c->nlookups; i++) {
 		const struct conf_lookup *l = &c->lookups[i];
 
@@ -1119,6 +1215,13 @@ conf_free(struct tk_conf *c)
 		free(a->move_to);
 		free(a->ca_file);
 		free(a->mailbox);
+		free(a->oauth_provider);
+		free(a->oauth_tenant);
+		free(a->oauth_token_url);
+		free(a->oauth_device_url);
+		free(a->oauth_client_id);
+		free(a->oauth_client_secret_file);
+		free(a->oauth_scope);
 	}
 	free(c->accounts);
 	free(c->path);
@@ -1262,14 +1365,24 @@ conf_print(const struct tk_conf *c, FILE *fp)
 		fprintf(fp, "\n[account %s]\nhost = %s\nport = %d\ntls = %s\n"
 		    "allow_plaintext = %s\nuser = %s\npassword_file = %s\n"
 		    "folder = %s\nafter = %s%s\nca_file = %s\nmailbox = %s\n"
-		    "timeout = %d\nidle_interval = %d\nredact_mailbox = %s\n",
+		    "timeout = %d\nidle_interval = %d\nredact_mailbox = %s\n"
+		    "auth = %s\n",
 		    a->name, a->host, a->port ? a->port :
 		    a->tls == CONF_TLS_IMAPS ? 993 : 143, tls[a->tls],
 		    a->allow_plaintext ? "yes" : "no", a->user,
-		    a->password_file, a->folder, after[a->after],
+		    a->password_file ? a->password_file : "", a->folder,
+		    after[a->after],
 		    a->move_to ? a->move_to : "", a->ca_file ? a->ca_file : "",
 		    a->mailbox ? a->mailbox : "", a->timeout, a->idle_interval,
-		    a->redact_mailbox ? "yes" : "no");
+		    a->redact_mailbox ? "yes" : "no", auth_values[a->auth]);
+		if (a->auth == CONF_AUTH_OAUTH2)
+			fprintf(fp, "oauth_token_url = %s\noauth_device_url = %s\n"
+			    "oauth_client_id = %s\noauth_client_secret_file = %s\n"
+			    "oauth_scope = %s\n", a->oauth_token_url,
+			    a->oauth_device_url ? a->oauth_device_url : "",
+			    a->oauth_client_id, a->oauth_client_secret_file ?
+			    a->oauth_client_secret_file : "", a->oauth_scope ?
+			    a->oauth_scope : "");
 	}
 }
 

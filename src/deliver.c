@@ -8,7 +8,10 @@
  *	`tiketti flush` never both send it), sent, then marked:
  *	  mail      SMTP to smtp_url (smtps://, or smtp:// with STARTTLS
  *	            required unless smtp_starttls = no; AUTH with the
- *	            password of smtp_password_file, which must be mode 0600).
+ *	            password of smtp_password_file, which must be mode 0600,
+ *	            or with smtp_auth = oauth2 the access token of
+ *	            smtp_oauth_account's grant from oauth.h, which in turn
+ *	            asks its endpoints through deliver_fetch).
  *	            The envelope sender is a signed VERP address of the row
  *	            (support+bounce-ROW-MAC@), so a bounce names its row.
  *	  webhook   a JSON POST to the [webhook NAME] url, with its header.
@@ -41,6 +44,7 @@
 #include "tiketti/buf.h"
 #include "tiketti/deliver.h"
 #include "tiketti/log.h"
+#include "tiketti/oauth.h"
 #include "tiketti/str.h"
 #include "tiketti/token.h"
 
@@ -70,6 +74,8 @@ struct sender {
 	CURL			*smtp;
 	CURL			*http;
 	char			*password;
+	char			*bearer;	/* smtp_auth = oauth2's token */
+	const char		*bearer_user;
 	char			 curlerr[CURL_ERROR_SIZE];
 	char			 reply[256];	/* the server's telling line */
 	int			 first_line;	/* HTTP: keep the status line */
@@ -166,7 +172,11 @@ smtp_handle(struct sender *sn)
 		curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
 	if (c->smtp_ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->smtp_ca_file);
-	if (c->smtp_user) {
+	if (sn->bearer) {
+		/* OAUTHBEARER or XOAUTH2, as the server offers. */
+		curl_easy_setopt(h, CURLOPT_USERNAME, sn->bearer_user);
+		curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, sn->bearer);
+	} else if (c->smtp_user) {
 		curl_easy_setopt(h, CURLOPT_USERNAME, c->smtp_user);
 		if (sn->password)
 			curl_easy_setopt(h, CURLOPT_PASSWORD, sn->password);
@@ -309,9 +319,8 @@ on_fetch(char *data, size_t size, size_t nmemb, void *arg)
 }
 
 enum tk_status
-deliver_fetch(const char *method, const char *url,
-    const char *const *headers, size_t nheaders, long timeout,
-    struct buf *out, char *err, size_t errlen)
+deliver_fetch(struct deliver_request *r, struct buf *out, char *err,
+    size_t errlen)
 {
 	struct fetch f = { out, 0 };
 	struct curl_slist *hdrs = NULL;
@@ -327,24 +336,25 @@ deliver_fetch(const char *method, const char *url,
 	}
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, r->timeout);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, r->timeout);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "tiketti/" PACKAGE_VERSION);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	if (strcmp(method, "POST") == 0)
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-	for (size_t i = 0; i < nheaders; i++)
-		hdrs = curl_slist_append(hdrs, headers[i]);
+	curl_easy_setopt(h, CURLOPT_URL, r->url);
+	if (strcmp(r->method, "POST") == 0)
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body ? r->body : "");
+	for (size_t i = 0; i < r->nheaders; i++)
+		hdrs = curl_slist_append(hdrs, r->headers[i]);
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_fetch);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &f);
 	rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	r->status = code;
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
 	if (f.over)
@@ -473,6 +483,16 @@ deliver_flush(const struct tk_conf *c, struct store *s, int force,
 		    "queued");
 		mail_ok = 0;
 		mailts = TK_EPERM;
+	} else if (c->smtp_auth == CONF_AUTH_OAUTH2) {
+		/* The account's grant sends (its token asked for before any
+		 * row is claimed: no transaction waits on it). */
+		const struct conf_account *a = conf_account_by_name(c,
+		    c->smtp_oauth_account);
+
+		sn.bearer_user = c->smtp_user ? c->smtp_user : a->user;
+		if ((mailts = oauth_token(c, a, NULL, &sn.bearer, err,
+		    errlen)) != TK_OK)
+			mail_ok = 0;
 	} else if (c->smtp_password_file && (mailts = conf_read_secret(
 	    "smtp_password_file", c->smtp_password_file, &sn.password, err,
 	    errlen)) != TK_OK)
@@ -539,6 +559,10 @@ done:
 		curl_easy_cleanup(sn.smtp);
 	if (sn.http)
 		curl_easy_cleanup(sn.http);
+	if (sn.bearer) {
+		explicit_bzero(sn.bearer, strlen(sn.bearer));
+		free(sn.bearer);
+	}
 	if (sn.password) {
 		explicit_bzero(sn.password, strlen(sn.password));
 		free(sn.password);

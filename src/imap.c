@@ -43,6 +43,7 @@
 
 #include "tiketti/imap.h"
 #include "tiketti/log.h"
+#include "tiketti/oauth.h"
 #include "tiketti/str.h"
 
 #define BATCH_MSGS	100		/* messages fetched at a time */
@@ -230,6 +231,123 @@ out:
 
 /* ---- session ---- */
 
+/*
+ * AUTHENTICATE OAUTHBEARER (RFC 7628) with the token as the initial
+ * response (SASL-IR); libetpan has no such call. A server that refuses
+ * the token says why in a continuation (3.2.3), which the client answers
+ * with ^A (base64 "AQ==") before the tagged NO comes.
+ */
+static int
+oauthbearer(mailimap *imap, const struct conf_account *a, const char *token)
+{
+	struct mailimap_response *resp = NULL;
+	gnutls_datum_t in, out = { NULL, 0 };
+	const char *line;
+	char *gs2, *cmd = NULL;
+	int r, ok;
+
+	gs2 = xasprintf("n,a=%s,\001host=%s\001port=%d\001auth=Bearer "
+	    "%s\001\001", a->user, a->host, a->port ? a->port :
+	    a->tls == CONF_TLS_IMAPS ? 993 : 143, token);
+	in.data = (unsigned char *)gs2;
+	in.size = (unsigned)strlen(gs2);
+	if (gnutls_base64_encode2(&in, &out) >= 0)
+		cmd = xasprintf("AUTHENTICATE OAUTHBEARER %.*s\r\n",
+		    (int)out.size, out.data);
+	explicit_bzero(gs2, strlen(gs2));
+	free(gs2);
+	if (out.data) {
+		explicit_bzero(out.data, out.size);
+		gnutls_free(out.data);
+	}
+	if (cmd == NULL)
+		return MAILIMAP_ERROR_MEMORY;
+	r = mailimap_send_current_tag(imap);
+	if (r == MAILIMAP_NO_ERROR && (mailstream_write(imap->imap_stream,
+	    cmd, strlen(cmd)) < 0 || mailstream_flush(imap->imap_stream) == -1 ||
+	    (line = mailimap_read_line(imap)) == NULL ||
+	    (line[0] == '+' && (mailstream_write(imap->imap_stream, "AQ==\r\n",
+	    6) < 0 || mailstream_flush(imap->imap_stream) == -1 ||
+	    mailimap_read_line(imap) == NULL))))
+		r = MAILIMAP_ERROR_STREAM;
+	explicit_bzero(cmd, strlen(cmd));
+	free(cmd);
+	if (r != MAILIMAP_NO_ERROR ||
+	    (r = mailimap_parse_response(imap, &resp)) != MAILIMAP_NO_ERROR)
+		return r;
+	ok = resp->rsp_resp_done->rsp_type == MAILIMAP_RESP_DONE_TYPE_TAGGED &&
+	    resp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type ==
+	    MAILIMAP_RESP_COND_STATE_OK;
+	mailimap_response_free(resp);
+	if (!ok)
+		return MAILIMAP_ERROR_LOGIN;
+	imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+	return MAILIMAP_NO_ERROR;
+}
+
+/*
+ * The OAuth 2.0 login (auth = oauth2): an access token from oauth.h,
+ * presented by the mechanism the server offers: OAUTHBEARER (RFC 7628)
+ * as an initial response where it offers SASL-IR, else XOAUTH2.
+ */
+static enum tk_status
+sasl_oauth(struct poller *p)
+{
+	const struct conf_account *a = p->acct;
+	struct mailimap_capability_data *cap = NULL;
+	enum tk_status ts;
+	const char *mech;
+	char *token = NULL, *refused = NULL, what[300];
+	int r;
+
+	if ((ts = check(p, "CAPABILITY", mailimap_capability(p->imap,
+	    &cap))) != TK_OK)
+		return ts;
+	mailimap_capability_data_free(cap);
+	if (mailimap_has_authentication(p->imap, "OAUTHBEARER") &&
+	    mailimap_has_extension(p->imap, "SASL-IR"))
+		mech = "OAUTHBEARER";
+	else if (mailimap_has_xoauth2(p->imap))
+		mech = "XOAUTH2";
+	else {
+		snprintf(p->err, p->errlen, "account %s: %s offers neither "
+		    "OAUTHBEARER (with SASL-IR) nor XOAUTH2", a->name, a->host);
+		return TK_EPERM;
+	}
+	/* A token the server refuses (revoked early, say) is refreshed
+	 * once: a grant that is gone says so then. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if ((ts = oauth_token(p->conf, a, refused, &token, p->err,
+		    p->errlen)) != TK_OK)
+			break;
+		if (strcmp(mech, "OAUTHBEARER") == 0)
+			r = oauthbearer(p->imap, a, token);
+		else
+			r = mailimap_oauth2_authenticate(p->imap, a->user, token);
+		snprintf(what, sizeof(what), "%s login as %s", mech, a->user);
+		ts = check(p, what, r);
+		if (refused) {
+			explicit_bzero(refused, strlen(refused));
+			free(refused);
+		}
+		refused = token;
+		token = NULL;
+		if (ts != TK_EPERM)
+			break;
+	}
+	if (ts == TK_EPERM && strstr(p->err, "oauth login") == NULL) {
+		size_t n = strlen(p->err);
+
+		snprintf(p->err + n, p->errlen - n, " (the access token was "
+		    "refused: run `tiketti oauth login %s`)", a->name);
+	}
+	if (refused) {
+		explicit_bzero(refused, strlen(refused));
+		free(refused);
+	}
+	return ts;
+}
+
 static enum tk_status
 session_open(struct poller *p)
 {
@@ -259,10 +377,15 @@ session_open(struct poller *p)
 		return ts;
 	if (a->tls != CONF_TLS_NONE && (ts = tls_verify(p)) != TK_OK)
 		return ts;
-	snprintf(what, sizeof(what), "login as %s", a->user);
-	if ((ts = check(p, what, mailimap_login(p->imap, a->user,
-	    p->password))) != TK_OK)
-		return ts;
+	if (a->auth == CONF_AUTH_OAUTH2) {
+		if ((ts = sasl_oauth(p)) != TK_OK)
+			return ts;
+	} else {
+		snprintf(what, sizeof(what), "login as %s", a->user);
+		if ((ts = check(p, what, mailimap_login(p->imap, a->user,
+		    p->password))) != TK_OK)
+			return ts;
+	}
 	/* What the server offers once we are in. */
 	if ((ts = check(p, "CAPABILITY", mailimap_capability(p->imap,
 	    &cap))) != TK_OK)
@@ -1014,7 +1137,9 @@ imap_poll(const struct tk_conf *c, const struct conf_account *a,
 		st->busy = 1;
 		return TK_OK;
 	}
-	if ((ts = conf_read_secret("password_file", a->password_file,
+	if (a->auth == CONF_AUTH_OAUTH2)
+		p.password = xstrdup("");	/* a token each session */
+	else if ((ts = conf_read_secret("password_file", a->password_file,
 	    &p.password, msg, sizeof(msg))) != TK_OK) {
 		snprintf(err, errlen, "account %s: %s", a->name, msg);
 		store_unlock(s);

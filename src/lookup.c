@@ -17,8 +17,8 @@
 #include "tiketti/lookup.h"
 #include "tiketti/str.h"
 
-static void
-url_encode(struct buf *b, const char *s)
+void
+lookup_url_encode(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
@@ -58,12 +58,12 @@ expand(const char *tmpl, const char *address, const struct store_field *f,
 		str_trim(name);
 		if (strcmp(name, "customer.address") == 0) {
 			if (b)
-				url_encode(b, address ? address : "");
+				lookup_url_encode(b, address ? address : "");
 		} else if (strncmp(name, "ticket.fields.", 14) == 0 &&
 		    name[14]) {
 			for (size_t i = 0; b && i < nf; i++)
 				if (strcasecmp(f[i].name, name + 14) == 0) {
-					url_encode(b, f[i].value);
+					lookup_url_encode(b, f[i].value);
 					break;
 				}
 		} else {
@@ -137,22 +137,22 @@ walk(json_t *v, const char *path)
 }
 
 int
-lookup_answer(const struct conf_lookup *l, const char *json, size_t len,
-    struct lookup_value **out, size_t *n, char *err, size_t errlen)
+lookup_json(const char *json, size_t len, const char *const *paths, size_t n,
+    char **values, char *err, size_t errlen)
 {
 	json_error_t je;
 	json_t *root;
 
-	*out = NULL;
-	*n = 0;
+	for (size_t i = 0; i < n; i++)
+		values[i] = NULL;
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL) {
 		snprintf(err, errlen, "not JSON (%d:%d: %s)", je.line,
 		    je.column, je.text);
 		return -1;
 	}
-	for (size_t i = 0; i < l->nmaps; i++) {
-		json_t *v = walk(root, l->maps[i].path);
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = walk(root, paths[i]);
 		char num[64];
 		const char *s = NULL;
 
@@ -167,14 +167,38 @@ lookup_answer(const struct conf_lookup *l, const char *json, size_t len,
 			s = num;
 		} else if (json_is_boolean(v))
 			s = json_is_true(v) ? "true" : "false";
-		if (s == NULL)
-			continue;
-		*out = xreallocarray(*out, *n + 1, sizeof(**out));
-		(*out)[*n].field = l->maps[i].field;
-		(*out)[(*n)++].value = xstrdup(s);
+		if (s)
+			values[i] = xstrdup(s);
 	}
 	json_decref(root);
 	return 0;
+}
+
+int
+lookup_answer(const struct conf_lookup *l, const char *json, size_t len,
+    struct lookup_value **out, size_t *n, char *err, size_t errlen)
+{
+	const char **paths = xcalloc(l->nmaps ? l->nmaps : 1, sizeof(*paths));
+	char **values = xcalloc(l->nmaps ? l->nmaps : 1, sizeof(*values));
+	int rv;
+
+	*out = NULL;
+	*n = 0;
+	for (size_t i = 0; i < l->nmaps; i++)
+		paths[i] = l->maps[i].path;
+	if ((rv = lookup_json(json, len, paths, l->nmaps, values, err,
+	    errlen)) == 0) {
+		for (size_t i = 0; i < l->nmaps; i++) {
+			if (values[i] == NULL)
+				continue;
+			*out = xreallocarray(*out, *n + 1, sizeof(**out));
+			(*out)[*n].field = l->maps[i].field;
+			(*out)[(*n)++].value = values[i];
+		}
+	}
+	free(paths);
+	free(values);
+	return rv;
 }
 
 void

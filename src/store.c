@@ -239,6 +239,24 @@ static const char schema_v10[] =
 "ALTER TABLE tickets ADD COLUMN erased_at INTEGER;";
 static const char schema_pg_v10[] =
 "ALTER TABLE tickets ADD COLUMN erased_at BIGINT;";
+/*
+ * OAuth 2.0 (issue 28): an account's grant, the refresh token and the
+ * access token last issued with when it expires.
+ */
+static const char schema_v11[] =
+"CREATE TABLE oauth_grants ("
+"  account TEXT PRIMARY KEY,"
+"  refresh_token TEXT,"
+"  access_token TEXT,"
+"  expires_at INTEGER NOT NULL DEFAULT 0,"
+"  updated_at INTEGER NOT NULL) WITHOUT ROWID;";
+static const char schema_pg_v11[] =
+"CREATE TABLE oauth_grants ("
+"  account TEXT PRIMARY KEY,"
+"  refresh_token TEXT,"
+"  access_token TEXT,"
+"  expires_at BIGINT NOT NULL DEFAULT 0,"
+"  updated_at BIGINT NOT NULL);";
 static const char schema_pg_v8[] =
 "CREATE TABLE agent_state ("
 "  name TEXT PRIMARY KEY,"
@@ -391,12 +409,14 @@ static const struct migration migrations_sqlite[] = {
 	{ 5, "schema 5", schema_v5 }, { 6, "schema 6", schema_v6 },
 	{ 7, "schema 7", schema_v7 }, { 8, "schema 8", schema_v8 },
 	{ 9, "schema 9", schema_v9 }, { 10, "schema 10", schema_v10 },
+	{ 11, "schema 11", schema_v11 },
 	{ 0, NULL, NULL },
 };
 
 static const struct migration migrations_pg[] = {
 	{ 7, "schema", schema_pg_v7 }, { 8, "schema 8", schema_pg_v8 },
 	{ 9, "schema 9", schema_pg_v9 }, { 10, "schema 10", schema_pg_v10 },
+	{ 11, "schema 11", schema_pg_v11 },
 	{ 0, NULL, NULL },
 };
 
@@ -429,7 +449,7 @@ enum stmt_id {
 	Q_ERASE_ATTACHMENTS, Q_ERASE_FIELDS, Q_ERASE_PARTICIPANTS,
 	Q_ERASE_OUTBOX, Q_ERASE_BOUNCED, Q_ERASE_TICKET,
 	Q_RETENTION_DUE, Q_TICKETS_OF, Q_FORGET_OUTBOX, Q_FORGET_BOUNCED,
-	Q_FORGET_LOOKUPS, Q_OUTBOX_TO,
+	Q_FORGET_LOOKUPS, Q_OUTBOX_TO, Q_GRANT_GET, Q_GRANT_PUT,
 	Q__COUNT
 };
 
@@ -598,6 +618,14 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " lower(?1)",
 	[Q_FORGET_LOOKUPS] = "DELETE FROM lookup_cache WHERE"
 	    " lower(url) LIKE ?1 OR lower(url) LIKE ?2",
+	[Q_GRANT_GET] = "SELECT refresh_token, access_token, expires_at,"
+	    " updated_at FROM oauth_grants WHERE account = ?1",
+	[Q_GRANT_PUT] = "INSERT INTO oauth_grants (account, refresh_token,"
+	    " access_token, expires_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+	    " ON CONFLICT (account) DO UPDATE SET"
+	    " refresh_token = excluded.refresh_token,"
+	    " access_token = excluded.access_token,"
+	    " expires_at = excluded.expires_at, updated_at = excluded.updated_at",
 	[Q_OUTBOX_TO] = "SELECT id, coalesce(ticket_id, 0), kind, subject,"
 	    " state, created_at, coalesce(sent_at, 0) FROM outbox"
 	    " WHERE lower(to_addr) = lower(?1) ORDER BY id",
@@ -1214,6 +1242,8 @@ static const struct copy_table {
 	{ "agent_state", "name, away, until_at, since, why", "name", -1, NULL },
 	{ "fields", "ticket_id, name, value", "ticket_id, name", -1, NULL },
 	{ "lookup_cache", "name, url, at, answer", "name, url", -1, NULL },
+	{ "oauth_grants", "account, refresh_token, access_token, expires_at,"
+	    " updated_at", "account", -1, NULL },
 	/* PostgreSQL keeps bounced addresses in lower case. */
 	{ "bounced", "address, at, ticket_id", "address", -1,
 	    "lower(?1), ?2, ?3" },
@@ -2248,6 +2278,58 @@ store_outbox_to(struct store *s, const char *address,
 		seterr(s, "an address's outbox");
 	db_reset(st);
 	return rc_status(s, rc);
+}
+
+enum tk_status
+store_grant_get(struct store *s, const char *account, struct store_grant *g,
+    int *found)
+{
+	struct db_stmt *st = stmt(s, Q_GRANT_GET);
+	enum db_rc rc;
+
+	memset(g, 0, sizeof(*g));
+	*found = 0;
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_text(st, 1, account);
+	if ((rc = db_step(st)) == DB_ROW) {
+		*found = 1;
+		g->refresh_token = col_dup(st, 0);
+		g->access_token = col_dup(st, 1);
+		g->expires_at = db_int64(st, 2);
+		g->updated_at = db_int64(st, 3);
+	} else if (rc != DB_DONE)
+		seterr(s, "oauth grant");
+	db_reset(st);
+	return rc_status(s, rc);
+}
+
+enum tk_status
+store_grant_put(struct store *s, const char *account,
+    const struct store_grant *g)
+{
+	struct db_stmt *st = stmt(s, Q_GRANT_PUT);
+
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_text(st, 1, account);
+	db_bind_text(st, 2, g->refresh_token);
+	db_bind_text(st, 3, g->access_token);
+	db_bind_int64(st, 4, g->expires_at);
+	db_bind_int64(st, 5, g->updated_at);
+	return run(s, st, "save oauth grant");
+}
+
+void
+store_grant_clear(struct store_grant *g)
+{
+	if (g->refresh_token)
+		explicit_bzero(g->refresh_token, strlen(g->refresh_token));
+	if (g->access_token)
+		explicit_bzero(g->access_token, strlen(g->access_token));
+	free(g->refresh_token);
+	free(g->access_token);
+	memset(g, 0, sizeof(*g));
 }
 
 enum tk_status

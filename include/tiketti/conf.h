@@ -67,6 +67,9 @@ enum conf_imap_after {
 	CONF_AFTER_KEEP, CONF_AFTER_SEEN, CONF_AFTER_MOVE, CONF_AFTER_DELETE
 };
 
+/* How an account (and sending) logs in. */
+enum conf_auth { CONF_AUTH_PASSWORD, CONF_AUTH_OAUTH2 };
+
 /* An [account NAME] section: a mailbox `tiketti poll` reads over IMAP. */
 struct conf_account {
 	char			*name;
@@ -86,6 +89,16 @@ struct conf_account {
 	int			 idle_interval;	/* seconds between IDLEs (--idle) */
 	int			 redact_mailbox;	/* the masked copy replaces
 						 * the server's (redact) */
+	/* auth = oauth2 (oauth.h): the grant's endpoints and client; the
+	 * oauth_provider preset fills what is not set. */
+	enum conf_auth		 auth;
+	char			*oauth_provider;	/* microsoft|google */
+	char			*oauth_tenant;	/* Microsoft's; "organizations" */
+	char			*oauth_token_url;
+	char			*oauth_device_url;	/* RFC 8628 */
+	char			*oauth_client_id;
+	char			*oauth_client_secret_file;	/* 0600, or NULL */
+	char			*oauth_scope;
 };
 
 enum conf_tag_trust { CONF_TAG_PARTICIPANTS, CONF_TAG_ANY };
@@ -123,6 +136,8 @@ struct tk_conf {
 	char		 *smtp_user;	/* AUTH user, or NULL */
 	char		 *smtp_password_file;	/* mode 0600, or NULL */
 	char		 *smtp_ca_file;	/* trust these CAs instead, or NULL */
+	int		  smtp_auth;	/* enum conf_auth */
+	char		 *smtp_oauth_account;	/* whose grant sends (oauth2) */
 	long long	  smtp_timeout;		/* seconds */
 	long long	  webhook_timeout;	/* seconds */
 	long long	  outbox_max_age;	/* seconds a row is retried */

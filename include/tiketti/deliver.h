@@ -32,17 +32,27 @@ struct deliver_stats {
 enum tk_status deliver_flush(const struct tk_conf *c, struct store *s,
     int force, struct deliver_stats *st, char *err, size_t errlen);
 
+/* An HTTP request of a lookup or of an OAuth endpoint. */
+struct deliver_request {
+	const char		*method;	/* GET or POST */
+	const char		*url;
+	const char *const	*headers;	/* "Name: value" lines */
+	size_t			 nheaders;
+	const char		*body;		/* POST's, form-encoded; NULL:
+						 * empty */
+	long			 timeout;	/* seconds */
+	long			 status;	/* set: the HTTP status, 0 when
+						 * none came */
+};
+
 /*
- * An HTTP request of a lookup (the only other use of the network this
- * module makes): method GET or POST (an empty body) to url with the
- * header lines given (each "Name: value"), within timeout seconds, TLS
- * verified, no redirects followed. The answer goes to out (at most its
- * cap: past it the transfer stops). TK_OK with a 2xx status; else a
- * short reason in err ("timeout", "HTTP 503", "answer over 1048576
- * bytes", ...) and TK_ETEMP.
+ * Makes the request (the only other use of the network this module
+ * makes), TLS verified, no redirects followed. The answer goes to out
+ * (at most its cap: past it the transfer stops), whatever its status.
+ * TK_OK with a 2xx status; else a short reason in err ("timeout",
+ * "HTTP 503", "answer over 1048576 bytes", ...) and TK_ETEMP.
  */
-enum tk_status deliver_fetch(const char *method, const char *url,
-    const char *const *headers, size_t nheaders, long timeout,
-    struct buf *out, char *err, size_t errlen);
+enum tk_status deliver_fetch(struct deliver_request *r, struct buf *out,
+    char *err, size_t errlen);
 
 #endif

@@ -1,14 +1,16 @@
 /*
  * lookup.h — asking another system (a CRM) about a ticket's customer:
  * the request's URL from a [lookup NAME] template, and the JSON answer
- * read into ticket fields. The only user of jansson; it knows nothing
- * of mail or SQL (the request itself is deliver_fetch's).
+ * read into ticket fields. The only user of jansson (lookup_json reads
+ * any JSON answer); it knows nothing of mail or SQL (the request itself
+ * is deliver_fetch's).
  */
 #ifndef TIKETTI_LOOKUP_H
 #define TIKETTI_LOOKUP_H
 
 #include <stddef.h>
 
+#include "tiketti/buf.h"
 #include "tiketti/conf.h"
 #include "tiketti/store.h"
 
@@ -22,6 +24,8 @@
 char *lookup_url(const char *tmpl, const char *address,
     const struct store_field *fields, size_t nfields, char *err,
     size_t errlen);
+/* Adds s to b percent-encoded (RFC 3986: all but unreserved). */
+void lookup_url_encode(struct buf *b, const char *s);
 /* Checks a template's names: NULL, or what is wrong. */
 const char *lookup_url_check(const char *tmpl);
 
@@ -40,5 +44,12 @@ struct lookup_value {
 int lookup_answer(const struct conf_lookup *l, const char *json, size_t len,
     struct lookup_value **out, size_t *n, char *err, size_t errlen);
 void lookup_values_free(struct lookup_value *v, size_t n);
+/*
+ * The values at paths (as above) in a JSON document, each a new string
+ * or NULL: for any JSON answer (an OAuth endpoint's too). -1 (why in
+ * err) when it is not JSON.
+ */
+int lookup_json(const char *json, size_t len, const char *const *paths,
+    size_t n, char **values, char *err, size_t errlen);
 
 #endif

@@ -178,7 +178,7 @@ enum tk_status store_copy(struct store *src, struct store *dst,
 /* The schema version the database is at; -1 on error. */
 int store_schema_version(struct store *s);
 /* The schema version this tiketti writes. */
-#define STORE_SCHEMA_VERSION	10
+#define STORE_SCHEMA_VERSION	11
 /*
  * Prepares every statement of the store on this connection: a dialect's
  * mistake shows here rather than on the first mail that needs it.
@@ -314,6 +314,22 @@ enum tk_status store_forget_address(struct store *s, const char *address);
  * filled. */
 enum tk_status store_outbox_to(struct store *s, const char *address,
     int (*fn)(const struct store_outbox *, void *), void *arg);
+
+/* An account's OAuth 2.0 grant (oauth.h). */
+struct store_grant {
+	char	*refresh_token;	/* or NULL */
+	char	*access_token;	/* or NULL */
+	int64_t	 expires_at;	/* of the access token */
+	int64_t	 updated_at;
+};
+enum tk_status store_grant_get(struct store *s, const char *account,
+    struct store_grant *g, int *found);
+/* Saves it (a statement of its own: commits at once outside a
+ * transaction). */
+enum tk_status store_grant_put(struct store *s, const char *account,
+    const struct store_grant *g);
+/* Frees its strings, wiped first. */
+void store_grant_clear(struct store_grant *g);
 
 /* Records a customer mail's time and, when not NULL, their languages. */
 enum tk_status store_ticket_customer(struct store *s, int64_t ticket,
