@@ -8,7 +8,8 @@
 # access_denied and expired_token; a poll by OAUTHBEARER before any login
 # refused with the fix named; polls that refresh an expiring token, a
 # second time after the rotation, and a poll and a flush at once that
-# refresh one after the other; the outbox sent through Postfix with the
+# refresh one after the other; XOAUTH2 where the server offers no
+# OAUTHBEARER; the outbox sent through Postfix with the
 # same grant; a revoked grant failing its account only, loudly, while a
 # password account in the same run still polls; the provider presets and
 # a client secret file that others may read refused. tests/pg.sh runs it
@@ -236,6 +237,16 @@ waitfiles "$WORK/sink" 1
 check "the autoreplies went out through Postfix" test "$(find "$WORK/sink" -type f | wc -l)" -ge 1
 check "... Postfix authenticated them by OAuth as support" \
     grep -Eq 'sasl_method=(OAUTHBEARER|XOAUTH2), sasl_username=support' "$WORK/pf/maillog"
+
+# ---- a server that offers XOAUTH2 only ----
+sed -i 's/^auth_mechanisms = plain login xoauth2 oauthbearer$/auth_mechanisms = plain login xoauth2/' "$DIR/dc/dovecot.conf"
+doveadm -c "$DIR/dc/dovecot.conf" reload
+sleep 1
+drop "" 6
+is "a server without OAUTHBEARER: poll exits 0" \
+    "$(exitcode tk poll --account o365)" 0
+is "... logged in by XOAUTH2" \
+    "$(grep -c 'Login: user=<support>, method=XOAUTH2' "$DIR/dc/dovecot.log")/$(sql "select count(*) from messages where message_id = 'oa-6@asiakas.example'")" "1/1"
 
 # ---- revocation: that account only, loudly ----
 idp "revoke?user=support"
