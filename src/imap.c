@@ -242,13 +242,22 @@ oauthbearer(mailimap *imap, const struct conf_account *a, const char *token)
 {
 	struct mailimap_response *resp = NULL;
 	gnutls_datum_t in, out = { NULL, 0 };
+	struct buf user;
 	const char *line;
 	char *gs2, *cmd = NULL;
 	int r, ok;
 
+	/* RFC 5801 saslname: "," and "=" as =2C and =3D. */
+	buf_init(&user, 0);
+	for (const char *u = a->user; *u; u++)
+		if (*u == ',' || *u == '=')
+			buf_addstr(&user, *u == ',' ? "=2C" : "=3D");
+		else
+			buf_addc(&user, *u);
 	gs2 = xasprintf("n,a=%s,\001host=%s\001port=%d\001auth=Bearer "
-	    "%s\001\001", a->user, a->host, a->port ? a->port :
+	    "%s\001\001", user.data ? user.data : "", a->host, a->port ? a->port :
 	    a->tls == CONF_TLS_IMAPS ? 993 : 143, token);
+	buf_free(&user);
 	in.data = (unsigned char *)gs2;
 	in.size = (unsigned)strlen(gs2);
 	if (gnutls_base64_encode2(&in, &out) >= 0)
