@@ -255,8 +255,8 @@ oauthbearer(mailimap *imap, const struct conf_account *a, const char *token)
 		else
 			buf_addc(&user, *u);
 	gs2 = xasprintf("n,a=%s,\001host=%s\001port=%d\001auth=Bearer "
-	    "%s\001\001", user.data ? user.data : "", a->host, a->port ? a->port :
-	    a->tls == CONF_TLS_IMAPS ? 993 : 143, token);
+	    "%s\001\001", user.data ? user.data : "", a->host,
+	    a->port ? a->port : a->tls == CONF_TLS_IMAPS ? 993 : 143, token);
 	buf_free(&user);
 	in.data = (unsigned char *)gs2;
 	in.size = (unsigned)strlen(gs2);
