@@ -34,6 +34,7 @@
 #include "tiketti/automate.h"
 #include "tiketti/buf.h"
 #include "tiketti/calendar.h"
+#include "tiketti/check.h"
 #include "tiketti/clocks.h"
 #include "tiketti/conf.h"
 #include "tiketti/deliver.h"
@@ -184,6 +185,7 @@ usage(void)
 	    "  db migrate\n"
 	    "  db copy SRC DST\n"
 	    "  oauth login ACCOUNT\n"
+	    "  check [-w tick=5m,poll=15m,outbox=1] [-c ...] [--milter]\n"
 	    "  forget ADDRESS\n"
 	    "  export ADDRESS [-o FILE]\n"
 	    "  config\n");
@@ -824,6 +826,16 @@ cmd_poll(struct ctx *x, int argc, char **argv)
 			    st.fetched, st.ingested, st.duplicates, st.skipped);
 		if (poll_rank(tk_status_exit(ts)) > poll_rank(rv))
 			rv = tk_status_exit(ts);
+		/* For tiketti check: how this account's last poll went. */
+		if (!st.busy && !io.idle) {
+			char *hn = xasprintf("poll:%s", a->name);
+
+			if (store_health_set(x->store, hn, (int64_t)time(NULL),
+			    ts == TK_OK, ts == TK_OK ? NULL : err) != TK_OK)
+				log_warnx("account %s: %s", a->name,
+				    store_errmsg(x->store));
+			free(hn);
+		}
 	}
 	ingest_free(ig);
 	return rv;
@@ -2200,6 +2212,10 @@ cmd_tick(struct ctx *x, int argc)
 	if (erased)
 		log_info("tick: %lld closed tickets past retention erased",
 		    (long long)erased);
+	/* For tiketti check: when the last tick ran to its end. */
+	if (store_health_set(x->store, "tick", (int64_t)time(NULL), 1, NULL) !=
+	    TK_OK)
+		log_warnx("tick: %s", store_errmsg(x->store));
 	log_debug("tick: %lld time rules fired, %lld tickets closed, %lld "
 	    "rerouted, %lld sla events", (long long)st.fired,
 	    (long long)st.closed, (long long)st.rerouted, (long long)st.sla);
@@ -2317,6 +2333,89 @@ cmd_calendar(struct ctx *x, int argc, char **argv)
 		return EX_OK;
 	}
 	usage();
+}
+
+/*
+ * Thresholds of -w or -c: "tick=5m,poll=15m,outbox=1" into slot (0:
+ * warning, 1: critical) of c's check_* pairs. 0, or -1 for a bad one.
+ */
+static int
+check_limits(struct tk_conf *c, int slot, const char *spec)
+{
+	char *copy = xstrdup(spec), *item, *save = NULL;
+	int rv = 0;
+
+	for (item = strtok_r(copy, ", ", &save); item && rv == 0;
+	    item = strtok_r(NULL, ", ", &save)) {
+		char *eq = strchr(item, '=');
+		long long v, *pair;
+		int counts;
+
+		if (eq == NULL) {
+			rv = -1;
+			break;
+		}
+		*eq = '\0';
+		counts = strcmp(item, "outbox") == 0;
+		if (counts)
+			pair = c->check_outbox;
+		else if (strcmp(item, "tick") == 0)
+			pair = c->check_tick;
+		else if (strcmp(item, "poll") == 0)
+			pair = c->check_poll;
+		else {
+			rv = -1;
+			break;
+		}
+		if ((counts ? str_to_ll(eq + 1, 0, INT64_MAX, &v) :
+		    str_to_duration(eq + 1, 0, &v)) != TK_OK)
+			rv = -1;
+		else
+			pair[slot] = v;
+	}
+	free(copy);
+	return rv;
+}
+
+/* tiketti check [-w LIMITS] [-c LIMITS] [--milter]: the plugin. */
+static int
+cmd_check(struct ctx *x, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "warning", required_argument, NULL, 'w' },
+		{ "critical", required_argument, NULL, 'c' },
+		{ "milter", no_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct buf out;
+	enum check_state st;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "w:c:", opts, NULL)) != -1) {
+		if (ch == 'm')
+			x->conf->check_milter = 1;
+		else if ((ch != 'w' && ch != 'c') || check_limits(x->conf,
+		    ch == 'c', optarg) != 0) {
+			printf("TIKETTI UNKNOWN - bad option (want -w|-c "
+			    "tick=DURATION,poll=DURATION,outbox=N, --milter)\n");
+			return CHECK_UNKNOWN;
+		}
+	}
+	if (optind != argc) {
+		printf("TIKETTI UNKNOWN - usage: tiketti check [-w LIMITS] "
+		    "[-c LIMITS] [--milter]\n");
+		return CHECK_UNKNOWN;
+	}
+	if (x->dbpath) {
+		free(x->conf->database);
+		x->conf->database = xstrdup(x->dbpath);
+	}
+	buf_init(&out, 0);
+	st = check_run(x->conf, &out);
+	fwrite(out.data ? out.data : "", 1, out.len, stdout);
+	buf_free(&out);
+	return st;
 }
 
 static void
@@ -2569,10 +2668,17 @@ main(int argc, char **argv)
 		log_set_exit_map(pipe_exit);
 	}
 	buf_init(&err, 0);
-	if (confpath == NULL)
-		confpath = getenv("TIKETTI_CONF");
+	if (confpath == NULL && (confpath = getenv("TIKETTI_CONF")) != NULL &&
+	    *confpath == '\0')
+		confpath = NULL;	/* set empty: the default */
 	ts = conf_load(confpath ? confpath : DEFAULT_CONF, confpath != NULL,
 	    &x.conf, &err);
+	if (ts != TK_OK && strcmp(argv[0], "check") == 0) {
+		/* A monitoring plugin says UNKNOWN on its first line. */
+		printf("TIKETTI UNKNOWN - configuration not loaded\n%s",
+		    err.data ? err.data : "");
+		exit(CHECK_UNKNOWN);
+	}
 	if (ts != TK_OK) {
 		fputs(err.data ? err.data : "", stderr);
 		fatalx(EX_CONFIG, "configuration not loaded");
@@ -2607,6 +2713,8 @@ main(int argc, char **argv)
 		rv = cmd_db(&x, argc, argv);
 	else if (strcmp(argv[0], "oauth") == 0)
 		rv = cmd_oauth(&x, argc, argv);
+	else if (strcmp(argv[0], "check") == 0)
+		rv = cmd_check(&x, argc, argv);
 	else if (strcmp(argv[0], "forget") == 0)
 		rv = cmd_forget(&x, argc, argv);
 	else if (strcmp(argv[0], "export") == 0)

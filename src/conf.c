@@ -39,6 +39,8 @@ enum param_type {
 	P_INT,		/* a plain number */
 	P_ENUM,
 	P_RETAIN,	/* Nd, Nw, Nm (months), Ny; 0: for ever */
+	P_PAIR_SECS,	/* "WARN, CRIT" durations (tiketti check) */
+	P_PAIR_INT,	/* "WARN, CRIT" counts */
 };
 
 struct param {
@@ -88,6 +90,14 @@ static const struct param conf_params[] = {
 	    36500LL * 86400, NULL },
 	/* Privacy. */
 	{ "redact", P_OPT, "", OFF(redact_spec), 0, 0, 0, NULL },
+	/* tiketti check: warning and critical thresholds. */
+	{ "check_tick", P_PAIR_SECS, "5m, 15m", OFF(check_tick[0]),
+	    OFF(check_tick[1]), 0, 0, NULL },
+	{ "check_poll", P_PAIR_SECS, "15m, 1h", OFF(check_poll[0]),
+	    OFF(check_poll[1]), 0, 0, NULL },
+	{ "check_outbox", P_PAIR_INT, "1, 10", OFF(check_outbox[0]),
+	    OFF(check_outbox[1]), 0, 0, NULL },
+	{ "check_milter", P_ENUM, "no", OFF(check_milter), 0, 0, 0, yes_no },
 	{ "retention", P_RETAIN, "0", OFF(retention), 0, 0, 0, NULL },
 	/* Sending (deliver.c) and mail manners (automate.c). */
 	{ "smtp_url", P_OPT, "", OFF(smtp_url), 0, 0, 0, NULL },
@@ -211,6 +221,27 @@ retention_parse(const char *s, long long *out)
 	return -1;
 }
 
+int
+conf_pair(const char *s, int counts, long long out[2])
+{
+	char *copy = xstrdup(s), *comma = strchr(copy, ',');
+	int rv = -1;
+
+	if (comma) {
+		*comma = '\0';
+		str_trim(copy);
+		str_trim(comma + 1);
+		if ((counts ? str_to_ll(copy, 0, INT64_MAX, &out[0]) :
+		    str_to_duration(copy, 0, &out[0])) == TK_OK &&
+		    (counts ? str_to_ll(comma + 1, 0, INT64_MAX, &out[1]) :
+		    str_to_duration(comma + 1, 0, &out[1])) == TK_OK &&
+		    out[1] >= out[0])
+			rv = 0;
+	}
+	free(copy);
+	return rv;
+}
+
 /* Sets one parameter from text; returns an error message or NULL. */
 static const char *
 param_set(struct tk_conf *c, const struct param *p, const char *val)
@@ -243,6 +274,19 @@ param_set(struct tk_conf *c, const struct param *p, const char *val)
 		if (str_to_duration(val, p->type == P_DAYS, &v) != TK_OK)
 			return "bad duration (want N, Ns, Nm, Nh, Nd or Nw)";
 		break;
+	case P_PAIR_SECS:
+	case P_PAIR_INT: {
+		long long pair[2];
+
+		if (conf_pair(val, p->type == P_PAIR_INT, pair) != 0)
+			return p->type == P_PAIR_INT ? "bad thresholds (want "
+			    "WARN, CRIT: two numbers, the second not below "
+			    "the first)" : "bad thresholds (want WARN, CRIT: "
+			    "two durations, the second not below the first)";
+		*(long long *)(void *)(base + p->off) = pair[0];
+		*(long long *)(void *)(base + p->cnt_off) = pair[1];
+		return NULL;
+	}
 	case P_RETAIN:
 		if (retention_parse(val, &v) != 0)
 			return "bad retention (want 0, Nd, Nw, Nm for months or "
@@ -1262,6 +1306,20 @@ param_format(const struct tk_conf *c, const struct param *p, struct buf *b)
 		buf_addstr(b, d);
 		break;
 	}
+	case P_PAIR_SECS:
+	case P_PAIR_INT:
+		for (int i = 0; i < 2; i++) {
+			long long v = *(const long long *)(const void *)(base +
+			    (i ? p->cnt_off : p->off));
+			char d[32];
+
+			if (p->type == P_PAIR_SECS)
+				str_duration(v, d, sizeof(d));
+			else
+				snprintf(d, sizeof(d), "%lld", v);
+			buf_printf(b, "%s%s", i ? ", " : "", d);
+		}
+		break;
 	case P_RETAIN: {
 		long long v = *(const long long *)(const void *)(base + p->off);
 

@@ -151,6 +151,17 @@ save(struct store *s, const struct conf_account *a,
 	return ts;
 }
 
+/* For tiketti check: how the grant's last refresh or login went. */
+static void
+health(struct store *s, const struct conf_account *a, int ok,
+    const char *detail)
+{
+	char *name = xasprintf("oauth:%s", a->name);
+
+	(void)store_health_set(s, name, (int64_t)time(NULL), ok, detail);
+	free(name);
+}
+
 /* The fix for a grant that is gone. */
 static enum tk_status
 refused(const struct conf_account *a, const char *what, const char *code,
@@ -197,6 +208,8 @@ refresh(struct store *s, const struct conf_account *a, struct store_grant *g,
 	} else if (an.status != 200 || an.v[0] == NULL)
 		ts = refused(a, "the OAuth grant was refused", an.v[3], err,
 		    errlen);
+	if (ts == TK_EPERM)
+		health(s, a, 0, err);
 	if (ts == TK_OK) {
 		ttl = an.v[1] ? strtoll(an.v[1], NULL, 10) : 3600;
 		now.access_token = an.v[0];
@@ -206,6 +219,7 @@ refresh(struct store *s, const struct conf_account *a, struct store_grant *g,
 		/* The rotated refresh token is in the store before the
 		 * access token goes anywhere. */
 		if ((ts = save(s, a, &now, err, errlen)) == TK_OK) {
+			health(s, a, 1, NULL);
 			store_grant_clear(g);
 			g->access_token = xstrdup(now.access_token);
 			g->refresh_token = xstrdup(now.refresh_token);
@@ -363,7 +377,8 @@ oauth_login(const struct tk_conf *c, const struct conf_account *a,
 			g.updated_at = (int64_t)time(NULL);
 			g.expires_at = g.updated_at + (ttl > 0 ? ttl : 3600);
 			if ((ts = open_store(c, a, &s, err, errlen)) == TK_OK) {
-				ts = save(s, a, &g, err, errlen);
+				if ((ts = save(s, a, &g, err, errlen)) == TK_OK)
+					health(s, a, 1, NULL);
 				store_close(s);
 			}
 			answer_free(&tok);

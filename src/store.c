@@ -257,6 +257,22 @@ static const char schema_pg_v11[] =
 "  access_token TEXT,"
 "  expires_at BIGINT NOT NULL DEFAULT 0,"
 "  updated_at BIGINT NOT NULL);";
+/*
+ * Operations (issue 30): when tick, each account's poll and each OAuth
+ * grant last ran or refreshed, and whether it went well.
+ */
+static const char schema_v12[] =
+"CREATE TABLE health ("
+"  name TEXT PRIMARY KEY,"
+"  at INTEGER NOT NULL,"
+"  ok INTEGER NOT NULL,"
+"  detail TEXT) WITHOUT ROWID;";
+static const char schema_pg_v12[] =
+"CREATE TABLE health ("
+"  name TEXT PRIMARY KEY,"
+"  at BIGINT NOT NULL,"
+"  ok INTEGER NOT NULL,"
+"  detail TEXT);";
 static const char schema_pg_v8[] =
 "CREATE TABLE agent_state ("
 "  name TEXT PRIMARY KEY,"
@@ -409,14 +425,14 @@ static const struct migration migrations_sqlite[] = {
 	{ 5, "schema 5", schema_v5 }, { 6, "schema 6", schema_v6 },
 	{ 7, "schema 7", schema_v7 }, { 8, "schema 8", schema_v8 },
 	{ 9, "schema 9", schema_v9 }, { 10, "schema 10", schema_v10 },
-	{ 11, "schema 11", schema_v11 },
+	{ 11, "schema 11", schema_v11 }, { 12, "schema 12", schema_v12 },
 	{ 0, NULL, NULL },
 };
 
 static const struct migration migrations_pg[] = {
 	{ 7, "schema", schema_pg_v7 }, { 8, "schema 8", schema_pg_v8 },
 	{ 9, "schema 9", schema_pg_v9 }, { 10, "schema 10", schema_pg_v10 },
-	{ 11, "schema 11", schema_pg_v11 },
+	{ 11, "schema 11", schema_pg_v11 }, { 12, "schema 12", schema_pg_v12 },
 	{ 0, NULL, NULL },
 };
 
@@ -450,6 +466,7 @@ enum stmt_id {
 	Q_ERASE_OUTBOX, Q_ERASE_BOUNCED, Q_ERASE_TICKET,
 	Q_RETENTION_DUE, Q_TICKETS_OF, Q_FORGET_OUTBOX, Q_FORGET_BOUNCED,
 	Q_FORGET_LOOKUPS, Q_OUTBOX_TO, Q_GRANT_GET, Q_GRANT_PUT,
+	Q_HEALTH_SET, Q_HEALTH_GET, Q_OUTBOX_HEALTH,
 	Q__COUNT
 };
 
@@ -618,6 +635,17 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " lower(?1)",
 	[Q_FORGET_LOOKUPS] = "DELETE FROM lookup_cache WHERE"
 	    " lower(url) LIKE ?1 OR lower(url) LIKE ?2",
+	[Q_HEALTH_SET] = "INSERT INTO health (name, at, ok, detail)"
+	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO UPDATE SET"
+	    " at = excluded.at, ok = excluded.ok, detail = excluded.detail",
+	[Q_HEALTH_GET] = "SELECT at, ok, detail FROM health WHERE name = ?1",
+	/* Failing: being retried, or given up on within the last day;
+	 * stale: queued since before ?2. */
+	[Q_OUTBOX_HEALTH] = "SELECT"
+	    " (SELECT count(*) FROM outbox WHERE (state = 'queued'"
+	    "  AND attempts > 0) OR (state = 'failed' AND created_at > ?1)),"
+	    " (SELECT count(*) FROM outbox WHERE state = 'queued'"
+	    "  AND created_at < ?2)",
 	[Q_GRANT_GET] = "SELECT refresh_token, access_token, expires_at,"
 	    " updated_at FROM oauth_grants WHERE account = ?1",
 	[Q_GRANT_PUT] = "INSERT INTO oauth_grants (account, refresh_token,"
@@ -1244,6 +1272,7 @@ static const struct copy_table {
 	{ "lookup_cache", "name, url, at, answer", "name, url", -1, NULL },
 	{ "oauth_grants", "account, refresh_token, access_token, expires_at,"
 	    " updated_at", "account", -1, NULL },
+	{ "health", "name, at, ok, detail", "name", -1, NULL },
 	/* PostgreSQL keeps bounced addresses in lower case. */
 	{ "bounced", "address, at, ticket_id", "address", -1,
 	    "lower(?1), ?2, ?3" },
@@ -2318,6 +2347,72 @@ store_grant_put(struct store *s, const char *account,
 	db_bind_int64(st, 4, g->expires_at);
 	db_bind_int64(st, 5, g->updated_at);
 	return run(s, st, "save oauth grant");
+}
+
+enum tk_status
+store_health_set(struct store *s, const char *name, int64_t at, int ok,
+    const char *detail)
+{
+	struct db_stmt *st = stmt(s, Q_HEALTH_SET);
+	enum tk_status ts;
+
+	if (st == NULL)
+		return TK_EIO;
+	if ((ts = store_begin(s)) != TK_OK)
+		return ts;
+	db_bind_text(st, 1, name);
+	db_bind_int64(st, 2, at);
+	db_bind_int64(st, 3, ok);
+	db_bind_text(st, 4, detail);
+	if ((ts = run(s, st, "health")) == TK_OK &&
+	    (ts = store_commit(s)) == TK_OK)
+		return TK_OK;
+	store_rollback(s);
+	return ts;
+}
+
+enum tk_status
+store_health_get(struct store *s, const char *name, struct store_health *h,
+    int *found)
+{
+	struct db_stmt *st = stmt(s, Q_HEALTH_GET);
+	enum db_rc rc;
+
+	memset(h, 0, sizeof(*h));
+	*found = 0;
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_text(st, 1, name);
+	if ((rc = db_step(st)) == DB_ROW) {
+		*found = 1;
+		h->at = db_int64(st, 0);
+		h->ok = (int)db_int64(st, 1);
+		h->detail = col_dup(st, 2);
+	} else if (rc != DB_DONE)
+		seterr(s, "health");
+	db_reset(st);
+	return rc_status(s, rc);
+}
+
+enum tk_status
+store_outbox_health(struct store *s, int64_t now, int64_t max_age,
+    int64_t *failing, int64_t *stale)
+{
+	struct db_stmt *st = stmt(s, Q_OUTBOX_HEALTH);
+	enum db_rc rc;
+
+	*failing = *stale = 0;
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_int64(st, 1, now - 86400);
+	db_bind_int64(st, 2, now - max_age);
+	if ((rc = db_step(st)) == DB_ROW) {
+		*failing = db_int64(st, 0);
+		*stale = db_int64(st, 1);
+	} else if (rc != DB_DONE)
+		seterr(s, "outbox health");
+	db_reset(st);
+	return rc_status(s, rc);
 }
 
 void

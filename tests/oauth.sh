@@ -12,7 +12,8 @@
 # OAUTHBEARER; the outbox sent through Postfix with the
 # same grant; a revoked grant failing its account only, loudly, while a
 # password account in the same run still polls; the provider presets and
-# a client secret file that others may read refused. tests/pg.sh runs it
+# a client secret file that others may read refused; tiketti check
+# critical while the grant is refused. tests/pg.sh runs it
 # again on PostgreSQL.
 . "${SRCDIR:-.}/tests/lib.sh"
 . "$SRCDIR/tests/servers.sh"
@@ -257,6 +258,9 @@ check "... the log names the account and the fix" \
     grep -q "account o365: the OAuth grant was refused (invalid_grant): run \`tiketti oauth login o365\`" "$WORK/err"
 is "... the password account in the same run still polled" \
     "$(sql "select count(*) from messages where message_id = 'oa-5@asiakas.example'")/$(sql "select count(*) from messages where message_id = 'oa-4@asiakas.example'")" "1/0"
+tk check >"$WORK/check.out"
+is "... tiketti check: CRITICAL, naming the account and the fix" \
+    "$?/$(grep -c "^CRITICAL: account o365: the OAuth grant was refused (invalid_grant): run \`tiketti oauth login o365\`" "$WORK/check.out")" "2/1"
 before=$(find "$WORK/sink" -type f | wc -l)
 tk flush >"$WORK/flush2.out" 2>&1
 is "... the outbox keeps its mail, the reason named" \

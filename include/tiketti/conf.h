@@ -131,6 +131,11 @@ struct tk_conf {
 	int		  redact;	/* enum redact_kind bits */
 	long long	  retention;	/* seconds a closed ticket is kept
 					 * whole; 0: for ever */
+	/* tiketti check: warning and critical thresholds. */
+	long long	  check_tick[2];	/* seconds since the last tick */
+	long long	  check_poll[2];	/* ... an account's last poll */
+	long long	  check_outbox[2];	/* outbox rows failing */
+	int		  check_milter;	/* 1: the milter must answer */
 	char		 *smtp_url;	/* smtp:// or smtps://, or NULL: mail waits */
 	int		  smtp_starttls;	/* 1: STARTTLS required on smtp:// */
 	char		 *smtp_user;	/* AUTH user, or NULL */
@@ -233,6 +238,9 @@ const struct conf_account *conf_account_by_name(const struct tk_conf *c,
 enum tk_status conf_read_secret(const char *what, const char *path,
     char **out, char *err, size_t errlen);
 int conf_is_mailbox(const struct tk_conf *c, const char *addr);
+/* "WARN, CRIT" (two counts, or two durations in seconds) into out;
+ * -1 when it is not that or CRIT is below WARN. */
+int conf_pair(const char *s, int counts, long long out[2]);
 /* The retention of a shared address's tickets (its [mailbox] section's,
  * else retention), in seconds; 0: kept for ever. */
 long long conf_retention(const struct tk_conf *c, const char *mailbox);

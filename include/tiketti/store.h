@@ -178,7 +178,7 @@ enum tk_status store_copy(struct store *src, struct store *dst,
 /* The schema version the database is at; -1 on error. */
 int store_schema_version(struct store *s);
 /* The schema version this tiketti writes. */
-#define STORE_SCHEMA_VERSION	11
+#define STORE_SCHEMA_VERSION	12
 /*
  * Prepares every statement of the store on this connection: a dialect's
  * mistake shows here rather than on the first mail that needs it.
@@ -330,6 +330,24 @@ enum tk_status store_grant_put(struct store *s, const char *account,
     const struct store_grant *g);
 /* Frees its strings, wiped first. */
 void store_grant_clear(struct store_grant *g);
+
+/* How a job went when it last ran ("tick", "poll:ACCOUNT",
+ * "oauth:ACCOUNT"), for tiketti check. */
+struct store_health {
+	int64_t	 at;
+	int	 ok;
+	char	*detail;	/* what went wrong, or NULL */
+};
+/* Records it, in a transaction of its own (call it holding none). */
+enum tk_status store_health_set(struct store *s, const char *name,
+    int64_t at, int ok, const char *detail);
+/* The caller frees h->detail. */
+enum tk_status store_health_get(struct store *s, const char *name,
+    struct store_health *h, int *found);
+/* Outbox rows failing (retried, or failed within a day) and stale
+ * (queued longer than max_age seconds). */
+enum tk_status store_outbox_health(struct store *s, int64_t now,
+    int64_t max_age, int64_t *failing, int64_t *stale);
 
 /* Records a customer mail's time and, when not NULL, their languages. */
 enum tk_status store_ticket_customer(struct store *s, int64_t ticket,
