@@ -52,6 +52,10 @@ struct automate {
 	int			 history;	/* the run at hand is on history:
 						 * whatever it sets off, nothing
 						 * is sent */
+	/* tick --dry-run: what each of tick's transactions did goes to
+	 * it, then the transaction is rolled back. */
+	const struct automate_dry *dry;
+	int64_t			 dry_events, dry_outbox;	/* ids before */
 	char			 err[512];
 };
 
@@ -1917,6 +1921,24 @@ static const struct rules_action close_action = {
 };
 
 /*
+ * The end of one of tick's transactions: its commit, or in a dry run
+ * what it did (the events and outbox rows it added) told, and its
+ * rollback.
+ */
+static enum tk_status
+tick_end(struct automate *a)
+{
+	enum tk_status ts;
+
+	if (a->dry == NULL)
+		return store_fail(a, store_commit(a->store));
+	ts = store_fail(a, store_added_since(a->store, a->dry_events,
+	    a->dry_outbox, a->dry->event, a->dry->outbox, a->dry->arg));
+	store_rollback(a->store);
+	return ts;
+}
+
+/*
  * One time rule (timer NULL: close_after) over the tickets that came due
  * since its horizon, in one transaction: mark fired, act, move the
  * horizon. A second tick sees the horizon and the marks and does
@@ -1997,7 +2019,7 @@ tick_one(struct automate *a, size_t idx, const struct rules_timer *tm,
 		goto fail;
 	free(d.id);
 	free(d.at);
-	return store_fail(a, store_commit(s));
+	return tick_end(a);
 fail:
 	free(d.id);
 	free(d.at);
@@ -2111,7 +2133,7 @@ reroute(struct automate *a, int64_t now, int64_t *moved)
 		store_rollback(a->store);
 		return ts;
 	}
-	return store_fail(a, store_commit(a->store));
+	return tick_end(a);
 }
 
 /* ---- service promises ---- */
@@ -2213,9 +2235,24 @@ sla_tick(struct automate *a, int64_t now, int64_t *fired)
 	if (ts != TK_OK)
 		store_rollback(a->store);
 	else
-		ts = store_fail(a, store_commit(a->store));
+		ts = tick_end(a);
 out:
 	free(d.v);
+	return ts;
+}
+
+enum tk_status
+automate_tick_dry(struct automate *a, int64_t now,
+    const struct automate_dry *dry, struct automate_stats *st)
+{
+	enum tk_status ts;
+
+	if ((ts = store_fail(a, store_added_marks(a->store, &a->dry_events,
+	    &a->dry_outbox))) != TK_OK)
+		return ts;
+	a->dry = dry;
+	ts = automate_tick(a, now, st);
+	a->dry = NULL;
 	return ts;
 }
 

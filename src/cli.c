@@ -174,7 +174,7 @@ usage(void)
 	    "         [--format text|csv|json|html] [--replay POLICY-FILE]\n"
 	    "         [--by field:NAME]\n"
 	    "         [-o FILE]\n"
-	    "  tick\n"
+	    "  tick [--dry-run [--at TIME]]\n"
 	    "  calendar check FILE...\n"
 	    "  calendar due FILE START DURATION\n"
 	    "  flush [-f]\n"
@@ -2178,15 +2178,56 @@ cmd_rules(struct ctx *x, int argc, char **argv)
 }
 
 static int
-cmd_tick(struct ctx *x, int argc)
+dry_event(int64_t ticket, const struct store_event *e, void *arg)
 {
+	(void)arg;
+	/* A queued mail is told as the outbox row below. */
+	if (strcmp(e->type, "queued") == 0)
+		return 0;
+	printf("ticket %lld: %s %s -> %s (%s)\n", (long long)ticket, e->type,
+	    e->old ? e->old : "-", e->new_ ? e->new_ : "-",
+	    e->actor ? e->actor : "system");
+	return 0;
+}
+
+static int
+dry_outbox(const struct store_outbox *o, void *arg)
+{
+	(void)arg;
+	printf("ticket %lld: would send %s to %s: %s (rule %s)\n",
+	    (long long)o->ticket, o->kind, o->to, o->subject ? o->subject : "",
+	    o->rule ? o->rule : "-");
+	return 0;
+}
+
+static int
+cmd_tick(struct ctx *x, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "at", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct automate_dry dry = { dry_event, dry_outbox, NULL };
 	struct automate_stats st;
 	struct automate *a;
 	enum tk_status ts;
-	int64_t erased;
-	int calendar_broken;
+	int64_t erased, now = (int64_t)time(NULL);
+	int calendar_broken, ch, dry_run = 0, at_given = 0;
 
-	if (argc != 1)
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'n')
+			dry_run = 1;
+		else if (ch == 'a' && str_to_time(optarg, now, &now) == TK_OK)
+			at_given = 1;
+		else if (ch == 'a')
+			fatalx(EX_USAGE, "--at %s: want YYYY-MM-DD[ HH:MM], "
+			    "@SECONDS or a duration from now (3d)", optarg);
+		else
+			usage();
+	}
+	if (optind != argc || (at_given && !dry_run))
 		usage();
 	if (load_rules(x) != TK_OK)
 		fatalx(EX_CONFIG, "rules in %s do not load", x->conf->rules_dir);
@@ -2196,16 +2237,31 @@ cmd_tick(struct ctx *x, int argc)
 	open_store(x, 0);
 	a = automate_new(x->conf, x->store, x->rules);
 	automate_set_sla(a, x->sla);
-	ts = automate_tick(a, (int64_t)time(NULL), &st);
+	if (dry_run) {
+		char when[32];
+
+		str_time(now, when, sizeof(when));
+		printf("tick at %s, a dry run: nothing is changed or sent\n",
+		    when);
+		fflush(stdout);
+		ts = automate_tick_dry(a, now, &dry, &st);
+	} else
+		ts = automate_tick(a, now, &st);
 	if (ts != TK_OK) {
 		log_warnx("tick: %s", automate_errmsg(a));
 		automate_free(a);
 		return tk_status_exit(ts);
 	}
 	automate_free(a);
+	if (dry_run) {
+		printf("%lld time-rule occurrences would fire, %lld tickets "
+		    "close, %lld be rerouted, %lld service-promise events\n",
+		    (long long)st.fired, (long long)st.closed,
+		    (long long)st.rerouted, (long long)st.sla);
+		return calendar_broken ? EX_CONFIG : EX_OK;
+	}
 	/* Retention: closed tickets past it lose their people's data. */
-	if ((ts = ticket_retention(x->store, x->conf, (int64_t)time(NULL),
-	    &erased)) != TK_OK) {
+	if ((ts = ticket_retention(x->store, x->conf, now, &erased)) != TK_OK) {
 		log_warnx("tick: retention: %s", store_errmsg(x->store));
 		return tk_status_exit(ts);
 	}
@@ -2696,7 +2752,7 @@ main(int argc, char **argv)
 	else if (strcmp(argv[0], "rules") == 0)
 		rv = cmd_rules(&x, argc, argv);
 	else if (strcmp(argv[0], "tick") == 0)
-		rv = cmd_tick(&x, argc);
+		rv = cmd_tick(&x, argc, argv);
 	else if (strcmp(argv[0], "calendar") == 0)
 		rv = cmd_calendar(&x, argc, argv);
 	else if (strcmp(argv[0], "poll") == 0)

@@ -46,6 +46,7 @@
 #include "tiketti/log.h"
 #include "tiketti/oauth.h"
 #include "tiketti/str.h"
+#include "tiketti/ticket.h"
 #include "tiketti/token.h"
 
 #ifndef PACKAGE_VERSION
@@ -451,6 +452,10 @@ mark(struct sender *sn, const struct row *r, enum outcome oc, const char *why,
 	if (ts == TK_OK && (oc == FAIL || oc == CANCEL) && r->ticket)
 		ts = store_event_add(s, r->ticket, now, oc == FAIL ?
 		    "send_failed" : "send_cancelled", "deliver", r->kind, why, 0);
+	/* Refused for good, or given up on: an agent is to see that the
+	 * customer did not get it. */
+	if (ts == TK_OK && oc == FAIL && r->ticket)
+		ts = ticket_undelivered(s, c, r->ticket, r->kind, now);
 	if (ts == TK_OK)
 		ts = store_commit(s);
 	if (ts != TK_OK)

@@ -30,6 +30,7 @@
 #include "tiketti/quote.h"
 #include "tiketti/redact.h"
 #include "tiketti/str.h"
+#include "tiketti/ticket.h"
 
 struct ingest {
 	const struct tk_conf	*conf;
@@ -514,7 +515,7 @@ bounce_note(struct ingest *ig, const struct tk_msg *m,
 {
 	enum tk_status ts;
 	int64_t row = 0, t;
-	char *to = NULL;
+	char *to = NULL, *kind = NULL;
 
 	if (cls->kind != KIND_BOUNCE || (thr->how != THREAD_VERP &&
 	    (thr->how != THREAD_DSN || m->orig_message_id == NULL)) ||
@@ -522,10 +523,10 @@ bounce_note(struct ingest *ig, const struct tk_msg *m,
 		return TK_OK;
 	if (thr->how == THREAD_VERP)
 		ts = store_outbox_find(ig->store, thr->outbox, NULL, &row, &t,
-		    &to);
+		    &to, &kind);
 	else
 		ts = store_outbox_find(ig->store, 0, m->orig_message_id, &row,
-		    &t, &to);
+		    &t, &to, &kind);
 	if (ts == TK_OK && row && to) {
 		if ((ts = store_bounce_add(ig->store, to, now, ticket)) == TK_OK)
 			ts = store_outbox_done(ig->store, row, "bounced", 0,
@@ -533,8 +534,13 @@ bounce_note(struct ingest *ig, const struct tk_msg *m,
 		if (ts == TK_OK)
 			ts = store_event_add(ig->store, ticket, now, "bounced",
 			    m->from.addr, NULL, to, msgrow);
+		/* The customer did not get it: an agent is to see that. */
+		if (ts == TK_OK && t)
+			ts = ticket_undelivered(ig->store, ig->conf, t, kind,
+			    now);
 	}
 	free(to);
+	free(kind);
 	return ts;
 }
 

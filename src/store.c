@@ -467,6 +467,7 @@ enum stmt_id {
 	Q_RETENTION_DUE, Q_TICKETS_OF, Q_FORGET_OUTBOX, Q_FORGET_BOUNCED,
 	Q_FORGET_LOOKUPS, Q_OUTBOX_TO, Q_GRANT_GET, Q_GRANT_PUT,
 	Q_HEALTH_SET, Q_HEALTH_GET, Q_OUTBOX_HEALTH,
+	Q_ADDED_MARKS, Q_EVENTS_AFTER, Q_OUTBOX_AFTER,
 	Q__COUNT
 };
 
@@ -635,6 +636,12 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " lower(?1)",
 	[Q_FORGET_LOOKUPS] = "DELETE FROM lookup_cache WHERE"
 	    " lower(url) LIKE ?1 OR lower(url) LIKE ?2",
+	[Q_ADDED_MARKS] = "SELECT (SELECT coalesce(max(id), 0) FROM events),"
+	    " (SELECT coalesce(max(id), 0) FROM outbox)",
+	[Q_EVENTS_AFTER] = "SELECT ticket_id, at, type, actor, old, new"
+	    " FROM events WHERE id > ?1 ORDER BY id",
+	[Q_OUTBOX_AFTER] = "SELECT " OUTBOX_COLS ", NULL, NULL FROM outbox o"
+	    " WHERE o.id > ?1 ORDER BY o.id",
 	[Q_HEALTH_SET] = "INSERT INTO health (name, at, ok, detail)"
 	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO UPDATE SET"
 	    " at = excluded.at, ok = excluded.ok, detail = excluded.detail",
@@ -724,10 +731,11 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " claimed_at = NULL, interrupted = 1, next_at = ?2,"
 	    " last_error = 'interrupted while sending; it may go out twice'"
 	    " WHERE state = 'sending' AND claimed_at < ?1",
-	[Q_OUTBOX_FIND_ID] = "SELECT id, coalesce(ticket_id, 0), to_addr"
+	[Q_OUTBOX_FIND_ID] = "SELECT id, coalesce(ticket_id, 0), to_addr, kind"
 	    " FROM outbox WHERE id = ?1",
 	[Q_OUTBOX_FIND_MID] = "SELECT o.id, coalesce(o.ticket_id, 0),"
-	    " o.to_addr FROM messages m JOIN outbox o ON o.out_message = m.id"
+	    " o.to_addr, o.kind FROM messages m"
+	    " JOIN outbox o ON o.out_message = m.id"
 	    " WHERE m.message_id = ?1 AND m.direction = 'out'"
 	    " ORDER BY o.id DESC LIMIT 1",
 	[Q_OUTBOX_PENDING] = "SELECT EXISTS (SELECT 1 FROM outbox"
@@ -2349,6 +2357,60 @@ store_grant_put(struct store *s, const char *account,
 	return run(s, st, "save oauth grant");
 }
 
+static enum tk_status each(struct store *, struct db_stmt *, const char *,
+    int (*)(struct db_stmt *, void *, void *), void *, void *);
+static int outbox_row(struct db_stmt *, void *, void *);
+
+enum tk_status
+store_added_marks(struct store *s, int64_t *events, int64_t *outbox)
+{
+	struct db_stmt *st = stmt(s, Q_ADDED_MARKS);
+	enum db_rc rc;
+
+	*events = *outbox = 0;
+	if (st == NULL)
+		return TK_EIO;
+	if ((rc = db_step(st)) == DB_ROW) {
+		*events = db_int64(st, 0);
+		*outbox = db_int64(st, 1);
+	} else if (rc != DB_DONE)
+		seterr(s, "marks");
+	db_reset(st);
+	return rc_status(s, rc);
+}
+
+enum tk_status
+store_added_since(struct store *s, int64_t events, int64_t outbox,
+    int (*efn)(int64_t, const struct store_event *, void *),
+    int (*ofn)(const struct store_outbox *, void *), void *arg)
+{
+	struct db_stmt *st = stmt(s, Q_EVENTS_AFTER);
+	enum db_rc rc;
+
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_int64(st, 1, events);
+	while ((rc = db_step(st)) == DB_ROW) {
+		struct store_event e = { .at = db_int64(st, 1),
+		    .type = col(st, 2), .actor = col(st, 3), .old = col(st, 4),
+		    .new_ = col(st, 5) };
+
+		if (efn(db_int64(st, 0), &e, arg)) {
+			rc = DB_DONE;
+			break;
+		}
+	}
+	db_reset(st);
+	if (rc == DB_ERROR) {
+		seterr(s, "events added");
+		return rc_status(s, rc);
+	}
+	if ((st = stmt(s, Q_OUTBOX_AFTER)) == NULL)
+		return TK_EIO;
+	db_bind_int64(st, 1, outbox);
+	return each(s, st, "outbox added", outbox_row, (void *)ofn, arg);
+}
+
 enum tk_status
 store_health_set(struct store *s, const char *name, int64_t at, int ok,
     const char *detail)
@@ -2713,13 +2775,15 @@ store_outbox_recent(struct store *s, const char *to, const char *kind,
 
 enum tk_status
 store_outbox_find(struct store *s, int64_t id, const char *mid, int64_t *row,
-    int64_t *ticket, char **to)
+    int64_t *ticket, char **to, char **kind)
 {
 	struct db_stmt *st = stmt(s, mid ? Q_OUTBOX_FIND_MID : Q_OUTBOX_FIND_ID);
 	enum db_rc rc;
 
 	*row = *ticket = 0;
 	*to = NULL;
+	if (kind)
+		*kind = NULL;
 	if (st == NULL)
 		return TK_EIO;
 	if (mid)
@@ -2730,6 +2794,8 @@ store_outbox_find(struct store *s, int64_t id, const char *mid, int64_t *row,
 		*row = db_int64(st, 0);
 		*ticket = db_int64(st, 1);
 		*to = col_dup(st, 2);
+		if (kind)
+			*kind = col_dup(st, 3);
 	} else if (rc != DB_DONE)
 		seterr(s, "find outbox row");
 	db_reset(st);

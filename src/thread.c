@@ -292,7 +292,7 @@ thread_find(struct store *s, const struct tk_conf *c, const struct tk_msg *m,
 		char *to;
 
 		if ((ts = store_outbox_find(s, tok.id, NULL, &row, &ticket,
-		    &to)) != TK_OK)
+		    &to, NULL)) != TK_OK)
 			return ts;
 		free(to);
 		if (row && ticket) {

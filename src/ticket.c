@@ -152,6 +152,33 @@ ticket_fields_json(struct json *j, const struct tk_conf *c,
 	json_obj_close(j);
 }
 
+enum tk_status
+ticket_undelivered(struct store *s, const struct tk_conf *c, int64_t ticket,
+    const char *kind, int64_t now)
+{
+	struct store_ticket t;
+	enum tk_status ts;
+	char err[256];
+	int found, changed;
+
+	if (kind == NULL || (strcmp(kind, "reply") != 0 &&
+	    strcmp(kind, "csat") != 0 && strcmp(kind, "autoreply") != 0))
+		return TK_OK;
+	if ((ts = store_tag_add(s, ticket, "undelivered")) != TK_OK ||
+	    (ts = store_event_add(s, ticket, now, "tag", "deliver", NULL,
+	    "undelivered", 0)) != TK_OK)
+		return ts;
+	if (strcmp(kind, "autoreply") == 0)
+		return TK_OK;
+	if ((ts = store_ticket_get(s, ticket, &t, &found)) != TK_OK || !found)
+		return ts;
+	if (strcmp(t.status, "new") != 0 && strcmp(t.status, "open") != 0)
+		ts = ticket_set(s, c, ticket, "status", "open", "deliver", now,
+		    &changed, err, sizeof(err));
+	store_ticket_clear(&t);
+	return ts == TK_EPERM ? TK_OK : ts;
+}
+
 /*
  * One ticket erased, its requester a pseudonym (ticket.h); for a
  * person's erasure (whom), a ticket someone else asked in keeps its

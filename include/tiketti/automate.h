@@ -130,6 +130,20 @@ enum tk_status automate_commands(struct automate *a, int64_t ticket,
 enum tk_status automate_tick(struct automate *a, int64_t now,
     struct automate_stats *st);
 
+/* What a dry run of tick is told of each change it would make. */
+struct automate_dry {
+	int	(*event)(int64_t ticket, const struct store_event *e, void *);
+	int	(*outbox)(const struct store_outbox *o, void *);
+	void	*arg;
+};
+/*
+ * automate_tick at now, each of its transactions rolled back once what
+ * it did is told to dry: nothing changes. Each time rule runs as if the
+ * ones before it had not (their changes are gone when it runs).
+ */
+enum tk_status automate_tick_dry(struct automate *a, int64_t now,
+    const struct automate_dry *dry, struct automate_stats *st);
+
 /*
  * Before the write transaction, holding no lock: runs the rules of
  * create and customer reply on view (a preview of the ticket the mail

@@ -331,6 +331,14 @@ enum tk_status store_grant_put(struct store *s, const char *account,
 /* Frees its strings, wiped first. */
 void store_grant_clear(struct store_grant *g);
 
+/* The last event and outbox ids (0: none), and what was added after
+ * them: for tick --dry-run, inside the transaction it rolls back. */
+enum tk_status store_added_marks(struct store *s, int64_t *events,
+    int64_t *outbox);
+enum tk_status store_added_since(struct store *s, int64_t events,
+    int64_t outbox, int (*efn)(int64_t, const struct store_event *, void *),
+    int (*ofn)(const struct store_outbox *, void *), void *arg);
+
 /* How a job went when it last ran ("tick", "poll:ACCOUNT",
  * "oauth:ACCOUNT"), for tiketti check. */
 struct store_health {
@@ -385,9 +393,10 @@ enum tk_status store_outbox_done(struct store *s, int64_t id,
 enum tk_status store_outbox_recent(struct store *s, const char *to,
     const char *kind, int64_t since, int64_t *n);
 /* The row with that id, or (mid not NULL) whose mail has that Message-ID;
- * *row 0 when none. *to is the caller's to free. */
+ * *row 0 when none. *to and *kind (kind may be NULL) are the caller's to
+ * free. */
 enum tk_status store_outbox_find(struct store *s, int64_t id, const char *mid,
-    int64_t *row, int64_t *ticket, char **to);
+    int64_t *row, int64_t *ticket, char **to, char **kind);
 /* Addresses that bounced our mail, and when they last did (0 = never). */
 enum tk_status store_bounce_add(struct store *s, const char *addr, int64_t at,
     int64_t ticket);

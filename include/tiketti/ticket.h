@@ -37,6 +37,18 @@ void ticket_fields_json(struct json *j, const struct tk_conf *c,
     const struct store_ticket *t);
 
 /*
+ * A mail of kind (an outbox row's) that did not reach its recipient
+ * (refused with a 5xx, or bounced to its VERP address), inside the
+ * caller's transaction: a reply, survey or reminder to the customer
+ * reopens the ticket (status open; one that is new or open stays so) and
+ * an autoreply only flags it; either way the ticket is tagged
+ * "undelivered", so an agent sees the customer did not get it. Mail to
+ * agents and webhooks change nothing.
+ */
+enum tk_status ticket_undelivered(struct store *s, const struct tk_conf *c,
+    int64_t ticket, const char *kind, int64_t now);
+
+/*
  * Erases the closed tickets past their mailbox's retention (conf.h
  * conf_retention) as store_ticket_erase does, one transaction each, by
  * actor "retention"; *erased counts them. An erased ticket's requester

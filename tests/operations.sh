@@ -1,0 +1,129 @@
+#!/bin/sh
+# Operations: `tick --dry-run --at` lists the shipped 7-day pending
+# reminder while changing nothing, and a real tick then queues it; a
+# reply refused with a 5xx by a real smtp-sink reopens its ticket and an
+# autoreply refused only flags its own; a reply that bounces to its VERP
+# address reopens its ticket. tests/pg.sh runs it again on PostgreSQL.
+. "${SRCDIR:-.}/tests/lib.sh"
+. "$SRCDIR/tests/servers.sh"
+
+need smtp-sink faketime python3
+trap 'sink_down; rm -rf "$WORK"' EXIT
+chmod 711 "$WORK"
+DB=$(db t)
+sql() { sql_db "$DB" "$1"; }
+SPORT=$(freeport)
+mkdir -p "$WORK/rules" "$WORK/templates"
+cp "$SRCDIR/rules/60-pending.rules" "$WORK/rules/"
+cp "$SRCDIR"/rules/templates/reminder.txt "$WORK/templates/"
+cat >"$WORK/tiketti.conf" <<EOF
+database = $DB
+mailboxes = tuki@yritys.example
+ticket_prefix = Tuki
+rules_dir = rules
+templates_dir = templates
+smtp_url = smtp://127.0.0.1:$SPORT
+smtp_starttls = no
+secret = operations-test-secret-0123456789
+EOF
+mc() { python3 "$SRCDIR/tests/sink/mailcheck.py" "$@"; }
+state() {
+	echo "$(sql "select count(*) from outbox")/$(sql "select count(*) from rule_fired")/$(sql "select count(*) from events")/$(sql "select coalesce(sum(upto), 0) from rule_horizon")"
+}
+
+# ---- tick --dry-run ----
+printf 'From: Anna <anna@asiakas.example>\nTo: tuki@yritys.example\nSubject: Lasku\nMessage-ID: <o1@asiakas.example>\n\nHei.\n' |
+    tk ingest >/dev/null 2>&1
+tk ticket set 1 status pending >/dev/null 2>&1
+tk tick >/dev/null 2>&1		# the time rules' first run: from now on
+before=$(state)
+AT=$(date -d '+7 days 5 minutes' '+%Y-%m-%d %H:%M')
+is "tick --dry-run --at in 7 days: exit 0" \
+    "$(exitcode tk tick --dry-run --at "$AT")" 0
+is "... it lists the pending reminder it would queue" \
+    "$(grep -c "^ticket 1: would send autoreply to anna@asiakas.example: Waiting for your answer: Lasku \[Tuki #1\] (rule nudge the customer)$" "$WORK/out")" 1
+is "... says it is a dry run and counts" \
+    "$(head -1 "$WORK/out" | sed 's/tick at [^,]*, //')/$(tail -1 "$WORK/out")" \
+    "a dry run: nothing is changed or sent/1 time-rule occurrences would fire, 0 tickets close, 0 be rerouted, 0 service-promise events"
+is "... and changed nothing (outbox, fired rules, events, horizons)" "$(state)" "$before"
+tk tick --dry-run --at "$(date -d '+15 days' '+%Y-%m-%d %H:%M')" >"$WORK/out" 2>&1
+is "at 15 days: the reminder and the close after 14 days" \
+    "$(grep -c 'would send autoreply\|status pending -> closed (rule:close the stragglers)' "$WORK/out")" 2
+is "... still nothing changed" "$(state)" "$before"
+is "tick --at without --dry-run: refused (64)" "$(exitcode tk tick --at 1d)" 64
+faketime -f '+605100s' "$TIKETTI" -c "$WORK/tiketti.conf" tick >/dev/null 2>&1	# 7 days and 5 minutes
+is "a real tick 7 days on queues the reminder" \
+    "$(sql "select count(*) from outbox where kind = 'autoreply' and subject like 'Waiting for your answer%'")" 1
+
+# ---- failures reopen ----
+cat >"$WORK/rules/10.rules" <<'EOF'
+rule "ack" { on create then autoreply "ack"; }
+rule "tell" { on status pending then reply "told"; }
+EOF
+printf 'Subject: Received\n\nThank you.\n' >"$WORK/templates/ack.txt"
+printf 'Subject: Waiting for you\n\nPlease answer.\n' >"$WORK/templates/told.txt"
+sink_up "$SPORT" "$WORK/sink" -f rcpt	# 5xx to every recipient
+printf 'From: Olli <olli@asiakas.example>\nTo: tuki@yritys.example\nSubject: Tilaus\nMessage-ID: <o2@asiakas.example>\n\nHei.\n' |
+    tk ingest >/dev/null 2>&1
+T2=$(sql "select ticket_id from messages where message_id = 'o2@asiakas.example'")
+tk ticket set "$T2" status pending >/dev/null 2>&1
+tk flush >/dev/null 2>&1
+is "a reply refused with a 5xx: the row failed, its ticket reopened" \
+    "$(sql "select state from outbox where ticket_id = $T2 and kind = 'reply'")/$(tk ticket show "$T2" --format json | json 'd["status"]')" "failed/open"
+is "... tagged undelivered, with the reason in a send_failed event" \
+    "$(tk ticket show "$T2" --format json | json '",".join(d["tags"])')/$(sql "select count(*) from events where ticket_id = $T2 and type = 'send_failed' and old = 'reply'")" "undelivered/1"
+is "... the reopening is an event of its own" \
+    "$(sql "select actor || ':' || old || '>' || new from events where ticket_id = $T2 and type = 'status' order by id desc limit 1")" "deliver:pending>open"
+printf 'From: Ville <ville@asiakas.example>\nTo: tuki@yritys.example\nSubject: Kysymys\nMessage-ID: <o3@asiakas.example>\n\nHei.\n' |
+    tk ingest >/dev/null 2>&1
+T3=$(sql "select ticket_id from messages where message_id = 'o3@asiakas.example'")
+tk flush >/dev/null 2>&1
+is "an autoreply refused: its ticket flagged, not reopened (new stays new)" \
+    "$(tk ticket show "$T3" --format json | json 'd["status"] + "/" + ",".join(d["tags"])')" "new/undelivered"
+sink_down
+
+# ---- a bounce to the VERP address of a reply ----
+sink_up "$SPORT" "$WORK/sink2"
+printf 'From: Liisa <liisa@asiakas.example>\nTo: tuki@yritys.example\nSubject: Palautus\nMessage-ID: <o4@asiakas.example>\n\nHei.\n' |
+    tk ingest >/dev/null 2>&1
+T4=$(sql "select ticket_id from messages where message_id = 'o4@asiakas.example'")
+tk ticket set "$T4" status pending >/dev/null 2>&1
+tk flush >/dev/null 2>&1
+waitfiles "$WORK/sink2" 2
+M=""
+for f in "$WORK"/sink2/*; do
+	[ "$(mc "$f" "m['Subject']")" = "Waiting for you [Tuki #$T4]" ] && M=$f
+done
+VERP=$(mc "$M" 'env_from')
+check "the reply went out from its VERP address" test -n "$VERP"
+cat >"$WORK/b1.eml" <<EOF
+Return-Path: <>
+From: MAILER-DAEMON@mx.asiakas.example (Mail Delivery System)
+To: $VERP
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <ob1@mx.asiakas.example>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+Your message could not be delivered.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.asiakas.example
+
+Final-Recipient: rfc822; liisa@asiakas.example
+Action: failed
+Status: 5.1.1
+
+--B--
+EOF
+tk ingest --sender '' "$WORK/b1.eml" >/dev/null 2>&1
+is "a reply that bounced to its VERP address: its ticket reopened, flagged" \
+    "$(tk ticket show "$T4" --format json | json 'd["status"] + "/" + ",".join(d["tags"])')" "open/undelivered"
+is "... the bounce an event on it" \
+    "$(sql "select count(*) from events where ticket_id = $T4 and type = 'bounced'")" 1
+done_testing
