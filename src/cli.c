@@ -169,6 +169,7 @@ usage(void)
 	    "  message attachment ID N [-o FILE]\n"
 	    "  rules check [PATH...]\n"
 	    "  rules test [--event create|customer-reply|agent-reply] MAIL\n"
+	    "  rules explain TICKET\n"
 	    "  poll [--account NAME] [--idle]\n"
 	    "  report [--since DATE] [--until DATE] [--mailbox ADDR]\n"
 	    "         [--format text|csv|json|html] [--replay POLICY-FILE]\n"
@@ -2165,6 +2166,192 @@ cmd_message(struct ctx *x, int argc, char **argv)
 	return EX_OK;
 }
 
+static void
+explain_verdict(const struct rules_verdict *v, void *arg)
+{
+	(void)arg;
+	if (v->fired)
+		printf("  fired      \"%s\" (%s:%d)\n", v->rule, v->file,
+		    v->line);
+	else
+		printf("  %-10s \"%s\" (%s:%d): %s\n", v->listens ?
+		    "not fired" : "not on it", v->rule, v->file, v->line,
+		    v->why ? v->why : "");
+}
+
+struct explain {
+	struct ctx		*x;
+	struct store_ticket	 view;	/* as it is, its status as it was */
+	int			 created;
+	enum tk_status		 ts;
+	struct store_event	*ev;	/* the ticket's events, copied */
+	size_t			 nev;
+};
+
+static int
+explain_collect(const struct store_event *e, void *arg)
+{
+	struct explain *xp = arg;
+	struct store_event *c;
+
+	xp->ev = xreallocarray(xp->ev, xp->nev + 1, sizeof(*xp->ev));
+	c = &xp->ev[xp->nev++];
+	*c = *e;
+	c->type = xstrdup(e->type);
+	c->actor = e->actor ? xstrdup(e->actor) : NULL;
+	c->old = e->old ? xstrdup(e->old) : NULL;
+	c->new_ = e->new_ ? xstrdup(e->new_) : NULL;
+	return 0;
+}
+
+/* One of the ticket's events, as the rules saw it. */
+static void
+explain_event(struct explain *xp, const struct store_event *e)
+{
+	struct ctx *x = xp->x;
+	struct rules_input in;
+	struct tk_msg *m = NULL;
+	struct buf raw;
+	enum rules_event ev;
+	const char *status = NULL;
+	char when[32], *new_text = NULL;
+	int found = 0;
+
+	str_time(e->at, when, sizeof(when));
+	if (strcmp(e->type, "message") == 0 && e->new_ &&
+	    strcmp(e->new_, "customer") == 0) {
+		ev = xp->created ? RULES_CUSTOMER_REPLY : RULES_CREATE;
+		printf("%s, %s (message %lld):\n", xp->created ? "customer "
+		    "reply" : "create", when, (long long)e->message);
+		xp->created = 1;
+	} else if (strcmp(e->type, "message") == 0 && e->new_ &&
+	    strcmp(e->new_, "agent") == 0) {
+		ev = RULES_AGENT_REPLY;
+		printf("agent reply, %s (message %lld):\n", when,
+		    (long long)e->message);
+	} else if (strcmp(e->type, "status") == 0 && e->new_) {
+		ev = RULES_STATUS;
+		status = e->new_;
+		free(xp->view.status);
+		xp->view.status = xstrdup(e->new_);
+		printf("status %s, %s:\n", e->new_, when);
+	} else if ((strcmp(e->type, "sla_warning") == 0 ||
+	    strcmp(e->type, "sla_breach") == 0) && e->old) {
+		ev = e->type[4] == 'w' ? RULES_SLA_WARNING : RULES_SLA_BREACH;
+		status = e->old;
+		printf("%s %s, %s:\n", e->type, e->old, when);
+	} else
+		return;
+	memset(&in, 0, sizeof(in));
+	buf_init(&raw, (size_t)x->conf->message_size_limit);
+	if (e->message && xp->ts == TK_OK && (xp->ts = store_message_raw(
+	    x->store, e->message, &raw, &found)) == TK_OK && found) {
+		m = mime_parse(raw.data ? raw.data : "", raw.len,
+		    (const char *const *)x->conf->fallback_charsets);
+		new_text = quote_strip(m->body);
+	}
+	in.msg = m;
+	in.new_text = new_text;
+	in.ticket = &xp->view;
+	in.now = e->at;
+	rules_explain(x->rules, ev, status, &in, explain_verdict, NULL);
+	rules_input_clear(&in);
+	mime_free(m);
+	free(new_text);
+	buf_free(&raw);
+}
+
+struct fired {
+	char	**rule;
+	int64_t	 *at;
+	size_t	  n;
+};
+
+static int
+explain_fired(const char *rule, int64_t occurrence, int64_t at, void *arg)
+{
+	struct fired *f = arg;
+
+	(void)occurrence;
+	f->rule = xreallocarray(f->rule, f->n + 1, sizeof(*f->rule));
+	f->at = xreallocarray(f->at, f->n + 1, sizeof(*f->at));
+	f->rule[f->n] = xstrdup(rule);
+	f->at[f->n++] = at;
+	return 0;
+}
+
+/*
+ * tiketti rules explain TICKET: for each of the ticket's events, every
+ * rule and whether it fired, and why not; then the time rules.
+ */
+static int
+rules_explain_cmd(struct ctx *x, int argc, char **argv)
+{
+	struct explain xp = { .x = x };
+	struct fired fired = { 0 };
+	enum tk_status ts;
+	int64_t id;
+	int found;
+
+	if (argc != 1)
+		usage();
+	id = ticket_id_arg(argv[0]);
+	if (load_rules(x) != TK_OK)
+		fatalx(EX_CONFIG, "rules in %s do not load",
+		    x->conf->rules_dir);
+	open_store(x, 1);
+	if ((ts = store_ticket_get(x->store, id, &xp.view, &found)) != TK_OK)
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	if (!found)
+		fatalx(EX_NOINPUT, "no ticket %lld", (long long)id);
+	printf("ticket %lld: %s (the rules see it as it is now, its status "
+	    "as it was)\n", (long long)id, xp.view.subject);
+	free(xp.view.status);
+	xp.view.status = xstrdup("new");
+	if ((ts = store_ticket_events(x->store, id, explain_collect, &xp)) !=
+	    TK_OK)
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	for (size_t i = 0; i < xp.nev && xp.ts == TK_OK; i++)
+		explain_event(&xp, &xp.ev[i]);
+	/* Time rules: the times each fired on it, else not yet. */
+	if (xp.ts == TK_OK)
+		xp.ts = store_fired_of(x->store, id, explain_fired, &fired);
+	printf("time rules:\n");
+	for (size_t i = 0; i < rules_ntimers(x->rules); i++) {
+		const struct rules_timer *tm = rules_timer(x->rules, i);
+		char d[32], when[32];
+		int any = 0;
+
+		for (size_t k = 0; k < fired.n; k++)
+			if (strcmp(fired.rule[k], tm->rule) == 0) {
+				str_time(fired.at[k], when, sizeof(when));
+				printf("  fired      \"%s\" at %s\n", tm->rule,
+				    when);
+				any = 1;
+			}
+		str_duration(tm->after, d, sizeof(d));
+		if (!any)
+			printf("  not fired  \"%s\": not due (after %s%s%s)\n",
+			    tm->rule, d, tm->status ? " in " : "",
+			    tm->status ? tm->status : "");
+	}
+	for (size_t k = 0; k < fired.n; k++)
+		free(fired.rule[k]);
+	free(fired.rule);
+	free(fired.at);
+	for (size_t i = 0; i < xp.nev; i++) {
+		free((char *)xp.ev[i].type);
+		free((char *)xp.ev[i].actor);
+		free((char *)xp.ev[i].old);
+		free((char *)xp.ev[i].new_);
+	}
+	free(xp.ev);
+	store_ticket_clear(&xp.view);
+	if (xp.ts != TK_OK)
+		fatalx(tk_status_exit(xp.ts), "%s", store_errmsg(x->store));
+	return EX_OK;
+}
+
 static int
 cmd_rules(struct ctx *x, int argc, char **argv)
 {
@@ -2174,6 +2361,8 @@ cmd_rules(struct ctx *x, int argc, char **argv)
 		return rules_check_cmd(x, argc - 2, argv + 2);
 	if (strcmp(argv[1], "test") == 0)
 		return rules_test_cmd(x, argc - 2, argv + 2);
+	if (strcmp(argv[1], "explain") == 0)
+		return rules_explain_cmd(x, argc - 2, argv + 2);
 	usage();
 }
 

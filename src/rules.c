@@ -555,6 +555,136 @@ rules_run(const struct ruleset *rs, enum rules_event ev, const char *status,
 	return ts;
 }
 
+/* ---- explaining ---- */
+
+/* A test as rule files write it, near enough to find it there. */
+static void
+test_format(const struct test *t, struct buf *b)
+{
+	static const char *const kinds[] = { "true", "false", "not", "allof",
+	    "anyof", "header", "address", "envelope", "body", "attachment",
+	    "exists", "status", "priority", "category", "assignee", "mailbox",
+	    "tag", "age", "history", "field" };
+	static const char *const matches[] = { ":is", ":contains",
+	    ":matches", ":regex", ":over", ":under", ":within" };
+
+	buf_addstr(b, kinds[t->kind]);
+	if (t->kind == TEST_NOT || t->kind == TEST_ALLOF ||
+	    t->kind == TEST_ANYOF) {
+		buf_addstr(b, t->kind == TEST_NOT ? " " : " (");
+		for (size_t i = 0; i < t->nkids; i++) {
+			if (i)
+				buf_addstr(b, ", ");
+			test_format(t->kids[i], b);
+		}
+		if (t->kind != TEST_NOT)
+			buf_addc(b, ')');
+		return;
+	}
+	if (t->kind == TEST_TRUE || t->kind == TEST_FALSE)
+		return;
+	for (size_t i = 0; i < t->nnames; i++)
+		buf_printf(b, " \"%s\"", t->names[i]);
+	if (t->kind == TEST_AGE || (t->kind == TEST_HISTORY &&
+	    t->match == M_WITHIN))
+		buf_printf(b, " %s %llds", matches[t->match], t->secs);
+	else if (t->kind == TEST_HISTORY)
+		buf_printf(b, " %s %lld", matches[t->match], t->secs);
+	else if (t->kind != TEST_EXISTS && t->nvalues)
+		buf_printf(b, " %s", matches[t->match]);
+	for (size_t i = 0; i < t->nvalues; i++)
+		buf_printf(b, " \"%s\"", t->values[i]);
+}
+
+/* Whether t holds; when not, *failed is its first test that failed
+ * (in an allof, the first part that did). */
+static int
+eval_why(const struct test *t, struct rules_input *in,
+    const struct test **failed)
+{
+	if (t->kind == TEST_ALLOF) {
+		for (size_t i = 0; i < t->nkids; i++)
+			if (!eval_why(t->kids[i], in, failed))
+				return 0;
+		return 1;
+	}
+	if (eval(t, in))
+		return 1;
+	*failed = t;
+	return 0;
+}
+
+/* What the rule listens to, for "not on this event". */
+static void
+listens_format(const struct rule *r, struct buf *b)
+{
+	static const char *const evs[] = { "create", "customer reply",
+	    "agent reply", "status", "after", "sla warning", "sla breach" };
+	const char *sep = "on ";
+
+	if (r->macro) {
+		buf_addstr(b, "a macro, run by an agent's command");
+		return;
+	}
+	for (int i = 0; i < 7; i++)
+		if (r->events & (1u << i)) {
+			buf_printf(b, "%s%s", sep, evs[i]);
+			if ((1u << i) == RULES_TIME) {
+				char d[32];
+
+				str_duration(r->timer.after, d, sizeof(d));
+				buf_printf(b, " %s%s%s (a time rule)", d,
+				    r->timer.status ? " in " : "",
+				    r->timer.status ? r->timer.status : "");
+			}
+			if ((1u << i) == RULES_STATUS)
+				for (size_t k = 0; k < r->nstatuses; k++)
+					buf_printf(b, "%s%s", k ? "|" : " ",
+					    r->statuses[k]);
+			sep = ", ";
+		}
+}
+
+void
+rules_explain(const struct ruleset *rs, enum rules_event ev,
+    const char *status, struct rules_input *in,
+    void (*fn)(const struct rules_verdict *, void *), void *arg)
+{
+	int stopped = 0;
+
+	for (size_t i = 0; rs && i < rs->nrules; i++) {
+		const struct rule *r = &rs->rules[i];
+		struct rules_verdict v = { r->name, r->file, r->line, 0, 0,
+		    NULL };
+		const struct test *failed = NULL;
+		struct buf why;
+
+		buf_init(&why, 0);
+		if (!listens(r, ev, status))
+			listens_format(r, &why);
+		else if (stopped) {
+			v.listens = 1;
+			buf_addstr(&why, "an earlier rule said stop");
+		}
+		else if (r->test && !eval_why(r->test, in, &failed)) {
+			v.listens = 1;
+			test_format(failed, &why);
+			buf_addstr(&why, " does not hold");
+		} else {
+			v.listens = v.fired = 1;
+			/* What it does, the rules after it see. */
+			for (size_t k = 0; k < r->nacts; k++) {
+				rules_ticket_apply(in->ticket, &r->acts[k]);
+				if (r->acts[k].kind == ACT_STOP)
+					stopped = 1;
+			}
+		}
+		v.why = why.data;
+		fn(&v, arg);
+		buf_free(&why);
+	}
+}
+
 enum tk_status
 rules_run_macro(const struct ruleset *rs, const char *name,
     struct rules_input *in, rules_apply_fn fn, void *arg)

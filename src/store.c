@@ -467,7 +467,7 @@ enum stmt_id {
 	Q_RETENTION_DUE, Q_TICKETS_OF, Q_FORGET_OUTBOX, Q_FORGET_BOUNCED,
 	Q_FORGET_LOOKUPS, Q_OUTBOX_TO, Q_GRANT_GET, Q_GRANT_PUT,
 	Q_HEALTH_SET, Q_HEALTH_GET, Q_OUTBOX_HEALTH,
-	Q_ADDED_MARKS, Q_EVENTS_AFTER, Q_OUTBOX_AFTER,
+	Q_ADDED_MARKS, Q_EVENTS_AFTER, Q_OUTBOX_AFTER, Q_FIRED_OF,
 	Q__COUNT
 };
 
@@ -636,6 +636,8 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " lower(?1)",
 	[Q_FORGET_LOOKUPS] = "DELETE FROM lookup_cache WHERE"
 	    " lower(url) LIKE ?1 OR lower(url) LIKE ?2",
+	[Q_FIRED_OF] = "SELECT rule, occurrence, at FROM rule_fired"
+	    " WHERE ticket_id = ?1 ORDER BY at, rule",
 	[Q_ADDED_MARKS] = "SELECT (SELECT coalesce(max(id), 0) FROM events),"
 	    " (SELECT coalesce(max(id), 0) FROM outbox)",
 	[Q_EVENTS_AFTER] = "SELECT ticket_id, at, type, actor, old, new"
@@ -678,8 +680,8 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " ('new', 'open')"),
 	[Q_STEPS_CREATED] = STEPS_SQL("SELECT id FROM tickets t WHERE"
 	    " t.created_at >= ?1 AND t.created_at < ?2 AND " REP_MAILBOX),
-	[Q_TICKET_EVENTS] = "SELECT at, type, actor, old, new FROM events"
-	    " WHERE ticket_id = ?1 ORDER BY id",
+	[Q_TICKET_EVENTS] = "SELECT at, type, actor, old, new,"
+	    " coalesce(message, 0) FROM events WHERE ticket_id = ?1 ORDER BY id",
 	[Q_COUNT_MESSAGES] = "SELECT count(*), coalesce(sum("
 	    ONE_IF("flags <> 0") "), 0) FROM messages",
 	[Q_TAG_REMOVE] = "DELETE FROM tags WHERE ticket_id = ?1 AND tag = ?2",
@@ -2098,6 +2100,7 @@ event_row(struct db_stmt *st, void *fn, void *arg)
 	struct store_event e = {
 		.at = db_int64(st, 0), .type = col(st, 1),
 		.actor = col(st, 2), .old = col(st, 3), .new_ = col(st, 4),
+		.message = db_int64(st, 5),
 	};
 
 	return cb(&e, arg);
@@ -2360,6 +2363,28 @@ store_grant_put(struct store *s, const char *account,
 static enum tk_status each(struct store *, struct db_stmt *, const char *,
     int (*)(struct db_stmt *, void *, void *), void *, void *);
 static int outbox_row(struct db_stmt *, void *, void *);
+
+enum tk_status
+store_fired_of(struct store *s, int64_t ticket,
+    int (*fn)(const char *rule, int64_t occurrence, int64_t at, void *),
+    void *arg)
+{
+	struct db_stmt *st = stmt(s, Q_FIRED_OF);
+	enum db_rc rc;
+
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_int64(st, 1, ticket);
+	while ((rc = db_step(st)) == DB_ROW)
+		if (fn(col(st, 0), db_int64(st, 1), db_int64(st, 2), arg)) {
+			rc = DB_DONE;
+			break;
+		}
+	if (rc != DB_DONE)
+		seterr(s, "fired rules");
+	db_reset(st);
+	return rc_status(s, rc);
+}
 
 enum tk_status
 store_added_marks(struct store *s, int64_t *events, int64_t *outbox)

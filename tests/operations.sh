@@ -1,6 +1,8 @@
 #!/bin/sh
 # Operations: `tick --dry-run --at` lists the shipped 7-day pending
-# reminder while changing nothing, and a real tick then queues it; a
+# reminder while changing nothing, and a real tick then queues it;
+# `rules explain` names every shipped rule with whether it fired on each
+# of a ticket's events and the first test that failed; a
 # reply refused with a 5xx by a real smtp-sink reopens its ticket and an
 # autoreply refused only flags its own; a reply that bounces to its VERP
 # address reopens its ticket. tests/pg.sh runs it again on PostgreSQL.
@@ -54,6 +56,34 @@ is "tick --at without --dry-run: refused (64)" "$(exitcode tk tick --at 1d)" 64
 faketime -f '+605100s' "$TIKETTI" -c "$WORK/tiketti.conf" tick >/dev/null 2>&1	# 7 days and 5 minutes
 is "a real tick 7 days on queues the reminder" \
     "$(sql "select count(*) from outbox where kind = 'autoreply' and subject like 'Waiting for your answer%'")" 1
+
+# ---- rules explain, with the shipped rules ----
+XDB=$(db x)
+mkdir -p "$WORK/shipped"
+cp "$SRCDIR"/rules/*.rules "$WORK/shipped/"
+{
+	printf 'database = %s\nrules_dir = shipped\ntemplates_dir = %s/rules/templates\n' "$XDB" "$SRCDIR"
+	grep -v '^database\|^rules_dir\|^templates_dir' "$SRCDIR/sample/tiketti.conf"
+} >"$WORK/x.conf"
+xt() { "$TIKETTI" -c "$WORK/x.conf" "$@"; }
+MB=$(sed -n 's/^mailboxes *= *\([^ ,]*\).*/\1/p' "$WORK/x.conf")
+printf 'From: Anna <anna@asiakas.example>\nTo: %s\nSubject: Reklamaatio: kahvinkeitin\nMessage-ID: <x1@asiakas.example>\n\nRikki.\n' "$MB" |
+    xt ingest >/dev/null 2>&1
+xt ticket set 1 status pending >/dev/null 2>&1
+xt ticket set 1 status solved >/dev/null 2>&1
+xt rules explain 1 >"$WORK/explain" 2>&1
+is "rules explain: exit 0" "$?" 0
+missing=
+for r in $(sed -n 's/^\(rule\|macro\) "\([^"]*\)".*/\2/p' "$SRCDIR"/rules/*.rules | tr ' ' '_'); do
+	grep -q "\"$(echo "$r" | tr '_' ' ')\"" "$WORK/explain" || missing="$missing $r"
+done
+is "... it names every shipped rule and macro" "${missing:-none}" none
+check "... the complaint rule fired on create, the survey on solved" \
+    sh -c "grep -A3 '^create' '$WORK/explain' | grep -q 'fired      \"complaints\"' && grep -A4 '^status solved' '$WORK/explain' | grep -q 'fired      \"survey when solved\"'"
+check "... and why the VIP rule did not: its test as written" \
+    grep -q 'not fired  "CEO mail jumps the queue" (.*10-vip.rules:[0-9]*): address "from" :is "toimitusjohtaja@yritys.example" does not hold' "$WORK/explain"
+check "... the pending reminder: not due" \
+    grep -q 'not fired  "nudge the customer": not due (after 7d in pending)' "$WORK/explain"
 
 # ---- failures reopen ----
 cat >"$WORK/rules/10.rules" <<'EOF'

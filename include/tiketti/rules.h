@@ -128,6 +128,26 @@ const struct sla_policy *rules_policies(const struct ruleset *rs, size_t *n);
  */
 enum tk_status rules_run(const struct ruleset *rs, enum rules_event ev,
     const char *status, struct rules_input *in, rules_apply_fn fn, void *arg);
+/* What rules_explain says of one rule for one event. */
+struct rules_verdict {
+	const char	*rule;
+	const char	*file;
+	int		 line;
+	int		 listens;	/* it runs on this event */
+	int		 fired;		/* ... and its test held */
+	const char	*why;		/* else: what it listens to, or the
+					 * first test that failed as written,
+					 * or that a rule before it stopped */
+};
+/*
+ * Tells fn, for every rule and macro in order, whether it would fire on
+ * ev as rules_run would (the actions of those that do are applied to
+ * in->ticket for the rules after them, nothing else is done), and why
+ * not. For `tiketti rules explain`.
+ */
+void rules_explain(const struct ruleset *rs, enum rules_event ev,
+    const char *status, struct rules_input *in,
+    void (*fn)(const struct rules_verdict *, void *), void *arg);
 /* Runs the macro's actions; TK_EPERM when there is no such macro. */
 enum tk_status rules_run_macro(const struct ruleset *rs, const char *name,
     struct rules_input *in, rules_apply_fn fn, void *arg);

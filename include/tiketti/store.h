@@ -125,6 +125,7 @@ struct store_event {
 	const char	*actor;
 	const char	*old;
 	const char	*new_;
+	int64_t		 message;	/* the mail it came with, or 0 */
 };
 
 enum store_open_flags {
@@ -331,6 +332,10 @@ enum tk_status store_grant_put(struct store *s, const char *account,
 /* Frees its strings, wiped first. */
 void store_grant_clear(struct store_grant *g);
 
+/* The time rules that fired on a ticket: fn(rule, occurrence, when). */
+enum tk_status store_fired_of(struct store *s, int64_t ticket,
+    int (*fn)(const char *rule, int64_t occurrence, int64_t at, void *),
+    void *arg);
 /* The last event and outbox ids (0: none), and what was added after
  * them: for tick --dry-run, inside the transaction it rolls back. */
 enum tk_status store_added_marks(struct store *s, int64_t *events,
