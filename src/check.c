@@ -241,7 +241,9 @@ check_job(struct findings *f, struct store *s, const char *name,
 	else {
 		char d[32];
 
-		str_duration((long long)(now - h.at), d, sizeof(d));
+		/* In whole minutes past two (a tick is a minute's job). */
+		str_duration((long long)(now - h.at >= 120 ? now - h.at -
+		    (now - h.at) % 60 : now - h.at), d, sizeof(d));
 		finding(f, against(now - h.at, lim), "%s ran %s ago", what, d);
 		perf(f, label, (long long)(now - h.at), "s", lim);
 	}

@@ -702,10 +702,12 @@ account_set(struct conf_account *a, const char *key, const char *val)
 		return NULL;
 	}
 	if (strcmp(key, "allow_plaintext") == 0 ||
-	    strcmp(key, "redact_mailbox") == 0) {
+	    strcmp(key, "redact_mailbox") == 0 ||
+	    strcmp(key, "sent_copy") == 0) {
 		if (strcasecmp(val, "yes") != 0 && strcasecmp(val, "no") != 0)
 			return "bad value (want yes or no)";
-		*(key[0] == 'a' ? &a->allow_plaintext : &a->redact_mailbox) =
+		*(key[0] == 'a' ? &a->allow_plaintext : key[0] == 'r' ?
+		    &a->redact_mailbox : &a->sent_copy) =
 		    strcasecmp(val, "yes") == 0;
 		return NULL;
 	}
@@ -752,6 +754,8 @@ account_set(struct conf_account *a, const char *key, const char *val)
 		dst = &a->oauth_client_secret_file;
 	else if (strcmp(key, "oauth_scope") == 0)
 		dst = &a->oauth_scope;
+	else if (strcmp(key, "sent_folder") == 0)
+		dst = &a->sent_folder;
 	else if (strcmp(key, "host") == 0)
 		dst = &a->host;
 	else if (strcmp(key, "user") == 0)
@@ -847,6 +851,9 @@ account_check(const struct tk_conf *c, const struct conf_account *a,
 	if (a->mailbox && !conf_is_mailbox(c, a->mailbox))
 		buf_printf(err, "%s: account \"%s\": mailbox %s is not among "
 		    "mailboxes\n", file, a->name, a->mailbox);
+	if (a->sent_copy && a->mailbox == NULL)
+		buf_printf(err, "%s: account \"%s\": sent_copy needs mailbox "
+		    "(whose mail goes to its Sent folder)\n", file, a->name);
 	if (a->redact_mailbox && c->redact == 0)
 		buf_printf(err, "%s: account \"%s\": redact_mailbox needs "
 		    "redact\n", file, a->name);
@@ -1266,6 +1273,7 @@ conf_free(struct tk_conf *c)
 		free(a->oauth_client_id);
 		free(a->oauth_client_secret_file);
 		free(a->oauth_scope);
+		free(a->sent_folder);
 	}
 	free(c->accounts);
 	free(c->path);
@@ -1424,7 +1432,7 @@ conf_print(const struct tk_conf *c, FILE *fp)
 		    "allow_plaintext = %s\nuser = %s\npassword_file = %s\n"
 		    "folder = %s\nafter = %s%s\nca_file = %s\nmailbox = %s\n"
 		    "timeout = %d\nidle_interval = %d\nredact_mailbox = %s\n"
-		    "auth = %s\n",
+		    "sent_copy = %s\nsent_folder = %s\nauth = %s\n",
 		    a->name, a->host, a->port ? a->port :
 		    a->tls == CONF_TLS_IMAPS ? 993 : 143, tls[a->tls],
 		    a->allow_plaintext ? "yes" : "no", a->user,
@@ -1432,7 +1440,8 @@ conf_print(const struct tk_conf *c, FILE *fp)
 		    after[a->after],
 		    a->move_to ? a->move_to : "", a->ca_file ? a->ca_file : "",
 		    a->mailbox ? a->mailbox : "", a->timeout, a->idle_interval,
-		    a->redact_mailbox ? "yes" : "no", auth_values[a->auth]);
+		    a->redact_mailbox ? "yes" : "no", a->sent_copy ? "yes" : "no",
+		    a->sent_folder ? a->sent_folder : "", auth_values[a->auth]);
 		if (a->auth == CONF_AUTH_OAUTH2)
 			fprintf(fp, "oauth_token_url = %s\noauth_device_url = %s\n"
 			    "oauth_client_id = %s\noauth_client_secret_file = %s\n"

@@ -65,6 +65,8 @@ struct row {
 	char	*to;
 	char	*from;
 	char	*body;		/* a webhook's JSON */
+	char	*subject;
+	int64_t	 out_message;	/* the mail's messages row */
 	struct buf raw;		/* the mail */
 	char	*stale;		/* why it is no longer to be sent, or NULL */
 };
@@ -397,6 +399,8 @@ copy_row(const struct store_outbox *o, void *arg)
 	r->to = xstrdup(o->to);
 	r->from = o->from ? xstrdup(o->from) : NULL;
 	r->body = o->body ? xstrdup(o->body) : NULL;
+	r->subject = o->subject ? xstrdup(o->subject) : NULL;
+	r->out_message = o->out_message;
 	if (o->raw)
 		buf_add(&r->raw, o->raw, o->rawlen);
 	if (o->while_status && !status_in(o->ticket_status, o->while_status))
@@ -413,9 +417,52 @@ row_clear(struct row *r)
 	free(r->to);
 	free(r->from);
 	free(r->body);
+	free(r->subject);
 	free(r->stale);
 	buf_free(&r->raw);
 	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * A mail sent for a mailbox whose account has sent_copy: a row of kind
+ * sent_copy for the poller to append the same mail to its Sent folder,
+ * in the transaction that marks this one sent (once: its dedupe key).
+ */
+static enum tk_status
+sent_copy(struct sender *sn, const struct row *r, int64_t now)
+{
+	const struct tk_conf *c = sn->conf;
+	const struct conf_account *a = NULL;
+	struct store_outbox o = { 0 };
+	struct store_ticket t;
+	enum tk_status ts;
+	char key[64];
+	int64_t id;
+	int found;
+
+	if (strcmp(r->kind, "webhook") == 0 || r->ticket == 0 ||
+	    r->out_message == 0)
+		return TK_OK;
+	if ((ts = store_ticket_get(sn->store, r->ticket, &t, &found)) != TK_OK
+	    || !found)
+		return ts;
+	for (size_t i = 0; t.mailbox && i < c->naccounts && a == NULL; i++)
+		if (c->accounts[i].sent_copy && c->accounts[i].mailbox &&
+		    strcasecmp(c->accounts[i].mailbox, t.mailbox) == 0)
+			a = &c->accounts[i];
+	store_ticket_clear(&t);
+	if (a == NULL)
+		return TK_OK;
+	snprintf(key, sizeof(key), "sent_copy:%lld", (long long)r->id);
+	o.ticket = r->ticket;
+	o.kind = "sent_copy";
+	o.to = a->name;
+	o.subject = r->subject;
+	o.rule = r->kind;
+	o.dedupe = key;
+	o.created_at = now;
+	o.out_message = r->out_message;
+	return store_outbox_add(sn->store, &o, &id);
 }
 
 /* Marks the row and, when it failed, tells its ticket; one transaction. */
@@ -449,6 +496,8 @@ mark(struct sender *sn, const struct row *r, enum outcome oc, const char *why,
 	ts = store_outbox_done(s, r->id, oc == SENT ? "sent" : oc == DEFER ?
 	    "queued" : oc == CANCEL ? "cancelled" : "failed", next,
 	    oc == SENT ? NULL : why, now);
+	if (ts == TK_OK && oc == SENT)
+		ts = sent_copy(sn, r, now);
 	if (ts == TK_OK && (oc == FAIL || oc == CANCEL) && r->ticket)
 		ts = store_event_add(s, r->ticket, now, oc == FAIL ?
 		    "send_failed" : "send_cancelled", "deliver", r->kind, why, 0);

@@ -1049,6 +1049,207 @@ pass(struct poller *p)
 	return ts;
 }
 
+/* ---- copies in Sent ---- */
+
+/* The Sent folder: sent_folder, else the one LIST marks \Sent (RFC
+ * 6154), else "Sent". */
+static char *
+sent_folder(struct poller *p)
+{
+	clist *list = NULL;
+	char *found = NULL;
+
+	if (p->acct->sent_folder)
+		return xstrdup(p->acct->sent_folder);
+	if (mailimap_list(p->imap, "", "*", &list) == MAILIMAP_NO_ERROR) {
+		for (clistiter *it = clist_begin(list); it && !found;
+		    it = clist_next(it)) {
+			struct mailimap_mailbox_list *mb = clist_content(it);
+
+			if (mb->mb_flag == NULL)
+				continue;
+			for (clistiter *f = clist_begin(mb->mb_flag->mbf_oflags);
+			    f && !found; f = clist_next(f)) {
+				struct mailimap_mbx_list_oflag *of =
+				    clist_content(f);
+
+				if (of->of_type ==
+				    MAILIMAP_MBX_LIST_OFLAG_FLAG_EXT &&
+				    of->of_flag_ext &&
+				    strcasecmp(of->of_flag_ext, "Sent") == 0)
+					found = xstrdup(mb->mb_name);
+			}
+		}
+		mailimap_list_result_free(list);
+	}
+	return found ? found : xstrdup("Sent");
+}
+
+/* The Message-ID of raw mail (in its header), or NULL. */
+static char *
+raw_message_id(const char *raw, size_t len)
+{
+	for (size_t i = 0; i < len; ) {
+		size_t e = i;
+
+		while (e < len && raw[e] != '\n')
+			e++;
+		if (e == i || (e == i + 1 && raw[i] == '\r'))
+			break;	/* the header's end */
+		if (e - i > 11 && strncasecmp(raw + i, "Message-ID:", 11) == 0) {
+			const char *lt = memchr(raw + i, '<', e - i);
+			const char *gt = lt ? memchr(lt, '>', (size_t)(raw + e -
+			    lt)) : NULL;
+
+			if (lt && gt && gt > lt + 1)
+				return xstrndup(lt + 1, (size_t)(gt - lt - 1));
+		}
+		i = e + 1;
+	}
+	return NULL;
+}
+
+struct copy {
+	struct buf	 raw;
+	int64_t		 attempts;
+	int64_t		 created_at;
+};
+
+static int
+copy_get(const struct store_outbox *o, void *arg)
+{
+	struct copy *cp = arg;
+
+	cp->attempts = o->attempts;
+	cp->created_at = o->created_at;
+	if (o->raw)
+		buf_add(&cp->raw, o->raw, o->rawlen);
+	return 1;
+}
+
+/* Whether folder (selected) holds a message with that Message-ID. */
+static enum tk_status
+sent_has(struct poller *p, const char *mid, int *has)
+{
+	struct mailimap_search_key *key;
+	clist *result = NULL;
+	int r;
+
+	*has = 0;
+	key = mailimap_search_key_new_header(xstrdup("Message-ID"),
+	    xasprintf("<%s>", mid));
+	r = mailimap_uid_search(p->imap, NULL, key, &result);
+	mailimap_search_key_free(key);
+	if (r != MAILIMAP_NO_ERROR)
+		return check(p, "UID SEARCH in Sent", r);
+	*has = clist_count(result) > 0;
+	mailimap_search_result_free(result);
+	return TK_OK;
+}
+
+/*
+ * sent_copy: the mail tiketti sent for this account's mailbox (outbox
+ * rows of kind sent_copy) appended to its Sent folder, \Seen. Exactly
+ * once: a row is claimed, a copy already there (a run that died between
+ * its APPEND and marking the row) is not appended again, and a failure
+ * is retried with back-off until outbox_max_age. The folder selected
+ * before is selected again.
+ */
+static enum tk_status
+copies(struct poller *p)
+{
+	const struct conf_account *a = p->acct;
+	struct mailimap_flag_list *fl;
+	enum tk_status ts = TK_OK;
+	int64_t after = 0, id, now = (int64_t)time(NULL);
+	char *folder = NULL, what[300];
+	int examined = 0;
+
+	for (;;) {
+		struct copy cp;
+		char *mid, *why = NULL;
+		int has = 0, r;
+
+		if ((ts = store_copy_claim(p->store, a->name, now, after,
+		    &id)) != TK_OK) {
+			snprintf(p->err, p->errlen, "account %s: %s", a->name,
+			    store_errmsg(p->store));
+			break;
+		}
+		if (id == 0)
+			break;
+		after = id;
+		memset(&cp, 0, sizeof(cp));
+		buf_init(&cp.raw, 0);
+		if ((ts = store_outbox_get(p->store, id, copy_get, &cp)) !=
+		    TK_OK) {
+			buf_free(&cp.raw);
+			break;
+		}
+		if (folder == NULL) {
+			folder = sent_folder(p);
+			examined = mailimap_examine(p->imap, folder) ==
+			    MAILIMAP_NO_ERROR;
+		}
+		mid = raw_message_id(cp.raw.data ? cp.raw.data : "", cp.raw.len);
+		if (examined && mid && (ts = sent_has(p, mid, &has)) != TK_OK) {
+			free(mid);
+			buf_free(&cp.raw);
+			break;
+		}
+		free(mid);
+		if (!has) {
+			fl = mailimap_flag_list_new_empty();
+			mailimap_flag_list_add(fl, mailimap_flag_new_seen());
+			r = cp.raw.len ? mailimap_append(p->imap, folder, fl, NULL,
+			    cp.raw.data, cp.raw.len) : MAILIMAP_ERROR_APPEND;
+			mailimap_flag_list_free(fl);
+			if (r != MAILIMAP_NO_ERROR) {
+				why = xasprintf("APPEND to %s: %s", folder,
+				    p->imap->imap_response ?
+				    p->imap->imap_response : "refused");
+				if (transient(r))
+					ts = TK_ETEMP;
+			}
+		}
+		if (why == NULL)
+			ts = store_outbox_done(p->store, id, "sent", 0, NULL, now);
+		else {
+			int64_t next, backoff = 60;
+
+			for (int64_t k = 1; k < cp.attempts && backoff < 3600;
+			    k++)
+				backoff *= 2;
+			next = now + (backoff < 3600 ? backoff : 3600);
+			log_warnx("account %s: outbox row %lld: %s", a->name,
+			    (long long)id, why);
+			if (ts == TK_OK)
+				ts = store_outbox_done(p->store, id, next >
+				    cp.created_at + p->conf->outbox_max_age ?
+				    "failed" : "queued", next, why, now);
+			else
+				(void)store_outbox_done(p->store, id, "queued",
+				    next, why, now);
+		}
+		if (why == NULL && ts == TK_OK)
+			log_info("account %s: outbox row %lld: a copy in %s%s",
+			    a->name, (long long)id, folder, has ?
+			    " (there already)" : "");
+		free(why);
+		buf_free(&cp.raw);
+		if (ts != TK_OK)
+			break;
+	}
+	/* The folder the poll reads, selected again. */
+	if (folder) {
+		snprintf(what, sizeof(what), "select %s", a->folder);
+		if (ts == TK_OK)
+			ts = check(p, what, mailimap_select(p->imap, a->folder));
+	}
+	free(folder);
+	return ts;
+}
+
 /* Waits for news of the folder: IDLE until something arrives or
  * idle_interval passes (a NOOP poll where there is no IDLE). */
 static enum tk_status
@@ -1111,6 +1312,8 @@ session(struct poller *p)
 		ts = pass(p);
 		if (p->st->ingested > before && p->opts->after_pass)
 			p->opts->after_pass(p->opts->arg);
+		if (ts == TK_OK && a->sent_copy)
+			ts = copies(p);
 		if (ts != TK_OK || !p->opts->idle || stopped(p))
 			return ts;
 		if ((ts = idle_wait(p)) != TK_OK || stopped(p))

@@ -468,6 +468,7 @@ enum stmt_id {
 	Q_FORGET_LOOKUPS, Q_OUTBOX_TO, Q_GRANT_GET, Q_GRANT_PUT,
 	Q_HEALTH_SET, Q_HEALTH_GET, Q_OUTBOX_HEALTH,
 	Q_ADDED_MARKS, Q_EVENTS_AFTER, Q_OUTBOX_AFTER, Q_FIRED_OF,
+	Q_COPY_CLAIM,
 	Q__COUNT
 };
 
@@ -868,7 +869,14 @@ static const char *const stmt_sql[Q__COUNT] = {
 #define Q_OUTBOX_CLAIM_SQL(lock) "UPDATE outbox SET state = 'sending'," \
 	" claimed_at = ?1, attempts = attempts + 1 WHERE id = (SELECT id" \
 	" FROM outbox WHERE state = 'queued' AND (?3 <> 0 OR next_at <= ?1)" \
-	" AND id > ?2 AND (?4 <> 0 OR kind = 'webhook') ORDER BY id LIMIT 1" \
+	" AND id > ?2 AND (?4 <> 0 OR kind = 'webhook')" \
+	" AND kind <> 'sent_copy' ORDER BY id LIMIT 1" \
+	lock ") RETURNING id"
+/* A copy for an account's Sent folder (the poller appends it). */
+#define Q_COPY_CLAIM_SQL(lock) "UPDATE outbox SET state = 'sending'," \
+	" claimed_at = ?1, attempts = attempts + 1 WHERE id = (SELECT id" \
+	" FROM outbox WHERE state = 'queued' AND kind = 'sent_copy'" \
+	" AND to_addr = ?2 AND next_at <= ?1 AND id > ?3 ORDER BY id LIMIT 1" \
 	lock ") RETURNING id"
 #define Q_REP_CREATED_SQL(day) "SELECT " day ", mb, cat, sum(n) FROM" \
 	" (SELECT created_at / 900 AS q, coalesce(mailbox, '') AS mb," \
@@ -909,6 +917,7 @@ static const char *const stmt_sqlite[Q__COUNT] = {
 	[Q_MSG_ATTACHMENTS] = Q_MSG_ATTACHMENTS_SQL("rowid"),
 	/* SQLite has one writer at a time: the claim needs no row lock. */
 	[Q_OUTBOX_CLAIM] = Q_OUTBOX_CLAIM_SQL(""),
+	[Q_COPY_CLAIM] = Q_COPY_CLAIM_SQL(""),
 	[Q_OUTBOX_RECENT] = Q_OUTBOX_RECENT_SQL(NOCASE_SQLITE("to_addr", "?1")),
 	[Q_CUSTOMER_WROTE] = Q_CUSTOMER_WROTE_SQL(NOCASE_SQLITE("from_addr",
 	    "?2")),
@@ -948,6 +957,7 @@ static const char *const stmt_pg[Q__COUNT] = {
 	[Q_MSG_ATTACHMENTS] = Q_MSG_ATTACHMENTS_SQL("id"),
 	/* Senders on several hosts: a row another holds is passed over. */
 	[Q_OUTBOX_CLAIM] = Q_OUTBOX_CLAIM_SQL(" FOR UPDATE SKIP LOCKED"),
+	[Q_COPY_CLAIM] = Q_COPY_CLAIM_SQL(" FOR UPDATE SKIP LOCKED"),
 	[Q_OUTBOX_RECENT] = Q_OUTBOX_RECENT_SQL(NOCASE_PG("to_addr", "?1")),
 	[Q_CUSTOMER_WROTE] = Q_CUSTOMER_WROTE_SQL(NOCASE_PG("from_addr", "?2")),
 	[Q_BOUNCE_ADD] = Q_BOUNCE_ADD_SQL("lower(?1)"),
@@ -2363,6 +2373,31 @@ store_grant_put(struct store *s, const char *account,
 static enum tk_status each(struct store *, struct db_stmt *, const char *,
     int (*)(struct db_stmt *, void *, void *), void *, void *);
 static int outbox_row(struct db_stmt *, void *, void *);
+
+enum tk_status
+store_copy_claim(struct store *s, const char *account, int64_t now,
+    int64_t after, int64_t *id)
+{
+	struct db_stmt *st = stmt(s, Q_COPY_CLAIM);
+	enum db_rc rc;
+
+	*id = 0;
+	if (st == NULL)
+		return TK_EIO;
+
+	db_bind_int64(st, 1, now);
+	db_bind_text(st, 2, account);
+	db_bind_int64(st, 3, after);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		*id = db_int64(st, 0);
+		rc = db_step(st);	/* finish the UPDATE */
+	}
+	if (rc != DB_DONE)
+		seterr(s, "claim a Sent copy");
+	db_reset(st);
+	return rc_status(s, rc);
+}
 
 enum tk_status
 store_fired_of(struct store *s, int64_t ticket,

@@ -5,11 +5,15 @@
 # of a ticket's events and the first test that failed; a
 # reply refused with a 5xx by a real smtp-sink reopens its ticket and an
 # autoreply refused only flags its own; a reply that bounces to its VERP
-# address reopens its ticket. tests/pg.sh runs it again on PostgreSQL.
+# address reopens its ticket; with sent_copy = yes what tiketti sends for
+# a mailbox is appended once to its \Sent folder on a real Dovecot, also
+# after a run that died between the APPEND and marking its row, and
+# retried while the folder is missing. tests/pg.sh runs it again on
+# PostgreSQL.
 . "${SRCDIR:-.}/tests/lib.sh"
 . "$SRCDIR/tests/servers.sh"
 
-need smtp-sink faketime python3
+need smtp-sink faketime python3 dovecot
 trap 'sink_down; rm -rf "$WORK"' EXIT
 chmod 711 "$WORK"
 DB=$(db t)
@@ -156,4 +160,82 @@ is "a reply that bounced to its VERP address: its ticket reopened, flagged" \
     "$(tk ticket show "$T4" --format json | json 'd["status"] + "/" + ",".join(d["tags"])')" "open/undelivered"
 is "... the bounce an event on it" \
     "$(sql "select count(*) from events where ticket_id = $T4 and type = 'bounced'")" 1
+
+# ---- sent_copy: what tiketti sends, in the mailbox's Sent folder ----
+if [ "$(id -u)" != 0 ]; then
+	not_ok "Dovecot needs root (CI runs as root)"
+	done_testing
+	exit
+fi
+DIR=$WORK
+IPORT=$(freeport)
+DOVECOT_CONF='namespace inbox {
+  inbox = yes
+  mailbox Sent {
+    special_use = \Sent
+    auto = create
+  }
+}'
+check "dovecot starts with a \\Sent folder" dovecot_up "$IPORT"
+trap 'sink_down; dovecot_down; rm -rf "$WORK"' EXIT
+echo secret >"$WORK/pw"
+chmod 600 "$WORK/pw"
+SDB=$(db s)
+{
+	sed "s|^database = .*|database = $SDB|; s|^mailboxes = .*|mailboxes = support@yritys.example|" "$WORK/tiketti.conf"
+	dovecot_account support "$IPORT" "$WORK/pw"
+	echo "sent_copy = yes"
+	dovecot_account other "$IPORT" "$WORK/pw"
+	printf 'folder = Other\nsent_copy = yes\nsent_folder = Missing\nmailbox = other@yritys.example\n'
+} >"$WORK/s.conf"
+sed -i 's/^mailboxes = support@yritys.example$/mailboxes = support@yritys.example, other@yritys.example/' "$WORK/s.conf"
+st() { "$TIKETTI" -c "$WORK/s.conf" "$@"; }
+ssql() { sql_db "$SDB" "$1"; }
+# sdrop FOLDER N: a customer's mail N into the support user's FOLDER.
+sdrop() {
+	_md=$DIR/dc/mail/support/Maildir${1:+/.$1}
+	mkdir -p "$_md/new" "$_md/cur" "$_md/tmp"
+	printf 'From: Asiakas %s <a%s@asiakas.example>\nTo: support@yritys.example\nSubject: Kysymys %s\nMessage-ID: <sc-%s@asiakas.example>\n\nHei.\n' \
+	    "$2" "$2" "$2" "$2" >"$_md/tmp/$2"
+	mv "$_md/tmp/$2" "$_md/new/$2"
+	chown -R nobody:nogroup "$DIR/dc/mail"
+}
+# sent FOLDER: "FLAGS MESSAGE-ID" of each message there.
+sent() {
+	python3 - "$IPORT" "$1" <<'PY'
+import imaplib, email, sys
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
+m.login("support", "secret")
+typ, _ = m.select(sys.argv[2], readonly=True)
+if typ == "OK":
+    typ, data = m.uid("FETCH", "1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+    for item in data:
+        if isinstance(item, tuple):
+            seen = "seen" if b"\\Seen" in item[0] else "unseen"
+            print(seen, email.message_from_bytes(item[1])["Message-ID"])
+m.logout()
+PY
+}
+sink_up "$SPORT" "$WORK/sink3"
+sdrop "" 1
+is "sent_copy = yes: a poll that sends an autoreply exits 0" "$(exitcode st poll --account support)" 0
+MID=$(ssql "select m.message_id from outbox o join messages m on m.id = o.out_message where o.kind = 'autoreply' order by o.id limit 1")
+is "... its copy is in the \\Sent folder, read" "$(sent Sent)" "seen <$MID>"
+is "... the copy's outbox row sent" \
+    "$(ssql "select state || '/' || to_addr from outbox where kind = 'sent_copy'")" "sent/support"
+st poll --account support >/dev/null 2>&1
+is "another poll appends nothing more" "$(sent Sent | grep -c .)" 1
+ssql "update outbox set state = 'queued' where kind = 'sent_copy'"
+is "a run that died between its APPEND and marking the row: not appended twice" \
+    "$(exitcode st poll --account support)/$(sent Sent | grep -c .)/$(ssql "select state from outbox where kind = 'sent_copy'")" "0/1/sent"
+check "... it said the copy was there already" grep -q "a copy in Sent (there already)" "$WORK/err"
+sdrop Other 2
+st poll --account other >/dev/null 2>&1
+is "a Sent folder that is not there: the row waits, the reason kept" \
+    "$(ssql "select state from outbox where kind = 'sent_copy' and to_addr = 'other'")/$(ssql "select count(*) from outbox where kind = 'sent_copy' and to_addr = 'other' and last_error like 'APPEND to Missing:%'")" "queued/1"
+python3 -c 'import imaplib, sys
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); m.login("support", "secret"); m.create("Missing"); m.logout()' "$IPORT"
+faketime -f '+300s' "$TIKETTI" -c "$WORK/s.conf" poll --account other >/dev/null 2>&1
+is "... retried once it exists: appended once" \
+    "$(sent Missing | grep -c .)/$(ssql "select state from outbox where kind = 'sent_copy' and to_addr = 'other'")" "1/sent"
 done_testing

@@ -89,6 +89,10 @@ struct conf_account {
 	int			 idle_interval;	/* seconds between IDLEs (--idle) */
 	int			 redact_mailbox;	/* the masked copy replaces
 						 * the server's (redact) */
+	int			 sent_copy;	/* what tiketti sends for mailbox
+						 * is appended to its Sent folder */
+	char			*sent_folder;	/* or NULL: SPECIAL-USE \Sent,
+						 * else "Sent" */
 	/* auth = oauth2 (oauth.h): the grant's endpoints and client; the
 	 * oauth_provider preset fills what is not set. */
 	enum conf_auth		 auth;

@@ -332,6 +332,13 @@ enum tk_status store_grant_put(struct store *s, const char *account,
 /* Frees its strings, wiped first. */
 void store_grant_clear(struct store_grant *g);
 
+/*
+ * Claims the next queued Sent copy (kind sent_copy) of account after id
+ * after, as store_outbox_claim does (its mail from store_outbox_get);
+ * *id 0 when none.
+ */
+enum tk_status store_copy_claim(struct store *s, const char *account,
+    int64_t now, int64_t after, int64_t *id);
 /* The time rules that fired on a ticket: fn(rule, occurrence, when). */
 enum tk_status store_fired_of(struct store *s, int64_t ticket,
     int (*fn)(const char *rule, int64_t occurrence, int64_t at, void *),
