@@ -18,7 +18,7 @@
 . "${SRCDIR:-.}/tests/lib.sh"
 . "$SRCDIR/tests/servers.sh"
 
-need dovecot postfix smtp-sink swaks python3 curl
+need dovecot postfix smtp-sink swaks python3
 if [ "$(id -u)" != 0 ]; then
 	not_ok "Dovecot and Postfix need root (CI runs as root)"
 	done_testing
@@ -40,7 +40,10 @@ mkdir -p "$WORK/idp" "$WORK/rules" "$WORK/templates"
 python3 "$SRCDIR/tests/sink/oauth.py" "$TPORT" "$WORK/idp" >"$WORK/idp.log" 2>&1 &
 IDP=$!
 waitport "$TPORT" || echo "# oauth.py did not start"
-idp() { curl -s "http://127.0.0.1:$TPORT/$1" >/dev/null; }
+idp() {
+	python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1]).read()' \
+	    "http://127.0.0.1:$TPORT/$1"
+}
 # token_posts: the token endpoint's requests, "GRANT-TYPE TIME" a line.
 token_posts() {
 	python3 -c 'import json, sys
