@@ -346,6 +346,11 @@ oauth_login(const struct tk_conf *c, const struct conf_account *a,
 		answer_free(&dev);
 		return TK_EPERM;
 	}
+	/* What the server says goes to a terminal: no control characters. */
+	for (size_t i = 1; i < 5; i++)
+		for (char *q = dev.v[i]; q && *q; q++)
+			if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				*q = '?';
 	pr.user_code = dev.v[1];
 	pr.uri = dev.v[2] ? dev.v[2] : dev.v[3];	/* Google says _url */
 	pr.uri_complete = dev.v[4];
