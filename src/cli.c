@@ -2728,6 +2728,7 @@ address_arg(const char *s)
 static int
 cmd_forget(struct ctx *x, int argc, char **argv)
 {
+	const struct conf_agent *ag;
 	enum tk_status ts;
 	int64_t n;
 	char *who;
@@ -2735,6 +2736,13 @@ cmd_forget(struct ctx *x, int argc, char **argv)
 	if (argc != 2)
 		usage();
 	address_arg(argv[1]);
+	/* Every ticket an agent answered would go: forget is for the
+	 * people who write in. */
+	if ((ag = conf_agent_by_address(x->conf, argv[1])) != NULL)
+		fatalx(EX_USAGE, "%s is agent %s's address: forget erases a "
+		    "customer's data", argv[1], ag->name);
+	if (conf_mailbox(x->conf, argv[1]) != NULL)
+		fatalx(EX_USAGE, "%s is a shared address", argv[1]);
 	open_store(x, 0);
 	who = who_runs();
 	if ((ts = ticket_forget(x->store, x->conf, argv[1], who, (int64_t)time(NULL),

@@ -197,6 +197,9 @@ is "... and the mail sent for her tickets" \
     "anna@asiakas.example True"
 is "each ticket records who exported it" \
     "$(sql "select count(*) from events where type = 'exported' and actor like 'cli:%'")" 3
+is "forget of an agent's address: refused (64), nothing erased" \
+    "$(exitcode tk forget maria@yritys.example)/$(sql "select count(*) from tickets where erased_at is not null")" "64/0"
+is "... nor of the shared address" "$(exitcode tk forget tuki@yritys.example)" 64
 is "forget ADDRESS: exit 0, her tickets erased" \
     "$(tk forget anna@asiakas.example 2>"$WORK/forget.log")" "3 tickets erased"
 check "... the log names who ran it, not her" \
