@@ -1691,7 +1691,7 @@ static const struct {
 	{ "priority", "priority", NULL }, { "category", "category", NULL },
 	{ "assign", "assignee", NULL }, { "tag", NULL, NULL },
 	{ "note", NULL, NULL }, { "macro", NULL, NULL },
-	{ "field", NULL, NULL },
+	{ "field", NULL, NULL }, { "merge", NULL, NULL },
 };
 
 /*
@@ -1812,6 +1812,18 @@ command_one(struct automate *a, int64_t ticket, char *word, char *arg,
 	}
 	if (strcmp(word, "note") == 0)
 		return event(a, ticket, now, "note", actor, NULL, arg);
+	if (strcmp(word, "merge") == 0) {
+		/* #merge DST: this ticket into that one. */
+		char err[256];
+		long long dst;
+
+		if (str_to_ll(arg[0] == '#' ? arg + 1 : arg, 1, INT64_MAX,
+		    &dst) != TK_OK || (ts = ticket_merge(a->store, ticket,
+		    (int64_t)dst, actor, now, err, sizeof(err))) == TK_EPERM)
+			return event(a, ticket, now, "command_error", actor, arg,
+			    word);
+		return store_fail(a, ts);
+	}
 	if (strcmp(word, "field") == 0) {
 		/* #field NAME VALUE */
 		char *val = arg + strcspn(arg, " \t");

@@ -162,6 +162,8 @@ usage(void)
 	    "  ticket show ID [--format text|json]\n"
 	    "  ticket set ID status|priority|category|assignee VALUE\n"
 	    "  ticket set ID field NAME VALUE\n"
+	    "  ticket merge SRC DST\n"
+	    "  ticket unmerge SRC\n"
 	    "  queue [--format text|json]\n"
 	    "  agent list [--format text|json]\n"
 	    "  agent set NAME away [--until TIME] | back\n"
@@ -1645,6 +1647,11 @@ ticket_json_head(struct json *j, struct ctx *x, const struct store_ticket *t)
 		json_str(j, day);
 	} else
 		json_null(j);
+	json_key(j, "merged_into");
+	if (t->merged_into)
+		json_int(j, t->merged_into);
+	else
+		json_null(j);
 	json_key(j, "fields");
 	ticket_fields_json(j, x->conf, t);
 }
@@ -1706,6 +1713,9 @@ ticket_show(struct ctx *x, int argc, char **argv)
 			str_time(t.erased_at, ts2, sizeof(ts2));
 			buf_printf(&o.b, "Erased:    %s\n", ts2);
 		}
+		if (t.merged_into)
+			buf_printf(&o.b, "Merged:    into #%lld\n",
+			    (long long)t.merged_into);
 	}
 	/* The customer's history, for whoever answers him. */
 	if (t.requester && (ts = store_customer_tickets(x->store, t.requester,
@@ -1821,6 +1831,35 @@ ticket_set_cmd(struct ctx *x, int argc, char **argv)
 	return EX_OK;
 }
 
+/* ticket merge SRC DST, ticket unmerge SRC: one transaction each. */
+static int
+ticket_merge_cmd(struct ctx *x, int argc, char **argv, int merge)
+{
+	enum tk_status ts;
+	char err[256];
+	int64_t src, dst = 0, now = (int64_t)time(NULL);
+
+	if (argc != (merge ? 2 : 1))
+		usage();
+	src = ticket_id_arg(argv[0]);
+	if (merge)
+		dst = ticket_id_arg(argv[1]);
+	open_store(x, 0);
+	if ((ts = store_begin(x->store)) != TK_OK)
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	ts = merge ? ticket_merge(x->store, src, dst, "admin", now, err,
+	    sizeof(err)) : ticket_unmerge(x->store, src, "admin", now, err,
+	    sizeof(err));
+	if (ts == TK_OK)
+		ts = store_commit(x->store);
+	if (ts != TK_OK) {
+		store_rollback(x->store);
+		fatalx(ts == TK_EPERM ? EX_USAGE : tk_status_exit(ts), "%s",
+		    ts == TK_EPERM ? err : store_errmsg(x->store));
+	}
+	return EX_OK;
+}
+
 static int
 cmd_ticket(struct ctx *x, int argc, char **argv)
 {
@@ -1832,6 +1871,9 @@ cmd_ticket(struct ctx *x, int argc, char **argv)
 		return ticket_show(x, argc - 2, argv + 2);
 	if (strcmp(argv[1], "set") == 0)
 		return ticket_set_cmd(x, argc - 2, argv + 2);
+	if (strcmp(argv[1], "merge") == 0 || strcmp(argv[1], "unmerge") == 0)
+		return ticket_merge_cmd(x, argc - 2, argv + 2,
+		    argv[1][0] == 'm');
 	usage();
 }
 

@@ -698,6 +698,10 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 		free(text);
 	}
 	ticket = thr.ticket;
+	/* Mail for a ticket merged into another goes to that one. */
+	if (ticket && (ts = store_fail(ig, store_ticket_follow(s, &ticket))) !=
+	    TK_OK)
+		goto fail;
 	/* An agent's command lines are for us, not for the history. */
 	if (cls.kind == KIND_AGENT && ticket)
 		cmdlen = automate_commands_len(m->body);

@@ -273,6 +273,21 @@ static const char schema_pg_v12[] =
 "  at BIGINT NOT NULL,"
 "  ok INTEGER NOT NULL,"
 "  detail TEXT);";
+/*
+ * Merge (issue 29): the ticket a merged one went into; and for each
+ * message, event and participant moved into it, the ticket it came
+ * from, so that an unmerge puts it back.
+ */
+static const char schema_v13[] =
+"ALTER TABLE tickets ADD COLUMN merged_into INTEGER;"
+"ALTER TABLE messages ADD COLUMN merged_from INTEGER;"
+"ALTER TABLE events ADD COLUMN merged_from INTEGER;"
+"ALTER TABLE participants ADD COLUMN merged_from INTEGER;";
+static const char schema_pg_v13[] =
+"ALTER TABLE tickets ADD COLUMN merged_into BIGINT;"
+"ALTER TABLE messages ADD COLUMN merged_from BIGINT;"
+"ALTER TABLE events ADD COLUMN merged_from BIGINT;"
+"ALTER TABLE participants ADD COLUMN merged_from BIGINT;";
 static const char schema_pg_v8[] =
 "CREATE TABLE agent_state ("
 "  name TEXT PRIMARY KEY,"
@@ -426,6 +441,7 @@ static const struct migration migrations_sqlite[] = {
 	{ 7, "schema 7", schema_v7 }, { 8, "schema 8", schema_v8 },
 	{ 9, "schema 9", schema_v9 }, { 10, "schema 10", schema_v10 },
 	{ 11, "schema 11", schema_v11 }, { 12, "schema 12", schema_v12 },
+	{ 13, "schema 13", schema_v13 },
 	{ 0, NULL, NULL },
 };
 
@@ -433,6 +449,7 @@ static const struct migration migrations_pg[] = {
 	{ 7, "schema", schema_pg_v7 }, { 8, "schema 8", schema_pg_v8 },
 	{ 9, "schema 9", schema_pg_v9 }, { 10, "schema 10", schema_pg_v10 },
 	{ 11, "schema 11", schema_pg_v11 }, { 12, "schema 12", schema_pg_v12 },
+	{ 13, "schema 13", schema_pg_v13 },
 	{ 0, NULL, NULL },
 };
 
@@ -469,6 +486,9 @@ enum stmt_id {
 	Q_HEALTH_SET, Q_HEALTH_GET, Q_OUTBOX_HEALTH,
 	Q_ADDED_MARKS, Q_EVENTS_AFTER, Q_OUTBOX_AFTER, Q_FIRED_OF,
 	Q_COPY_CLAIM,
+	Q_MERGE_MESSAGES, Q_MERGE_EVENTS, Q_MERGE_PARTS, Q_MERGE_TICKET,
+	Q_UNMERGE_MESSAGES, Q_UNMERGE_EVENTS, Q_UNMERGE_PARTS, Q_UNMERGE_TICKET,
+	Q_MERGED_INTO,
 	Q__COUNT
 };
 
@@ -483,7 +503,7 @@ enum stmt_id {
 	" t.last_customer_at, t.lang, t.skill," \
 	" (SELECT new FROM events e WHERE e.ticket_id = t.id" \
 	"   AND e.type = 'csat' ORDER BY e.id DESC LIMIT 1)," \
-	" coalesce(t.erased_at, 0)"
+	" coalesce(t.erased_at, 0), coalesce(t.merged_into, 0)"
 
 #define OUTBOX_COLS \
 	"o.id, coalesce(o.ticket_id, 0), o.kind, o.to_addr, o.subject," \
@@ -492,7 +512,9 @@ enum stmt_id {
 	" coalesce(o.out_message, 0), o.while_status," \
 	" (SELECT status FROM tickets t WHERE t.id = o.ticket_id)"
 
-#define REP_MAILBOX "(CAST(?3 AS TEXT) IS NULL OR t.mailbox = ?3)"
+/* A merged ticket counts in the one it went into. */
+#define REP_MAILBOX "(CAST(?3 AS TEXT) IS NULL OR t.mailbox = ?3)" \
+	" AND t.merged_into IS NULL"
 /* Events of the mailbox's tickets, without a join when there is none. */
 #define REP_EV_MAILBOX "(CAST(?3 AS TEXT) IS NULL OR e.ticket_id IN" \
 	" (SELECT id FROM tickets WHERE mailbox = ?3))"
@@ -637,6 +659,26 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " lower(?1)",
 	[Q_FORGET_LOOKUPS] = "DELETE FROM lookup_cache WHERE"
 	    " lower(url) LIKE ?1 OR lower(url) LIKE ?2",
+	/* Merge ?1 into ?2 (at ?3); unmerge ?1 out of ?2. */
+	[Q_MERGE_MESSAGES] = "UPDATE messages SET ticket_id = ?2,"
+	    " merged_from = ?1 WHERE ticket_id = ?1",
+	[Q_MERGE_EVENTS] = "UPDATE events SET ticket_id = ?2, merged_from = ?1"
+	    " WHERE ticket_id = ?1",
+	[Q_MERGE_PARTS] = "INSERT INTO participants (ticket_id, address,"
+	    " merged_from) SELECT ?2, address, ?1 FROM participants"
+	    " WHERE ticket_id = ?1 ON CONFLICT (ticket_id, address) DO NOTHING",
+	[Q_MERGE_TICKET] = "UPDATE tickets SET merged_into = ?2,"
+	    " status = 'closed', status_at = ?3, updated_at = ?3 WHERE id = ?1",
+	[Q_UNMERGE_MESSAGES] = "UPDATE messages SET ticket_id = ?1,"
+	    " merged_from = NULL WHERE ticket_id = ?2 AND merged_from = ?1",
+	[Q_UNMERGE_EVENTS] = "UPDATE events SET ticket_id = ?1,"
+	    " merged_from = NULL WHERE ticket_id = ?2 AND merged_from = ?1",
+	[Q_UNMERGE_PARTS] = "DELETE FROM participants WHERE ticket_id = ?2"
+	    " AND merged_from = ?1",
+	[Q_UNMERGE_TICKET] = "UPDATE tickets SET merged_into = NULL,"
+	    " status = ?2, status_at = ?3, updated_at = ?3 WHERE id = ?1",
+	[Q_MERGED_INTO] = "SELECT coalesce(merged_into, 0) FROM tickets"
+	    " WHERE id = ?1",
 	[Q_FIRED_OF] = "SELECT rule, occurrence, at FROM rule_fired"
 	    " WHERE ticket_id = ?1 ORDER BY at, rule",
 	[Q_ADDED_MARKS] = "SELECT (SELECT coalesce(max(id), 0) FROM events),"
@@ -1267,18 +1309,18 @@ static const struct copy_table {
 } copy_tables[] = {
 	{ "tickets", "id, subject, status, priority, category, requester,"
 	    " requester_name, assignee, mailbox, parent, created_at,"
-	    " updated_at, status_at, last_customer_at, lang, skill, erased_at",
-	    "id",
+	    " updated_at, status_at, last_customer_at, lang, skill, erased_at,"
+	    " merged_into", "id",
 	    -1, NULL },
-	{ "participants", "ticket_id, address", "ticket_id, address", -1,
-	    NULL },
+	{ "participants", "ticket_id, address, merged_from",
+	    "ticket_id, address", -1, NULL },
 	{ "messages", "id, ticket_id, dedupe_key, message_id, direction,"
 	    " kind, from_addr, from_name, subject, date, received_at, mailbox,"
-	    " flags, body, sha256, new_text", "id", -1, NULL },
+	    " flags, body, sha256, new_text, merged_from", "id", -1, NULL },
 	{ "raw_messages", "message, raw", "message", 1, NULL },
 	{ "attachments", "message, name, type, size, sha256", NULL, -1, NULL },
-	{ "events", "id, ticket_id, at, type, actor, old, new, message", "id",
-	    -1, NULL },
+	{ "events", "id, ticket_id, at, type, actor, old, new, message,"
+	    " merged_from", "id", -1, NULL },
 	{ "tags", "ticket_id, tag", "ticket_id, tag", -1, NULL },
 	{ "outbox", "id, ticket_id, kind, to_addr, subject, headers, body,"
 	    " rule, message, dedupe, state, attempts, next_at, last_error,"
@@ -1719,6 +1761,7 @@ ticket_from_row(struct db_stmt *st, struct store_ticket *t)
 	t->skill = col_dup(st, 17);
 	t->csat = (int)db_int64(st, 18);
 	t->erased_at = db_int64(st, 19);
+	t->merged_into = db_int64(st, 20);
 }
 
 void
@@ -2373,6 +2416,89 @@ store_grant_put(struct store *s, const char *account,
 static enum tk_status each(struct store *, struct db_stmt *, const char *,
     int (*)(struct db_stmt *, void *, void *), void *, void *);
 static int outbox_row(struct db_stmt *, void *, void *);
+
+/* Runs the statements with ?1 src, ?2 dst, ?3 now (what a step binds). */
+static enum tk_status
+merge_steps(struct store *s, const enum stmt_id *q, size_t n, int64_t src,
+    int64_t dst)
+{
+	enum tk_status ts;
+
+	for (size_t i = 0; i < n; i++) {
+		struct db_stmt *st = stmt(s, q[i]);
+
+		if (st == NULL)
+			return TK_EIO;
+		db_bind_int64(st, 1, src);
+		db_bind_int64(st, 2, dst);
+		if ((ts = run(s, st, "merge")) != TK_OK)
+			return ts;
+	}
+	return TK_OK;
+}
+
+enum tk_status
+store_ticket_merge(struct store *s, int64_t src, int64_t dst, int64_t now)
+{
+	static const enum stmt_id q[] = { Q_MERGE_MESSAGES, Q_MERGE_EVENTS,
+	    Q_MERGE_PARTS };
+	struct db_stmt *st;
+	enum tk_status ts;
+
+	if ((ts = merge_steps(s, q, 3, src, dst)) != TK_OK)
+		return ts;
+	if ((st = stmt(s, Q_MERGE_TICKET)) == NULL)
+		return TK_EIO;
+	db_bind_int64(st, 1, src);
+	db_bind_int64(st, 2, dst);
+	db_bind_int64(st, 3, now);
+	return run(s, st, "merge ticket");
+}
+
+enum tk_status
+store_ticket_unmerge(struct store *s, int64_t src, int64_t dst,
+    const char *status, int64_t now)
+{
+	static const enum stmt_id q[] = { Q_UNMERGE_MESSAGES, Q_UNMERGE_EVENTS,
+	    Q_UNMERGE_PARTS };
+	struct db_stmt *st;
+	enum tk_status ts;
+
+	if ((ts = merge_steps(s, q, 3, src, dst)) != TK_OK)
+		return ts;
+	if ((st = stmt(s, Q_UNMERGE_TICKET)) == NULL)
+		return TK_EIO;
+	db_bind_int64(st, 1, src);
+	db_bind_text(st, 2, status);
+	db_bind_int64(st, 3, now);
+	return run(s, st, "unmerge ticket");
+}
+
+enum tk_status
+store_ticket_follow(struct store *s, int64_t *ticket)
+{
+	/* A chain of merges, never a loop: ticket_merge refuses one. */
+	for (int hops = 0; *ticket && hops < 32; hops++) {
+		struct db_stmt *st = stmt(s, Q_MERGED_INTO);
+		int64_t into = 0;
+		enum db_rc rc;
+
+		if (st == NULL)
+			return TK_EIO;
+		db_bind_int64(st, 1, *ticket);
+		if ((rc = db_step(st)) == DB_ROW)
+			into = db_int64(st, 0);
+		else if (rc != DB_DONE)
+			seterr(s, "merged into");
+		db_reset(st);
+		if (rc == DB_ERROR)
+			return rc_status(s, rc);
+		if (into == 0)
+			break;
+		*ticket = into;
+	}
+	return TK_OK;
+}
 
 enum tk_status
 store_copy_claim(struct store *s, const char *account, int64_t now,

@@ -153,6 +153,115 @@ ticket_fields_json(struct json *j, const struct tk_conf *c,
 }
 
 enum tk_status
+ticket_merge(struct store *s, int64_t src, int64_t dst, const char *actor,
+    int64_t now, char *errbuf, size_t errlen)
+{
+	struct store_ticket a, b;
+	enum tk_status ts;
+	int64_t end = dst;
+	char num[24];
+	int fa = 0, fb = 0;
+
+	if (src == dst) {
+		snprintf(errbuf, errlen, "a ticket cannot be merged into itself");
+		return TK_EPERM;
+	}
+	if ((ts = store_ticket_get(s, src, &a, &fa)) != TK_OK)
+		goto store;
+	if ((ts = store_ticket_get(s, dst, &b, &fb)) != TK_OK)
+		goto store;
+	if ((ts = store_ticket_follow(s, &end)) != TK_OK)
+		goto store;
+	if (!fa || !fb)
+		snprintf(errbuf, errlen, "no ticket %lld", (long long)(fa ? dst :
+		    src));
+	else if (a.merged_into)
+		snprintf(errbuf, errlen, "ticket %lld is merged into %lld "
+		    "already", (long long)src, (long long)a.merged_into);
+	else if (b.merged_into)
+		snprintf(errbuf, errlen, "ticket %lld is merged into %lld: merge "
+		    "into that one", (long long)dst, (long long)end);
+	else {
+		snprintf(num, sizeof(num), "%lld", (long long)dst);
+		if ((ts = store_ticket_merge(s, src, dst, now)) != TK_OK ||
+		    (ts = store_event_add(s, src, now, "merge", actor, a.status,
+		    num, 0)) != TK_OK)
+			goto store;
+		snprintf(num, sizeof(num), "%lld", (long long)src);
+		ts = store_event_add(s, dst, now, "merge", actor, num, NULL, 0);
+		if (ts != TK_OK)
+			goto store;
+		goto done;
+	}
+	ts = TK_EPERM;
+	goto done;
+store:
+	snprintf(errbuf, errlen, "%s", store_errmsg(s));
+done:
+	if (fa)
+		store_ticket_clear(&a);
+	if (fb)
+		store_ticket_clear(&b);
+	return ts;
+}
+
+struct merged_status {
+	char	*status;
+};
+
+static int
+merge_event(const struct store_event *e, void *arg)
+{
+	struct merged_status *m = arg;
+
+	/* The last merge of src: the status it had then. */
+	if (strcmp(e->type, "merge") == 0 && e->new_ && e->old) {
+		free(m->status);
+		m->status = xstrdup(e->old);
+	}
+	return 0;
+}
+
+enum tk_status
+ticket_unmerge(struct store *s, int64_t src, const char *actor, int64_t now,
+    char *errbuf, size_t errlen)
+{
+	struct merged_status m = { NULL };
+	struct store_ticket t;
+	enum tk_status ts;
+	char num[24];
+	int found;
+
+	if ((ts = store_ticket_get(s, src, &t, &found)) != TK_OK) {
+		snprintf(errbuf, errlen, "%s", store_errmsg(s));
+		return ts;
+	}
+	if (!found || t.merged_into == 0) {
+		snprintf(errbuf, errlen, found ? "ticket %lld is not merged" :
+		    "no ticket %lld", (long long)src);
+		if (found)
+			store_ticket_clear(&t);
+		return TK_EPERM;
+	}
+	if ((ts = store_ticket_events(s, src, merge_event, &m)) == TK_OK &&
+	    (ts = store_ticket_unmerge(s, src, t.merged_into, m.status ?
+	    m.status : "open", now)) == TK_OK) {
+		snprintf(num, sizeof(num), "%lld", (long long)t.merged_into);
+		ts = store_event_add(s, src, now, "unmerge", actor, num,
+		    m.status ? m.status : "open", 0);
+		snprintf(num, sizeof(num), "%lld", (long long)src);
+		if (ts == TK_OK)
+			ts = store_event_add(s, t.merged_into, now, "unmerge",
+			    actor, num, NULL, 0);
+	}
+	if (ts != TK_OK)
+		snprintf(errbuf, errlen, "%s", store_errmsg(s));
+	free(m.status);
+	store_ticket_clear(&t);
+	return ts;
+}
+
+enum tk_status
 ticket_undelivered(struct store *s, const struct tk_conf *c, int64_t ticket,
     const char *kind, int64_t now)
 {

@@ -39,6 +39,7 @@ struct store_ticket {
 	char	*skill;		/* the skill it was routed by, or NULL */
 	int	 csat;		/* the last survey rating 1-5, 0 = none */
 	int64_t	 erased_at;	/* its people's data erased then; 0: not */
+	int64_t	 merged_into;	/* the ticket it was merged into; 0: none */
 	struct store_field *fields;	/* by name (store_ticket_get only) */
 	size_t	 nfields;
 };
@@ -179,7 +180,7 @@ enum tk_status store_copy(struct store *src, struct store *dst,
 /* The schema version the database is at; -1 on error. */
 int store_schema_version(struct store *s);
 /* The schema version this tiketti writes. */
-#define STORE_SCHEMA_VERSION	12
+#define STORE_SCHEMA_VERSION	13
 /*
  * Prepares every statement of the store on this connection: a dialect's
  * mistake shows here rather than on the first mail that needs it.
@@ -332,6 +333,19 @@ enum tk_status store_grant_put(struct store *s, const char *account,
 /* Frees its strings, wiped first. */
 void store_grant_clear(struct store_grant *g);
 
+/*
+ * Merges src into dst inside the caller's transaction: src's messages
+ * and events move to dst (each remembering src), its participants are
+ * added to dst's, and src is closed with merged_into = dst.
+ * store_ticket_unmerge() moves back what came from src, takes away the
+ * participants it added, and gives src status and merged_into NULL.
+ */
+enum tk_status store_ticket_merge(struct store *s, int64_t src, int64_t dst,
+    int64_t now);
+enum tk_status store_ticket_unmerge(struct store *s, int64_t src,
+    int64_t dst, const char *status, int64_t now);
+/* The ticket mail for *ticket goes to: the end of its merges. */
+enum tk_status store_ticket_follow(struct store *s, int64_t *ticket);
 /*
  * Claims the next queued Sent copy (kind sent_copy) of account after id
  * after, as store_outbox_claim does (its mail from store_outbox_get);

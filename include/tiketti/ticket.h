@@ -49,6 +49,20 @@ enum tk_status ticket_undelivered(struct store *s, const struct tk_conf *c,
     int64_t ticket, const char *kind, int64_t now);
 
 /*
+ * Merges ticket src into dst inside the caller's transaction (see
+ * store_ticket_merge): refused (TK_EPERM, why in errbuf) for the same
+ * ticket, one that does not exist, one merged already, or dst merged
+ * into src's chain. Events "merge" on both (src: old its status, new
+ * dst; dst: old src) by actor. Later mail for src goes to dst.
+ */
+enum tk_status ticket_merge(struct store *s, int64_t src, int64_t dst,
+    const char *actor, int64_t now, char *errbuf, size_t errlen);
+/* Undoes src's merge: everything back, its status as before; events
+ * "unmerge" on both. TK_EPERM when src is not merged. */
+enum tk_status ticket_unmerge(struct store *s, int64_t src, const char *actor,
+    int64_t now, char *errbuf, size_t errlen);
+
+/*
  * Erases the closed tickets past their mailbox's retention (conf.h
  * conf_retention) as store_ticket_erase does, one transaction each, by
  * actor "retention"; *erased counts them. An erased ticket's requester
