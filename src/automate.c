@@ -735,6 +735,11 @@ queue_mail(struct apply *ap, const struct rules_origin *o, const char *kind,
 	if (ap->history)
 		return event(ap->a, ap->ticket, ap->now, "autoreply_suppressed",
 		    ap->doer, kind, "history");
+	/* Spam is answered by nobody. */
+	if (!to_agent(kind) && ap->view.status &&
+	    strcmp(ap->view.status, "spam") == 0)
+		return event(ap->a, ap->ticket, ap->now, "autoreply_suppressed",
+		    ap->doer, kind, "spam");
 	/* Mail to the customer, a rule's reply too, minds its manners;
 	 * a notification or an assignment goes to an agent. */
 	if (!to_agent(kind) &&
@@ -1692,6 +1697,7 @@ static const struct {
 	{ "assign", "assignee", NULL }, { "tag", NULL, NULL },
 	{ "note", NULL, NULL }, { "macro", NULL, NULL },
 	{ "field", NULL, NULL }, { "merge", NULL, NULL },
+	{ "spam", NULL, "" },
 };
 
 /*
@@ -1812,6 +1818,24 @@ command_one(struct automate *a, int64_t ticket, char *word, char *arg,
 	}
 	if (strcmp(word, "note") == 0)
 		return event(a, ticket, now, "note", actor, NULL, arg);
+	if (strcmp(word, "spam") == 0) {
+		/* #spam: the ticket is spam, its sender blocked. */
+		struct store_ticket t;
+		int found;
+
+		if ((ts = store_fail(a, store_ticket_get(a->store, ticket, &t,
+		    &found))) != TK_OK || !found)
+			return ts;
+		if (t.requester && (ts = store_fail(a, store_block(a->store,
+		    t.requester, 1, now, actor))) == TK_OK)
+			ts = event(a, ticket, now, "blocked", actor, NULL,
+			    t.requester);
+		store_ticket_clear(&t);
+		if (ts == TK_OK)
+			ts = automate_set(a, ticket, "status", "spam", actor, mail,
+			    now, &changed);
+		return ts;
+	}
 	if (strcmp(word, "merge") == 0) {
 		/* #merge DST: this ticket into that one. */
 		char err[256];

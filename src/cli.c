@@ -189,6 +189,8 @@ usage(void)
 	    "  db copy SRC DST\n"
 	    "  oauth login ACCOUNT\n"
 	    "  check [-w tick=5m,poll=15m,outbox=1] [-c ...] [--milter]\n"
+	    "  block list | add ADDRESS | remove ADDRESS\n"
+	    "  purge --spam --older-than DURATION\n"
 	    "  forget ADDRESS\n"
 	    "  export ADDRESS [-o FILE]\n"
 	    "  config\n");
@@ -2744,6 +2746,102 @@ cmd_oauth(struct ctx *x, int argc, char **argv)
 	return EX_OK;
 }
 
+static int
+block_row(const char *address, int64_t at, const char *actor, void *arg)
+{
+	char when[32];
+
+	(void)arg;
+	str_time(at, when, sizeof(when));
+	printf("%-40s %s  %s\n", address, when, actor ? actor : "-");
+	return 0;
+}
+
+static char *who_runs(void);
+static const char *address_arg(const char *);
+
+/* tiketti block list | add ADDRESS | remove ADDRESS */
+static int
+cmd_block(struct ctx *x, int argc, char **argv)
+{
+	enum tk_status ts;
+	char *who;
+	int add;
+
+	if (argc == 2 && strcmp(argv[1], "list") == 0) {
+		open_store(x, 1);
+		if ((ts = store_block_list(x->store, block_row, NULL)) != TK_OK)
+			fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+		return EX_OK;
+	}
+	if (argc != 3 || (strcmp(argv[1], "add") != 0 &&
+	    strcmp(argv[1], "remove") != 0))
+		usage();
+	add = argv[1][0] == 'a';
+	address_arg(argv[2]);
+	if (add && conf_agent_by_address(x->conf, argv[2]))
+		fatalx(EX_USAGE, "%s is an agent's address", argv[2]);
+	open_store(x, 0);
+	who = who_runs();
+	if ((ts = store_begin(x->store)) != TK_OK ||
+	    (ts = store_block(x->store, argv[2], add, (int64_t)time(NULL),
+	    who)) != TK_OK || (ts = store_commit(x->store)) != TK_OK) {
+		store_rollback(x->store);
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	}
+	free(who);
+	return EX_OK;
+}
+
+/* tiketti purge --spam --older-than DURATION */
+static int
+cmd_purge(struct ctx *x, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "spam", no_argument, NULL, 's' },
+		{ "older-than", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int64_t *ids = NULL, before;
+	long long age = -1;
+	enum tk_status ts;
+	size_t n = 0;
+	int ch, spam = 0;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 's')
+			spam = 1;
+		else if (ch == 'o' && str_to_duration(optarg, 1, &age) == TK_OK)
+			;
+		else
+			usage();
+	}
+	if (!spam || age < 0 || optind != argc)
+		usage();
+	before = (int64_t)time(NULL) - age;
+	open_store(x, 0);
+	/* A ticket a transaction: a long purge holds no lock for long. */
+	if ((ts = store_spam_tickets(x->store, before, &ids, &n)) != TK_OK)
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	for (size_t i = 0; i < n; i++)
+		if ((ts = store_begin(x->store)) != TK_OK ||
+		    (ts = store_ticket_purge(x->store, ids[i])) != TK_OK ||
+		    (ts = store_commit(x->store)) != TK_OK) {
+			store_rollback(x->store);
+			fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+		}
+	if ((ts = store_begin(x->store)) != TK_OK ||
+	    (ts = store_purge_loose_spam(x->store, before)) != TK_OK ||
+	    (ts = store_commit(x->store)) != TK_OK) {
+		store_rollback(x->store);
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	}
+	printf("%zu spam tickets purged\n", n);
+	free(ids);
+	return EX_OK;
+}
+
 /* Who runs a command, for the events that record it: the login. */
 static char *
 who_runs(void)
@@ -3010,6 +3108,10 @@ main(int argc, char **argv)
 		rv = cmd_oauth(&x, argc, argv);
 	else if (strcmp(argv[0], "check") == 0)
 		rv = cmd_check(&x, argc, argv);
+	else if (strcmp(argv[0], "block") == 0)
+		rv = cmd_block(&x, argc, argv);
+	else if (strcmp(argv[0], "purge") == 0)
+		rv = cmd_purge(&x, argc, argv);
 	else if (strcmp(argv[0], "forget") == 0)
 		rv = cmd_forget(&x, argc, argv);
 	else if (strcmp(argv[0], "export") == 0)

@@ -403,7 +403,12 @@ copy_row(const struct store_outbox *o, void *arg)
 	r->out_message = o->out_message;
 	if (o->raw)
 		buf_add(&r->raw, o->raw, o->rawlen);
-	if (o->while_status && !status_in(o->ticket_status, o->while_status))
+	/* Queued before a rule or an agent called it spam. */
+	if (o->ticket_status && strcmp(o->ticket_status, "spam") == 0 &&
+	    strcmp(o->kind, "webhook") != 0 && strcmp(o->kind, "sent_copy") != 0)
+		r->stale = xstrdup("not sent: the ticket is spam");
+	else if (o->while_status && !status_in(o->ticket_status,
+	    o->while_status))
 		r->stale = xasprintf("not sent: queued while the ticket was "
 		    "%s, it is %s now", o->while_status, o->ticket_status ?
 		    o->ticket_status : "gone");

@@ -644,7 +644,7 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	enum tk_status ts;
 	char *key = dedupe_key(m), *new_text = NULL;
 	size_t cmdlen = 0;
-	int found, answer;
+	int found, answer, blocked = 0;
 
 	if ((ts = claim_thread(ig, m, key)) != TK_OK ||
 	    (ts = store_message_find(s, key, &found, &row, &ticket)) != TK_OK)
@@ -736,7 +736,15 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 		goto skip;
 	} else if (env && env->threaded_only)
 		goto skip;	/* not ours: nothing is stored */
-	else {
+	else if (cls.kind != KIND_AGENT && (ts = store_fail(ig,
+	    store_blocked(s, m->from.addr, &blocked))) != TK_OK)
+		goto fail;
+	else if (blocked) {
+		/* A blocked sender (#spam): kept as spam, nothing opened,
+		 * nothing sent. */
+		ticket = 0;
+		res->spam = 1;
+	} else {
 		if ((ts = new_ticket(ig, m, mailbox, cls.kind, 0, now,
 		    &ticket)) != TK_OK)
 			goto fail;
@@ -753,7 +761,8 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	sm.direction = cls.kind == KIND_AGENT && (agent_counterpart(c, m) ||
 	    (thr.how == THREAD_AGENT &&
 	    strcasecmp(cls.agent->name, thr.agent) == 0)) ? "out" : "in";
-	sm.kind = answer ? "csat" : classify_kind_str(cls.kind);
+	sm.kind = res->spam ? "spam" : answer ? "csat" :
+	    classify_kind_str(cls.kind);
 	sm.from_addr = m->from.addr;
 	sm.from_name = m->from.name;
 	sm.subject = m->subject;
@@ -783,6 +792,12 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	if ((ts = store_message_insert(s, &sm, &row)) != TK_OK)
 		goto fail;
 	res->message = row;
+	if (res->spam) {
+		store_ticket_clear(&t);
+		free(key);
+		free(new_text);
+		return TK_OK;
+	}
 	for (size_t i = 0; i < m->natt; i++)
 		if ((ts = store_attachment_add(s, row, m->att[i].name,
 		    m->att[i].type, (int64_t)m->att[i].size, m->att[i].sha256)) !=

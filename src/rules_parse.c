@@ -207,7 +207,7 @@ status_value(struct parser *p, const char *v, int line, int col)
 	if (ticket_status_valid(v))
 		return 0;
 	return error_at(p, line, col, "unknown status \"%s\" (want new, open, "
-	    "pending, solved or closed)", v);
+	    "pending, solved, closed or spam)", v);
 }
 
 /* ---- events ---- */

@@ -288,6 +288,17 @@ static const char schema_pg_v13[] =
 "ALTER TABLE messages ADD COLUMN merged_from BIGINT;"
 "ALTER TABLE events ADD COLUMN merged_from BIGINT;"
 "ALTER TABLE participants ADD COLUMN merged_from BIGINT;";
+/* Spam (issue 29): senders whose mail is spam from now on. */
+static const char schema_v14[] =
+"CREATE TABLE blocked ("
+"  address TEXT PRIMARY KEY COLLATE NOCASE,"
+"  at INTEGER NOT NULL,"
+"  actor TEXT) WITHOUT ROWID;";
+static const char schema_pg_v14[] =
+"CREATE TABLE blocked ("
+"  address TEXT PRIMARY KEY,"
+"  at BIGINT NOT NULL,"
+"  actor TEXT);";
 static const char schema_pg_v8[] =
 "CREATE TABLE agent_state ("
 "  name TEXT PRIMARY KEY,"
@@ -441,7 +452,7 @@ static const struct migration migrations_sqlite[] = {
 	{ 7, "schema 7", schema_v7 }, { 8, "schema 8", schema_v8 },
 	{ 9, "schema 9", schema_v9 }, { 10, "schema 10", schema_v10 },
 	{ 11, "schema 11", schema_v11 }, { 12, "schema 12", schema_v12 },
-	{ 13, "schema 13", schema_v13 },
+	{ 13, "schema 13", schema_v13 }, { 14, "schema 14", schema_v14 },
 	{ 0, NULL, NULL },
 };
 
@@ -449,7 +460,7 @@ static const struct migration migrations_pg[] = {
 	{ 7, "schema", schema_pg_v7 }, { 8, "schema 8", schema_pg_v8 },
 	{ 9, "schema 9", schema_pg_v9 }, { 10, "schema 10", schema_pg_v10 },
 	{ 11, "schema 11", schema_pg_v11 }, { 12, "schema 12", schema_pg_v12 },
-	{ 13, "schema 13", schema_pg_v13 },
+	{ 13, "schema 13", schema_pg_v13 }, { 14, "schema 14", schema_pg_v14 },
 	{ 0, NULL, NULL },
 };
 
@@ -488,7 +499,13 @@ enum stmt_id {
 	Q_COPY_CLAIM,
 	Q_MERGE_MESSAGES, Q_MERGE_EVENTS, Q_MERGE_PARTS, Q_MERGE_TICKET,
 	Q_UNMERGE_MESSAGES, Q_UNMERGE_EVENTS, Q_UNMERGE_PARTS, Q_UNMERGE_TICKET,
-	Q_MERGED_INTO,
+	Q_MERGED_INTO, Q_BLOCK_ADD, Q_BLOCK_DEL, Q_BLOCK_IS, Q_BLOCK_LIST,
+	Q_PURGE_SPAM_TICKETS,
+	Q_PURGE_PARENT, Q_PURGE_ATT, Q_PURGE_RAW, Q_PURGE_OUTBOX,
+	Q_PURGE_OUTBOX_MSG, Q_PURGE_OUTBOX_OUT, Q_PURGE_EVENTS,
+	Q_PURGE_EVENTS_MSG, Q_PURGE_MESSAGES, Q_PURGE_PARTS, Q_PURGE_TAGS,
+	Q_PURGE_FIELDS, Q_PURGE_FIRED, Q_PURGE_BOUNCED, Q_PURGE_TICKET,
+	Q_PURGE_LOOSE_ATT, Q_PURGE_LOOSE_RAW, Q_PURGE_LOOSE,
 	Q__COUNT
 };
 
@@ -512,9 +529,9 @@ enum stmt_id {
 	" coalesce(o.out_message, 0), o.while_status," \
 	" (SELECT status FROM tickets t WHERE t.id = o.ticket_id)"
 
-/* A merged ticket counts in the one it went into. */
+/* A merged ticket counts in the one it went into; spam counts nowhere. */
 #define REP_MAILBOX "(CAST(?3 AS TEXT) IS NULL OR t.mailbox = ?3)" \
-	" AND t.merged_into IS NULL"
+	" AND t.merged_into IS NULL AND t.status <> 'spam'"
 /* Events of the mailbox's tickets, without a join when there is none. */
 #define REP_EV_MAILBOX "(CAST(?3 AS TEXT) IS NULL OR e.ticket_id IN" \
 	" (SELECT id FROM tickets WHERE mailbox = ?3))"
@@ -677,6 +694,45 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    " AND merged_from = ?1",
 	[Q_UNMERGE_TICKET] = "UPDATE tickets SET merged_into = NULL,"
 	    " status = ?2, status_at = ?3, updated_at = ?3 WHERE id = ?1",
+	/* Block list: PostgreSQL keeps its addresses in lower case. */
+	[Q_BLOCK_ADD] = "INSERT INTO blocked (address, at, actor)"
+	    " VALUES (lower(?1), ?2, ?3) ON CONFLICT (address) DO NOTHING",
+	[Q_BLOCK_DEL] = "DELETE FROM blocked WHERE address = lower(?1)",
+	[Q_BLOCK_IS] = "SELECT count(*) FROM blocked WHERE address = lower(?1)",
+	[Q_BLOCK_LIST] = "SELECT address, at, actor FROM blocked ORDER BY address",
+	/* Spam tickets whose status is older than ?1. */
+	[Q_PURGE_SPAM_TICKETS] = "SELECT id FROM tickets WHERE status = 'spam'"
+	    " AND status_at < ?1 ORDER BY id",
+	/* A ticket deleted whole (purge --spam), ?1: nothing refers to it or
+	 * its messages after. */
+#define OF_TICKET "(SELECT id FROM messages WHERE ticket_id = ?1)"
+	[Q_PURGE_PARENT] = "UPDATE tickets SET parent = NULL WHERE parent = ?1",
+	[Q_PURGE_ATT] = "DELETE FROM attachments WHERE message IN " OF_TICKET,
+	[Q_PURGE_RAW] = "DELETE FROM raw_messages WHERE message IN " OF_TICKET,
+	[Q_PURGE_OUTBOX] = "DELETE FROM outbox WHERE ticket_id = ?1",
+	[Q_PURGE_OUTBOX_MSG] = "UPDATE outbox SET message = NULL"
+	    " WHERE message IN " OF_TICKET,
+	[Q_PURGE_OUTBOX_OUT] = "UPDATE outbox SET out_message = NULL"
+	    " WHERE out_message IN " OF_TICKET,
+	[Q_PURGE_EVENTS] = "DELETE FROM events WHERE ticket_id = ?1",
+	[Q_PURGE_EVENTS_MSG] = "UPDATE events SET message = NULL"
+	    " WHERE message IN " OF_TICKET,
+	[Q_PURGE_MESSAGES] = "DELETE FROM messages WHERE ticket_id = ?1",
+	[Q_PURGE_PARTS] = "DELETE FROM participants WHERE ticket_id = ?1",
+	[Q_PURGE_TAGS] = "DELETE FROM tags WHERE ticket_id = ?1",
+	[Q_PURGE_FIELDS] = "DELETE FROM fields WHERE ticket_id = ?1",
+	[Q_PURGE_FIRED] = "DELETE FROM rule_fired WHERE ticket_id = ?1",
+	[Q_PURGE_BOUNCED] = "DELETE FROM bounced WHERE ticket_id = ?1",
+	[Q_PURGE_TICKET] = "DELETE FROM tickets WHERE id = ?1",
+	/* A blocked sender's mail kept without a ticket, before ?1. */
+#define LOOSE_SPAM "(SELECT id FROM messages WHERE ticket_id IS NULL" \
+	" AND kind = 'spam' AND received_at < ?1)"
+	[Q_PURGE_LOOSE_ATT] = "DELETE FROM attachments WHERE message IN "
+	    LOOSE_SPAM,
+	[Q_PURGE_LOOSE_RAW] = "DELETE FROM raw_messages WHERE message IN "
+	    LOOSE_SPAM,
+	[Q_PURGE_LOOSE] = "DELETE FROM messages WHERE ticket_id IS NULL"
+	    " AND kind = 'spam' AND received_at < ?1",
 	[Q_MERGED_INTO] = "SELECT coalesce(merged_into, 0) FROM tickets"
 	    " WHERE id = ?1",
 	[Q_FIRED_OF] = "SELECT rule, occurrence, at FROM rule_fired"
@@ -1335,6 +1391,7 @@ static const struct copy_table {
 	{ "oauth_grants", "account, refresh_token, access_token, expires_at,"
 	    " updated_at", "account", -1, NULL },
 	{ "health", "name, at, ok, detail", "name", -1, NULL },
+	{ "blocked", "address, at, actor", "address", -1, NULL },
 	/* PostgreSQL keeps bounced addresses in lower case. */
 	{ "bounced", "address, at, ticket_id", "address", -1,
 	    "lower(?1), ?2, ?3" },
@@ -2498,6 +2555,123 @@ store_ticket_follow(struct store *s, int64_t *ticket)
 		*ticket = into;
 	}
 	return TK_OK;
+}
+
+static enum tk_status int_by_text(struct store *, enum stmt_id, const char *,
+    int64_t *, int *, const char *);
+
+enum tk_status
+store_block(struct store *s, const char *address, int add, int64_t at,
+    const char *actor)
+{
+	struct db_stmt *st = stmt(s, add ? Q_BLOCK_ADD : Q_BLOCK_DEL);
+
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_text(st, 1, address);
+	if (add) {
+		db_bind_int64(st, 2, at);
+		db_bind_text(st, 3, actor);
+	}
+	return run(s, st, add ? "block" : "unblock");
+}
+
+enum tk_status
+store_blocked(struct store *s, const char *address, int *blocked)
+{
+	int64_t n = 0;
+	enum tk_status ts;
+
+	*blocked = 0;
+	if (address == NULL)
+		return TK_OK;
+	if ((ts = int_by_text(s, Q_BLOCK_IS, address, &n, NULL, "blocked")) ==
+	    TK_OK)
+		*blocked = n > 0;
+	return ts;
+}
+
+enum tk_status
+store_block_list(struct store *s,
+    int (*fn)(const char *address, int64_t at, const char *actor, void *),
+    void *arg)
+{
+	struct db_stmt *st = stmt(s, Q_BLOCK_LIST);
+	enum db_rc rc;
+
+	if (st == NULL)
+		return TK_EIO;
+	while ((rc = db_step(st)) == DB_ROW)
+		if (fn(col(st, 0), db_int64(st, 1), col(st, 2), arg)) {
+			rc = DB_DONE;
+			break;
+		}
+	if (rc != DB_DONE)
+		seterr(s, "block list");
+	db_reset(st);
+	return rc_status(s, rc);
+}
+
+/* Runs each statement of q with ?1 bound to v. */
+static enum tk_status
+steps_with(struct store *s, const enum stmt_id *q, size_t n, int64_t v,
+    const char *what)
+{
+	enum tk_status ts;
+
+	for (size_t i = 0; i < n; i++) {
+		struct db_stmt *st = stmt(s, q[i]);
+
+		if (st == NULL)
+			return TK_EIO;
+		db_bind_int64(st, 1, v);
+		if ((ts = run(s, st, what)) != TK_OK)
+			return ts;
+	}
+	return TK_OK;
+}
+
+enum tk_status
+store_ticket_purge(struct store *s, int64_t ticket)
+{
+	/* In this order: what refers to a row goes before it. */
+	static const enum stmt_id q[] = { Q_PURGE_PARENT, Q_PURGE_ATT,
+	    Q_PURGE_RAW, Q_PURGE_OUTBOX, Q_PURGE_OUTBOX_MSG, Q_PURGE_OUTBOX_OUT,
+	    Q_PURGE_EVENTS, Q_PURGE_EVENTS_MSG, Q_PURGE_MESSAGES,
+	    Q_PURGE_PARTS, Q_PURGE_TAGS, Q_PURGE_FIELDS, Q_PURGE_FIRED,
+	    Q_PURGE_BOUNCED, Q_PURGE_TICKET };
+
+	return steps_with(s, q, sizeof(q) / sizeof(q[0]), ticket, "purge");
+}
+
+enum tk_status
+store_purge_loose_spam(struct store *s, int64_t before)
+{
+	static const enum stmt_id q[] = { Q_PURGE_LOOSE_ATT, Q_PURGE_LOOSE_RAW,
+	    Q_PURGE_LOOSE };
+
+	return steps_with(s, q, 3, before, "purge spam");
+}
+
+enum tk_status
+store_spam_tickets(struct store *s, int64_t before, int64_t **ids, size_t *n)
+{
+	struct db_stmt *st = stmt(s, Q_PURGE_SPAM_TICKETS);
+	enum db_rc rc;
+
+	*ids = NULL;
+	*n = 0;
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_int64(st, 1, before);
+	while ((rc = db_step(st)) == DB_ROW) {
+		*ids = xreallocarray(*ids, *n + 1, sizeof(**ids));
+		(*ids)[(*n)++] = db_int64(st, 0);
+	}
+	if (rc != DB_DONE)
+		seterr(s, "spam tickets");
+	db_reset(st);
+	return rc_status(s, rc);
 }
 
 enum tk_status

@@ -22,7 +22,7 @@
 #include "tiketti/ticket.h"
 
 static const char *const statuses[] = {
-	"new", "open", "pending", "solved", "closed", NULL
+	"new", "open", "pending", "solved", "closed", "spam", NULL
 };
 static const char *const priorities[] = {
 	"low", "normal", "high", "urgent", NULL
@@ -81,7 +81,7 @@ ticket_set(struct store *s, const struct tk_conf *c, int64_t id,
 		if (!ok) {
 			snprintf(errbuf, errlen, "bad %s \"%s\" (want %s)", field,
 			    value ? value : "", strcmp(field, "status") == 0 ?
-			    "new, open, pending, solved or closed" :
+			    "new, open, pending, solved, closed or spam" :
 			    "low, normal, high or urgent");
 			return TK_EPERM;
 		}

@@ -121,7 +121,7 @@ is "mbox: three messages threaded into one ticket" \
 
 # ticket set: validated, recorded, filtered.
 is "set: a bad status is refused (64)" "$(exitcode tk ticket set 1 status finished)" 64
-check "set: says what is allowed" grep -q "new, open, pending, solved or closed" "$WORK/err"
+check "set: says what is allowed" grep -q "new, open, pending, solved, closed or spam" "$WORK/err"
 is "set: an unknown field is refused (64)" "$(exitcode tk ticket set 1 colour red)" 64
 is "set: an unknown ticket is refused (64)" "$(exitcode tk ticket set 999 status open)" 64
 is "set: priority urgent" "$(exitcode tk ticket set 1 priority urgent)" 0

@@ -62,6 +62,8 @@ struct ingest_result {
 	int			 history;	/* older than history_age */
 	int			 masked;	/* redact wrote the raw message
 						 * again (ingest_message) */
+	int			 spam;		/* a blocked sender's: stored as
+						 * spam, no ticket */
 };
 
 /* c and s are borrowed and must outlive the handle. */

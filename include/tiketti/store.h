@@ -180,7 +180,7 @@ enum tk_status store_copy(struct store *src, struct store *dst,
 /* The schema version the database is at; -1 on error. */
 int store_schema_version(struct store *s);
 /* The schema version this tiketti writes. */
-#define STORE_SCHEMA_VERSION	13
+#define STORE_SCHEMA_VERSION	14
 /*
  * Prepares every statement of the store on this connection: a dialect's
  * mistake shows here rather than on the first mail that needs it.
@@ -344,6 +344,22 @@ enum tk_status store_ticket_merge(struct store *s, int64_t src, int64_t dst,
     int64_t now);
 enum tk_status store_ticket_unmerge(struct store *s, int64_t src,
     int64_t dst, const char *status, int64_t now);
+/* The block list (#spam, tiketti block): add (1) or remove (0). */
+enum tk_status store_block(struct store *s, const char *address, int add,
+    int64_t at, const char *actor);
+enum tk_status store_blocked(struct store *s, const char *address,
+    int *blocked);
+enum tk_status store_block_list(struct store *s,
+    int (*fn)(const char *address, int64_t at, const char *actor, void *),
+    void *arg);
+/* Deletes a ticket and everything of it (purge --spam), inside the
+ * caller's transaction. */
+enum tk_status store_ticket_purge(struct store *s, int64_t ticket);
+/* Deletes the spam kept without a ticket received before `before`. */
+enum tk_status store_purge_loose_spam(struct store *s, int64_t before);
+/* Spam tickets whose status changed before `before`; caller frees. */
+enum tk_status store_spam_tickets(struct store *s, int64_t before,
+    int64_t **ids, size_t *n);
 /* The ticket mail for *ticket goes to: the end of its merges. */
 enum tk_status store_ticket_follow(struct store *s, int64_t *ticket);
 /*

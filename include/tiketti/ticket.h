@@ -10,7 +10,7 @@
 #include "tiketti/json.h"
 #include "tiketti/store.h"
 
-/* 1 when value is a status (new|open|pending|solved|closed). */
+/* 1 when value is a status (new|open|pending|solved|closed|spam). */
 int ticket_status_valid(const char *value);
 /* 1 when value is a priority (low|normal|high|urgent). */
 int ticket_priority_valid(const char *value);
