@@ -164,6 +164,7 @@ usage(void)
 	    "  ticket set ID field NAME VALUE\n"
 	    "  ticket merge SRC DST\n"
 	    "  ticket unmerge SRC\n"
+	    "  ticket split ID MESSAGE\n"
 	    "  queue [--format text|json]\n"
 	    "  agent list [--format text|json]\n"
 	    "  agent set NAME away [--until TIME] | back\n"
@@ -1862,6 +1863,33 @@ ticket_merge_cmd(struct ctx *x, int argc, char **argv, int merge)
 	return EX_OK;
 }
 
+/* ticket split ID MESSAGE: prints the new ticket's number. */
+static int
+ticket_split_cmd(struct ctx *x, int argc, char **argv)
+{
+	enum tk_status ts;
+	int64_t id, out;
+	char err[256];
+
+	if (argc != 2)
+		usage();
+	id = ticket_id_arg(argv[0]);
+	open_store(x, 0);
+	if ((ts = store_begin(x->store)) != TK_OK)
+		fatalx(tk_status_exit(ts), "%s", store_errmsg(x->store));
+	ts = ticket_split(x->store, x->conf, id, argv[1], "admin",
+	    (int64_t)time(NULL), &out, err, sizeof(err));
+	if (ts == TK_OK)
+		ts = store_commit(x->store);
+	if (ts != TK_OK) {
+		store_rollback(x->store);
+		fatalx(ts == TK_EPERM ? EX_USAGE : tk_status_exit(ts), "%s",
+		    ts == TK_EPERM ? err : store_errmsg(x->store));
+	}
+	printf("%lld\n", (long long)out);
+	return EX_OK;
+}
+
 static int
 cmd_ticket(struct ctx *x, int argc, char **argv)
 {
@@ -1873,6 +1901,8 @@ cmd_ticket(struct ctx *x, int argc, char **argv)
 		return ticket_show(x, argc - 2, argv + 2);
 	if (strcmp(argv[1], "set") == 0)
 		return ticket_set_cmd(x, argc - 2, argv + 2);
+	if (strcmp(argv[1], "split") == 0)
+		return ticket_split_cmd(x, argc - 2, argv + 2);
 	if (strcmp(argv[1], "merge") == 0 || strcmp(argv[1], "unmerge") == 0)
 		return ticket_merge_cmd(x, argc - 2, argv + 2,
 		    argv[1][0] == 'm');

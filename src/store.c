@@ -506,6 +506,7 @@ enum stmt_id {
 	Q_PURGE_EVENTS_MSG, Q_PURGE_MESSAGES, Q_PURGE_PARTS, Q_PURGE_TAGS,
 	Q_PURGE_FIELDS, Q_PURGE_FIRED, Q_PURGE_BOUNCED, Q_PURGE_TICKET,
 	Q_PURGE_LOOSE_ATT, Q_PURGE_LOOSE_RAW, Q_PURGE_LOOSE,
+	Q_MOVE_MESSAGE, Q_MOVE_MESSAGE_EVENTS, Q_COPY_PARTS,
 	Q__COUNT
 };
 
@@ -733,6 +734,13 @@ static const char *const stmt_sql[Q__COUNT] = {
 	    LOOSE_SPAM,
 	[Q_PURGE_LOOSE] = "DELETE FROM messages WHERE ticket_id IS NULL"
 	    " AND kind = 'spam' AND received_at < ?1",
+	/* Split: message ?1 to ticket ?2, with its message events. */
+	[Q_MOVE_MESSAGE] = "UPDATE messages SET ticket_id = ?2 WHERE id = ?1",
+	[Q_MOVE_MESSAGE_EVENTS] = "UPDATE events SET ticket_id = ?2"
+	    " WHERE message = ?1 AND type = 'message'",
+	[Q_COPY_PARTS] = "INSERT INTO participants (ticket_id, address)"
+	    " SELECT ?2, address FROM participants WHERE ticket_id = ?1"
+	    " ON CONFLICT (ticket_id, address) DO NOTHING",
 	[Q_MERGED_INTO] = "SELECT coalesce(merged_into, 0) FROM tickets"
 	    " WHERE id = ?1",
 	[Q_FIRED_OF] = "SELECT rule, occurrence, at FROM rule_fired"
@@ -2529,6 +2537,23 @@ store_ticket_unmerge(struct store *s, int64_t src, int64_t dst,
 	db_bind_text(st, 2, status);
 	db_bind_int64(st, 3, now);
 	return run(s, st, "unmerge ticket");
+}
+
+enum tk_status
+store_message_move(struct store *s, int64_t message, int64_t ticket)
+{
+	static const enum stmt_id q[] = { Q_MOVE_MESSAGE,
+	    Q_MOVE_MESSAGE_EVENTS };
+
+	return merge_steps(s, q, 2, message, ticket);
+}
+
+enum tk_status
+store_participants_copy(struct store *s, int64_t from, int64_t to)
+{
+	static const enum stmt_id q[] = { Q_COPY_PARTS };
+
+	return merge_steps(s, q, 1, from, to);
 }
 
 enum tk_status

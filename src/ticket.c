@@ -19,6 +19,7 @@
 #include "tiketti/buf.h"
 #include "tiketti/mime.h"
 #include "tiketti/str.h"
+#include "tiketti/thread.h"
 #include "tiketti/ticket.h"
 
 static const char *const statuses[] = {
@@ -399,5 +400,187 @@ ticket_forget(struct store *s, const struct tk_conf *c, const char *address,
 fail:
 	store_rollback(s);
 	free(ids);
+	return ts;
+}
+
+/* The ticket's messages: their numbers, Message-IDs and what they
+ * answer (read from their raw mail). */
+struct split_msg {
+	int64_t	  id;
+	char	 *mid;
+	char	 *subject;
+	char	**answers;	/* In-Reply-To and References */
+	size_t	  nanswers;
+	int	  in;		/* goes to the new ticket */
+};
+
+struct split {
+	struct split_msg	*v;
+	size_t			 n;
+};
+
+static int
+split_collect(const struct store_msginfo *m, void *arg)
+{
+	struct split *sp = arg;
+	struct split_msg *x;
+
+	sp->v = xreallocarray(sp->v, sp->n + 1, sizeof(*sp->v));
+	x = &sp->v[sp->n++];
+	memset(x, 0, sizeof(*x));
+	x->id = m->id;
+	x->mid = m->message_id ? xstrdup(m->message_id) : NULL;
+	x->subject = xstrdup(m->subject ? m->subject : "");
+	return 0;
+}
+
+static void
+split_free(struct split *sp)
+{
+	for (size_t i = 0; i < sp->n; i++) {
+		free(sp->v[i].mid);
+		free(sp->v[i].subject);
+		for (size_t k = 0; k < sp->v[i].nanswers; k++)
+			free(sp->v[i].answers[k]);
+		free(sp->v[i].answers);
+	}
+	free(sp->v);
+}
+
+/* 1 when x answers a message already going to the new ticket. */
+static int
+answers_one_in(const struct split *sp, const struct split_msg *x)
+{
+	for (size_t k = 0; k < x->nanswers; k++)
+		for (size_t i = 0; i < sp->n; i++)
+			if (sp->v[i].in && sp->v[i].mid &&
+			    strcmp(sp->v[i].mid, x->answers[k]) == 0)
+				return 1;
+	return 0;
+}
+
+enum tk_status
+ticket_split(struct store *s, const struct tk_conf *c, int64_t id,
+    const char *which, const char *actor, int64_t now, int64_t *out,
+    char *errbuf, size_t errlen)
+{
+	struct split sp = { NULL, 0 };
+	struct store_ticket t, nt = { 0 };
+	struct split_msg *target = NULL;
+	enum tk_status ts;
+	size_t moving = 0;
+	char num[24], *subject = NULL, *want;
+	int found = 0, more;
+
+	*out = 0;
+	if ((ts = store_ticket_get(s, id, &t, &found)) != TK_OK ||
+	    (found && (ts = store_ticket_messages(s, id, split_collect, &sp)) !=
+	    TK_OK)) {
+		snprintf(errbuf, errlen, "%s", store_errmsg(s));
+		goto done;
+	}
+	if (!found) {
+		snprintf(errbuf, errlen, "no ticket %lld", (long long)id);
+		ts = TK_EPERM;
+		goto done;
+	}
+	/* By number, or by Message-ID with or without its <>. */
+	want = xstrdup(which + (which[0] == '<'));
+	want[strcspn(want, ">")] = '\0';
+	for (size_t i = 0; i < sp.n && target == NULL; i++) {
+		char n[24];
+
+		snprintf(n, sizeof(n), "%lld", (long long)sp.v[i].id);
+		if (strcmp(n, which) == 0 || (sp.v[i].mid &&
+		    strcmp(sp.v[i].mid, want) == 0))
+			target = &sp.v[i];
+	}
+	free(want);
+	if (target == NULL) {
+		snprintf(errbuf, errlen, "ticket %lld has no message %s",
+		    (long long)id, which);
+		ts = TK_EPERM;
+		goto done;
+	}
+	/* What each message answers, from its raw mail. */
+	for (size_t i = 0; i < sp.n; i++) {
+		struct buf raw;
+		struct tk_msg *m;
+		int rfound = 0;
+
+		buf_init(&raw, (size_t)c->message_size_limit);
+		if ((ts = store_message_raw(s, sp.v[i].id, &raw, &rfound)) ==
+		    TK_ELIMIT)
+			ts = TK_OK;
+		if (ts != TK_OK) {
+			buf_free(&raw);
+			snprintf(errbuf, errlen, "%s", store_errmsg(s));
+			goto done;
+		}
+		if (rfound) {
+			m = mime_parse(raw.data ? raw.data : "", raw.len,
+			    (const char *const *)c->fallback_charsets);
+			sp.v[i].answers = xcalloc(m->nreferences + 1,
+			    sizeof(char *));
+			if (m->in_reply_to)
+				sp.v[i].answers[sp.v[i].nanswers++] =
+				    xstrdup(m->in_reply_to);
+			for (size_t k = 0; k < m->nreferences; k++)
+				sp.v[i].answers[sp.v[i].nanswers++] =
+				    xstrdup(m->references[k]);
+			mime_free(m);
+		}
+		buf_free(&raw);
+	}
+	/* The message and, however deep, what answers it. */
+	target->in = 1;
+	do {
+		more = 0;
+		for (size_t i = 0; i < sp.n; i++)
+			if (!sp.v[i].in && answers_one_in(&sp, &sp.v[i]))
+				sp.v[i].in = more = 1;
+	} while (more);
+	for (size_t i = 0; i < sp.n; i++)
+		moving += sp.v[i].in;
+	if (moving == sp.n) {
+		snprintf(errbuf, errlen, "that is all of ticket %lld's mail: "
+		    "nothing would be left", (long long)id);
+		ts = TK_EPERM;
+		goto done;
+	}
+	subject = thread_subject_strip(target->subject, c->ticket_prefix);
+	nt.subject = *subject ? subject : (char *)"(no subject)";
+	nt.status = (char *)"new";
+	nt.priority = (char *)"normal";
+	nt.requester = t.requester;
+	nt.requester_name = t.requester_name;
+	nt.mailbox = t.mailbox;
+	nt.created_at = now;
+	if ((ts = store_ticket_insert(s, &nt)) != TK_OK ||
+	    (ts = store_event_add(s, nt.id, now, "created", actor, NULL, "new",
+	    0)) != TK_OK ||
+	    (ts = store_participants_copy(s, id, nt.id)) != TK_OK)
+		goto storefail;
+	for (size_t i = 0; i < sp.n; i++)
+		if (sp.v[i].in && (ts = store_message_move(s, sp.v[i].id,
+		    nt.id)) != TK_OK)
+			goto storefail;
+	snprintf(num, sizeof(num), "%lld", (long long)nt.id);
+	if ((ts = store_event_add(s, id, now, "split", actor, NULL, num, 0)) !=
+	    TK_OK)
+		goto storefail;
+	snprintf(num, sizeof(num), "%lld", (long long)id);
+	if ((ts = store_event_add(s, nt.id, now, "split", actor, num, NULL, 0)) !=
+	    TK_OK)
+		goto storefail;
+	*out = nt.id;
+	goto done;
+storefail:
+	snprintf(errbuf, errlen, "%s", store_errmsg(s));
+done:
+	free(subject);
+	if (found)
+		store_ticket_clear(&t);
+	split_free(&sp);
 	return ts;
 }

@@ -5,7 +5,9 @@
 # its autoreply - lands on DST; a report counts one ticket; `ticket
 # unmerge SRC` puts everything back, its status too, and later mail
 # threads to SRC again; an agent's #merge does the same from her mail;
-# refusals (itself, a merged ticket, no such ticket). tests/pg.sh runs it
+# refusals (itself, a merged ticket, no such ticket). `ticket split`
+# moves a message and what answers it (In-Reply-To and References, however
+# deep) into a new ticket, where later replies follow. tests/pg.sh runs it
 # again on PostgreSQL.
 . "${SRCDIR:-.}/tests/lib.sh"
 
@@ -81,4 +83,31 @@ printf 'Authentication-Results: mx.yritys.example; dkim=pass header.d=yritys.exa
 is "an agent's #merge DST: SRC merged into DST, her mail with it" \
     "$(tk ticket show "$SRC" --format json | json 'str(d["merged_into"])')/$(on m1@yritys.example)" "$DST/$DST"
 is "... by her" "$(sql "select actor from events where ticket_id = $SRC and type = 'merge' order by id desc limit 1")" "maria@yritys.example"
+
+# ---- split ----
+mail p1@asiakas.example "Tilaus 1"
+T=$(on p1@asiakas.example)
+mail p2@asiakas.example "Re: Tilaus 1" p1@asiakas.example
+mail q1@asiakas.example "[Tuki #$T] Toinen asia samassa"
+mail q2@asiakas.example "Re: Toinen asia" q1@asiakas.example
+printf 'From: Anna <anna@asiakas.example>\nTo: tuki@yritys.example\nSubject: Re: Toinen asia\nMessage-ID: <q3@asiakas.example>\nReferences: <q1@asiakas.example> <q2@asiakas.example>\n\nVielä.\n' |
+    tk ingest >/dev/null 2>&1
+is "five messages on one ticket" "$(sql "select count(*) from messages where ticket_id = $T and direction = 'in'")" 5
+NEW=$(tk ticket split "$T" "<q1@asiakas.example>" 2>"$WORK/err")
+is "ticket split ID MESSAGE-ID: a new ticket" "$(test -n "$NEW" && test "$NEW" != "$T" && echo new)" new
+is "... the message and what answers it, however deep, moved" \
+    "$(on q1@asiakas.example)/$(on q2@asiakas.example)/$(on q3@asiakas.example)" "$NEW/$NEW/$NEW"
+is "... the rest stays" "$(on p1@asiakas.example)/$(on p2@asiakas.example)" "$T/$T"
+is "... the same requester, the message's subject" \
+    "$(tk ticket show "$NEW" --format json | json 'd["requester"] + "/" + d["subject"]')" "anna@asiakas.example/Toinen asia samassa"
+is "... a split event on both" \
+    "$(sql "select count(*) from events where type = 'split' and ticket_id in ($T, $NEW)")" 2
+mail q4@asiakas.example "Re: Toinen asia" q2@asiakas.example
+is "a later reply to a split message follows it to the new ticket" "$(on q4@asiakas.example)" "$NEW"
+P2=$(sql "select id from messages where message_id = 'p2@asiakas.example'")
+is "split by the message's number" \
+    "$(tk ticket split "$T" "$P2" >/dev/null 2>&1; on p2@asiakas.example | grep -vc "^$T\$")" 1
+is "splitting off all of a ticket's mail: refused (64)" \
+    "$(exitcode tk ticket split "$NEW" "<q1@asiakas.example>")" 64
+is "... and a message it does not have" "$(exitcode tk ticket split "$T" "<nope@x>")" 64
 done_testing

@@ -360,6 +360,12 @@ enum tk_status store_purge_loose_spam(struct store *s, int64_t before);
 /* Spam tickets whose status changed before `before`; caller frees. */
 enum tk_status store_spam_tickets(struct store *s, int64_t before,
     int64_t **ids, size_t *n);
+/* A message, with its "message" event, to another ticket (split). */
+enum tk_status store_message_move(struct store *s, int64_t message,
+    int64_t ticket);
+/* Ticket from's participants added to ticket to's. */
+enum tk_status store_participants_copy(struct store *s, int64_t from,
+    int64_t to);
 /* The ticket mail for *ticket goes to: the end of its merges. */
 enum tk_status store_ticket_follow(struct store *s, int64_t *ticket);
 /*

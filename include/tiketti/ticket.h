@@ -57,6 +57,17 @@ enum tk_status ticket_undelivered(struct store *s, const struct tk_conf *c,
  */
 enum tk_status ticket_merge(struct store *s, int64_t src, int64_t dst,
     const char *actor, int64_t now, char *errbuf, size_t errlen);
+/*
+ * Splits a message of ticket id (which: its number in `ticket show`, or
+ * its Message-ID) and the messages that answer it (In-Reply-To and
+ * References, however deep) into a new ticket of the same requester and
+ * mailbox, inside the caller's transaction; *out is its number. Events
+ * "split" on both. TK_EPERM (why in errbuf) for no such message, or all
+ * of the ticket's.
+ */
+enum tk_status ticket_split(struct store *s, const struct tk_conf *c,
+    int64_t id, const char *which, const char *actor, int64_t now,
+    int64_t *out, char *errbuf, size_t errlen);
 /* Undoes src's merge: everything back, its status as before; events
  * "unmerge" on both. TK_EPERM when src is not merged. */
 enum tk_status ticket_unmerge(struct store *s, int64_t src, const char *actor,
