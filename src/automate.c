@@ -1697,7 +1697,7 @@ static const struct {
 	{ "assign", "assignee", NULL }, { "tag", NULL, NULL },
 	{ "note", NULL, NULL }, { "macro", NULL, NULL },
 	{ "field", NULL, NULL }, { "merge", NULL, NULL },
-	{ "spam", NULL, "" },
+	{ "spam", NULL, "" }, { "fwd", NULL, "" },
 };
 
 /*
@@ -1818,6 +1818,9 @@ command_one(struct automate *a, int64_t ticket, char *word, char *arg,
 	}
 	if (strcmp(word, "note") == 0)
 		return event(a, ticket, now, "note", actor, NULL, arg);
+	if (strcmp(word, "fwd") == 0)	/* ingest found no message in it */
+		return event(a, ticket, now, "command_error", actor,
+		    "no forwarded message in it", word);
 	if (strcmp(word, "spam") == 0) {
 		/* #spam: the ticket is spam, its sender blocked. */
 		struct store_ticket t;

@@ -80,6 +80,7 @@ static const struct param conf_params[] = {
 	{ "calendars_dir", P_STR, SYSCONFDIR "/tiketti/calendars",
 	    OFF(calendars_dir), 0, 0, 0, NULL },
 	{ "sla_policy", P_OPT, "", OFF(sla_policy), 0, 0, 0, NULL },
+	{ "forward_subject", P_OPT, "", OFF(forward_subject), 0, 0, 0, NULL },
 	{ "form_senders", P_LIST_LC, "", OFF(form_senders), OFF(nform_senders),
 	    0, 0, NULL },
 	{ "form_requester_field", P_OPT, "", OFF(form_requester_field), 0, 0,

@@ -24,6 +24,7 @@
 #include "tiketti/automate.h"
 #include "tiketti/buf.h"
 #include "tiketti/extract.h"
+#include "tiketti/forward.h"
 #include "tiketti/ingest.h"
 #include "tiketti/mime.h"
 #include "tiketti/ooo.h"
@@ -557,6 +558,11 @@ message_time(const struct tk_conf *c, const struct tk_msg *m,
 {
 	int64_t wall = (int64_t)time(NULL), t;
 
+	/* A forward's original: its own time, never history. */
+	if (env && env->forwarded) {
+		t = m->date;
+		return res->at = t > 0 && t <= wall ? t : wall;
+	}
 	if (env == NULL || !env->stamp)
 		return res->at = wall;
 	t = m->date;
@@ -629,6 +635,119 @@ form_sender(const struct tk_conf *c, const char *addr)
 	return 0;
 }
 
+static enum tk_status pipeline(struct ingest *, const struct tk_msg *,
+    const char *, size_t, const struct ingest_envelope *,
+    struct ingest_result *);
+
+/* An agent's #fwd among her command lines, or forward_subject in the
+ * Subject. */
+static int
+forward_wanted(const struct tk_conf *c, const struct tk_msg *m)
+{
+	size_t len = automate_commands_len(m->body);
+	const char *p = m->body;
+
+	if (c->forward_subject && strcasestr(m->subject, c->forward_subject))
+		return 1;
+	while (p < m->body + len) {
+		size_t n = strcspn(p, "\n");
+		const char *w = p + strspn(p, " \t\r");
+
+		if (strncasecmp(w, "#fwd", 4) == 0 && (w[4] == '\0' ||
+		    isspace((unsigned char)w[4])))
+			return 1;
+		p += n + (p[n] == '\n');
+	}
+	return 0;
+}
+
+/*
+ * The forwarded message as raw mail: an attached message/rfc822 as it
+ * is, else one made of the header block and text of an inline forward
+ * (forward.h). 0 with it in out; -1 when the mail carries none.
+ */
+static int
+forward_original(const struct tk_conf *c, const struct tk_msg *m,
+    const char *raw, size_t len, struct buf *out)
+{
+	const char *const *cs = (const char *const *)c->fallback_charsets;
+	struct forward f;
+	char date[64], sha[TK_SHA256_HEX], *name = NULL, *subj;
+	struct tm tm;
+	time_t t;
+
+	for (size_t i = 0; i < m->natt; i++)
+		if (m->att[i].type &&
+		    strcmp(m->att[i].type, "message/rfc822") == 0 &&
+		    mime_attachment(raw, len, cs, i + 1, out) == TK_OK &&
+		    out->len > 0)
+			return 0;
+	buf_reset(out);
+	if (!forward_find(m->body, &f))
+		return -1;
+	t = (time_t)(f.date ? f.date : m->date ? m->date : time(NULL));
+	localtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	/* The same forward makes the same message: dedupe holds. */
+	mime_sha256(m->body, strlen(m->body), sha);
+	if (f.from_name) {
+		int plain = 1;
+
+		for (const char *q = f.from_name; *q; q++)
+			if ((unsigned char)*q >= 0x80 || strchr(",;:<>@\"()[]\\",
+			    *q))
+				plain = 0;
+		name = plain ? xstrdup(f.from_name) :
+		    mime_header_encode(f.from_name);
+	}
+	subj = mime_header_encode(f.subject ? f.subject : "");
+	buf_printf(out, "From: %s%s<%s>\nDate: %s\nSubject: %s\n"
+	    "Message-ID: <fwd-%.24s@tiketti.invalid>\nMIME-Version: 1.0\n"
+	    "Content-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: 8bit\n\n%s\n", name ? name : "",
+	    name ? " " : "", f.from_addr, date, subj, sha, f.body);
+	free(name);
+	free(subj);
+	forward_clear(&f);
+	return 0;
+}
+
+/*
+ * The forwarded message through the pipeline as its sender's own mail
+ * (her ticket, dated by it, her autoreply) to the shared address the
+ * agent wrote to, in the agent's transaction; a "forwarded_in" event
+ * names the agent.
+ */
+static enum tk_status
+forward_in(struct ingest *ig, const struct tk_msg *m, struct buf *orig,
+    const struct ingest_envelope *env, struct ingest_result *res)
+{
+	const struct tk_conf *c = ig->conf;
+	struct ingest_envelope e = { 0 };
+	struct mime_edited masked;
+	struct redact_count redacted;
+	const char *raw = orig->data ? orig->data : "";
+	size_t len = orig->len;
+	struct tk_msg *m2 = ingest_parse(c, raw, len);
+	enum tk_status ts;
+
+	ingest_redact(c, &m2, &raw, &len, &masked, &redacted);
+	e.mail_from = m2->from.addr;
+	e.rcpts = env ? env->rcpts : NULL;
+	e.nrcpts = env ? env->nrcpts : 0;
+	e.mailbox = find_mailbox(c, m, env);
+	e.forwarded = 1;
+	e.redacted = &redacted;
+	ts = pipeline(ig, m2, raw, len, &e, res);
+	if (ts == TK_OK && res->ticket && !res->duplicate)
+		ts = store_fail(ig, store_event_add(ig->store, res->ticket,
+		    res->at, "forwarded_in", m->from.addr, NULL,
+		    m->from.addr, res->message));
+	mime_free(m2);
+	mime_edited_free(&masked);
+	return ts;
+}
+
 static enum tk_status
 pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
     size_t len, const struct ingest_envelope *env, struct ingest_result *res)
@@ -666,6 +785,20 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 		cls.reason = "form-robot";
 	}
 	res->kind = cls.kind;
+	/* An agent forwarding a customer's mail in: the customer's. */
+	if (cls.kind == KIND_AGENT && !(env && env->forwarded) &&
+	    forward_wanted(c, m)) {
+		struct buf orig;
+
+		buf_init(&orig, (size_t)c->message_size_limit);
+		if (forward_original(c, m, raw, len, &orig) == 0) {
+			free(key);
+			ts = forward_in(ig, m, &orig, env, res);
+			buf_free(&orig);
+			return ts;
+		}
+		buf_free(&orig);
+	}
 	if (cls.claimed)
 		snprintf(res->unverified, sizeof(res->unverified), "%s",
 		    cls.unverified);

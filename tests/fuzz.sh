@@ -26,6 +26,9 @@
 #             with tests/fuzz/seeds/extract
 #   lookup    a lookup's JSON answer read through paths (jansson) and its
 #             URL template, seeded with tests/fuzz/seeds/lookup
+#   forward   the inline forward parser (an address with an @, a one-line
+#             subject, a body inside the input), seeded with
+#             tests/fuzz/seeds/forward
 #   redact    the card, HETU and IBAN detector as text and as HTML (a
 #             masked text is never longer), seeded with
 #             tests/fuzz/seeds/redact
@@ -37,7 +40,7 @@
 
 : "${FUZZ_SECONDS:=5}"
 : "${FUZZ_ARTIFACTS:=$(pwd)}"
-: "${FUZZ_TARGETS:=ingest rules template conf authres cut html quote ooo calendar extract lookup redact}"
+: "${FUZZ_TARGETS:=ingest rules template conf authres cut html quote ooo calendar extract lookup redact forward}"
 mkdir -p "$FUZZ_ARTIFACTS"
 CC_FUZZ=${CC_FUZZ:-clang}
 need "$CC_FUZZ" pkg-config
@@ -100,7 +103,7 @@ seeds() {
 		cp "$SRCDIR/contrib/tiketti.conf" "$2/contrib.conf"
 		cp "$SRCDIR/sample/tiketti.conf" "$2/sample.conf"
 		;;
-	authres|html|quote|ooo|extract|lookup|redact)
+	authres|html|quote|ooo|extract|lookup|redact|forward)
 		cp "$F/seeds/$1"/* "$2/"
 		;;
 	calendar)

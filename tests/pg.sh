@@ -67,7 +67,7 @@ for t in test_store test_ingest test_automate; do
 	CMOCKA_MESSAGE_OUTPUT=TAP "$B/$t" >"$WORK/tap" 2>&1
 	relay "$t on PostgreSQL" <"$WORK/tap"
 done
-for t in scenarios report deliver push sla fields privacy oauth check operations merge spam milter crash; do
+for t in scenarios report deliver push sla fields privacy oauth check operations merge spam forward milter crash; do
 	sh "$SRCDIR/tests/$t.sh" >"$WORK/tap" 2>&1
 	relay "$t.sh on PostgreSQL" <"$WORK/tap"
 done

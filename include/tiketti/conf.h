@@ -124,6 +124,8 @@ struct tk_conf {
 	char		 *calendars_dir;	/* NAME.cal files */
 	char		 *sla_policy;	/* the policy of a ticket no rule put
 					 * under one, or NULL */
+	char		 *forward_subject;	/* in an agent's Subject: what
+						 * she sends is a forward in */
 	char		**form_senders;	/* web forms' robots (globs) */
 	size_t		  nform_senders;
 	char		 *form_requester_field;	/* the label of the person's

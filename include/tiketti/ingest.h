@@ -38,6 +38,9 @@ struct ingest_envelope {
 	const struct automate_lookups *lookups;
 	/* What redaction masked in it (ingest_redact), or NULL. */
 	const struct redact_count *redacted;
+	/* The message an agent forwarded in: stamped with its own time,
+	 * never history. */
+	int			 forwarded;
 };
 
 struct ingest_result {
