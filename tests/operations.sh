@@ -216,6 +216,7 @@ if typ == "OK":
 m.logout()
 PY
 }
+sink_down
 sink_up "$SPORT" "$WORK/sink3"
 sdrop "" 1
 is "sent_copy = yes: a poll that sends an autoreply exits 0" "$(exitcode st poll --account support)" 0
