@@ -4,8 +4,9 @@
 # line break), in a base64 HTML part (across tags), in a text attachment
 # and in the Subject are masked in the stored text, the raw message
 # (parsed again by Python's email package: valid MIME, a PDF attachment
-# byte for byte), the assignment mail at a real smtp-sink, the log and
-# the "redacted" event; a number that fails its check is left alone;
+# byte for byte), the assignment mail at a real smtp-sink, a webhook at
+# an HTTP receiver, the log and the "redacted" event; a number that
+# fails its check is left alone;
 # through a real Postfix with the milter, the mailbox gets the masked
 # mail too. tiketti export writes what is held of an address, tiketti
 # forget erases it with report counts unchanged, and retention under
@@ -27,6 +28,12 @@ SPORT=$(freeport)
 sink_up "$SPORT" "$WORK/sink"
 PIDS="$PIDS $SINK"
 mc() { python3 "$SRCDIR/tests/sink/mailcheck.py" "$@"; }
+HPORT=$(freeport)
+mkdir -p "$WORK/http"
+python3 "$SRCDIR/tests/sink/http_sink.py" "$HPORT" "$WORK/http" \
+    >"$WORK/http.log" 2>&1 &
+PIDS="$PIDS $!"
+waitport "$HPORT" || echo "# http sink did not start"
 sent() {
 	for f in $(find "$WORK/sink" -type f -printf '%T@ %p\n' | sort -n |
 	    cut -d' ' -f2-); do
@@ -54,9 +61,12 @@ retention = 7d
 [agent maria]
 address = maria@yritys.example
 skills = all
+
+[webhook crm]
+url = http://127.0.0.1:$HPORT/hook
 EOF
 cat >"$WORK/rules/10.rules" <<'EOF'
-rule "all to maria" { on create then route skill "all"; }
+rule "all to maria" { on create then { route skill "all"; webhook "crm"; } }
 EOF
 
 # ---- a card and a HETU everywhere a mail can carry them ----
@@ -154,6 +164,8 @@ is "... its text masked" \
     "$(mc "$A" "m.get_body(('plain',)).get_content().count('411111******1111')")" 1
 is "... its Subject too" "$(mc "$A" "'550000******0004' in m['Subject']")" true
 check "... no card in it anywhere" sh -c "! grep -Eq '4111 1111|308T|5500 0000' '$A'"
+check "the webhook got the ticket, masked" \
+    sh -c "grep -lq '550000\*\*\*\*\*\*0004' '$WORK'/http/*.json && ! grep -Eq '4111 1111|308T|5500 0000|5500000000000004' '$WORK'/http/*.json"
 
 # ---- a number that fails its check is left alone ----
 cat >"$WORK/m2.eml" <<'EOF'
