@@ -1134,8 +1134,10 @@ parse_action(struct parser *p, struct rule *r)
 	}
 	line = p->tok.line;
 	col = p->tok.col;
-	if (action_names[i].arg && take_value(p, "a value", &arg) < 0)
+	if (action_names[i].arg && take_value(p, "a value", &arg) < 0) {
+		action_clear(&a);	/* a field's name, a regex not built */
 		return -1;
+	}
 	a.arg = arg;
 	if (arg && action_check(p, &a, line, col) < 0) {
 		action_clear(&a);
