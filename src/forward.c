@@ -198,7 +198,7 @@ when(const char *v, size_t n)
 			year = c;
 		} else if ((tok[0] == '+' || tok[0] == '-') &&
 		    strspn(tok + 1, "0123456789") == 4 && tok[5] == '\0') {
-			a = atoi(tok + 1);
+			a = (int)strtol(tok + 1, NULL, 10);
 			zone = (tok[0] == '-' ? -1 : 1) * ((a / 100) * 3600 +
 			    (a % 100) * 60);
 			zoned = 1;
@@ -221,7 +221,7 @@ when(const char *v, size_t n)
 			else if (strlen(tok) > 2 && strstr(tok, "am") != NULL)
 				pm = 0;
 		} else if (isdigit((unsigned char)tok[0])) {
-			a = atoi(tok);
+			a = (int)strtol(tok, NULL, 10);
 			if (a > 1900 && a < 2200)
 				year = a;
 			else if (a >= 1 && a <= 31 && day == 0)
