@@ -1153,6 +1153,22 @@ run(struct store *s, struct db_stmt *st, const char *what)
 	return rc_status(s, rc);
 }
 
+/*
+ * run() for a write inside a transaction whose outcome nobody reads at
+ * once: PostgreSQL sends it with the next statement (one round trip for
+ * both), which reports its failure, by the commit at the latest.
+ */
+static enum tk_status
+run_later(struct store *s, struct db_stmt *st, const char *what)
+{
+	enum db_rc rc = st->ops->later(st);
+
+	if (rc == DB_ERROR)
+		seterr(s, what);
+	db_reset(st);
+	return rc_status(s, rc);
+}
+
 /* Steps a statement whose first row's first column is an id (RETURNING). */
 static enum tk_status
 run_id(struct store *s, struct db_stmt *st, const char *what, int64_t *id)
@@ -1671,7 +1687,14 @@ store_commit(struct store *s)
 	return ts;
 }
 
-enum tk_status store_savepoint(struct store *s) { return simple(s, Q_SAVEPOINT, "savepoint"); }
+enum tk_status
+store_savepoint(struct store *s)
+{
+	struct db_stmt *st = stmt(s, Q_SAVEPOINT);
+
+	return st ? run_later(s, st, "savepoint") : TK_EIO;
+}
+
 enum tk_status store_release(struct store *s) { return simple(s, Q_RELEASE, "release"); }
 
 void
@@ -1768,7 +1791,7 @@ store_message_insert(struct store *s, const struct store_message *m,
 		return TK_EIO;
 	db_bind_int64(st, 1, *row);
 	db_bind_blob(st, 2, m->raw, m->rawlen);
-	return run(s, st, "insert raw message");
+	return run_later(s, st, "insert raw message");
 }
 
 enum tk_status
@@ -1784,7 +1807,7 @@ store_attachment_add(struct store *s, int64_t msgrow, const char *name,
 	db_bind_text(st, 3, type);
 	db_bind_int64(st, 4, size);
 	db_bind_text(st, 5, sha256);
-	return run(s, st, "insert attachment");
+	return run_later(s, st, "insert attachment");
 }
 
 static char *
@@ -2006,7 +2029,7 @@ store_ticket_touch(struct store *s, int64_t id, int64_t now)
 		return TK_EIO;
 	db_bind_int64(st, 1, id);
 	db_bind_int64(st, 2, now);
-	return run(s, st, "touch ticket");
+	return run_later(s, st, "touch ticket");
 }
 
 static enum tk_status
@@ -2069,7 +2092,7 @@ store_event_add(struct store *s, int64_t ticket, int64_t at, const char *type,
 	db_bind_text(st, 5, old);
 	db_bind_text(st, 6, new_);
 	bind_id(st, 7, msgrow);
-	return run(s, st, "add event");
+	return run_later(s, st, "add event");
 }
 
 /* Steps a query to its end; each row goes to row(st, fn, arg). */

@@ -82,6 +82,12 @@ struct db_ops {
 	void		(*bind_blob)(struct db_stmt *, int i, const void *p,
 			    size_t n);
 	enum db_rc	(*step)(struct db_stmt *);
+	/*
+	 * Runs a write whose outcome nobody reads at once (no rows, no
+	 * changes): a backend may send it with the next statement, which
+	 * then reports its failure as its own (a commit at the latest).
+	 */
+	enum db_rc	(*later)(struct db_stmt *);
 	/* Ends the statement's run and forgets its parameters. */
 	void		(*reset)(struct db_stmt *);
 	int		(*columns)(struct db_stmt *);

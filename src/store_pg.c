@@ -19,6 +19,14 @@
  *	process's, so that a report's local days are the same as on
  *	SQLite. The schema version is the one row of tiketti_schema.
  *
+ *	A write whose result nobody reads at once (later) is not sent on its
+ *	own: it is queued in libpq's pipeline, and the next statement that
+ *	is waited for goes behind it, one round trip for all (a sync). The
+ *	server runs nothing after a failure until that sync, so a queued
+ *	write's failure is reported by the statement that waited; a rollback
+ *	waits for what was queued before it and forgets its failures. Only
+ *	inside a transaction is anything queued.
+ *
  *	A connection found broken when a transaction begins is reset once
  *	(its statements prepared again); a failure inside a transaction is
  *	TK_ETEMP and the caller's retry begins on the fresh connection.
@@ -43,6 +51,8 @@
 #include "store_db.h"
 
 #define PG_MAXP		32	/* parameters a statement may have */
+#define PG_QUEUE	64	/* writes queued at most: their results are
+				   read before the server's buffer fills */
 #define BYTEA_OID	17
 #define WRITER_LOCK	"7602161133"	/* the whole store's advisory lock */
 
@@ -54,6 +64,7 @@ struct pg {
 	char		*err;
 	int64_t		 changes;
 	char		*lock;		/* store_lock_try's name, or NULL */
+	int		 queued;	/* sent in the pipeline, results unread */
 	unsigned	 gen;		/* bumped by a reset */
 	unsigned	 nstmt;
 	long long	 lock_timeout;
@@ -66,6 +77,7 @@ struct pg_stmt {
 	char		*sql;		/* with $N */
 	char		 name[16];
 	unsigned	 gen;		/* prepared on this connection; 0 = not */
+	int		 rollback;	/* ROLLBACK or ROLLBACK TO */
 	int		 nparams;
 	Oid		 types[PG_MAXP];	/* 0: the server infers it */
 	const char	*val[PG_MAXP];
@@ -134,30 +146,125 @@ res_ok(PGresult *res)
 	return e == PGRES_COMMAND_OK || e == PGRES_TUPLES_OK;
 }
 
+/* libpq could not queue or sync: the connection is gone, and the queue. */
+static enum tk_status
+pipe_lost(struct pg *p)
+{
+	set_err(p, PQerrorMessage(p->conn), TK_ETEMP);
+	p->retry = 1;
+	p->queued = 0;
+	return TK_ETEMP;
+}
+
+/* Before a statement is sent in the pipeline. */
+static int
+pipe_on(struct pg *p)
+{
+	if (PQpipelineStatus(p->conn) == PQ_PIPELINE_OFF &&
+	    !PQenterPipelineMode(p->conn)) {
+		pipe_lost(p);
+		return 0;
+	}
+	return 1;
+}
+
+/* After a statement was sent (sent: libpq took it). */
+static int
+pipe_sent(struct pg *p, int sent)
+{
+	if (!sent) {
+		pipe_lost(p);
+		return 0;
+	}
+	p->queued++;
+	return 1;
+}
+
+/*
+ * The round trip: a sync, then each queued statement's result, the
+ * first failure kept (the server ran nothing after it). With last, the
+ * result of the one queued last, when all went well, for the caller to
+ * clear. The pipeline ends: synchronous calls may follow.
+ */
+static enum tk_status
+drain(struct pg *p, PGresult **last)
+{
+	enum tk_status ts = TK_OK;
+	int n = p->queued, synced;
+	PGresult *r;
+
+	if (last)
+		*last = NULL;
+	if (n == 0)
+		return TK_OK;
+	if (!PQpipelineSync(p->conn))
+		return pipe_lost(p);
+	for (int i = 0; i < n; i++) {
+		if ((r = PQgetResult(p->conn)) == NULL)
+			return pipe_lost(p);
+		/* One statement, one result, then the NULL that ends it. */
+		for (PGresult *more; (more = PQgetResult(p->conn)) != NULL; )
+			PQclear(more);
+		if (ts == TK_OK && !res_ok(r))
+			ts = fail_res(p, r);
+		if (last && i == n - 1 && ts == TK_OK)
+			*last = r;
+		else
+			PQclear(r);
+	}
+	r = PQgetResult(p->conn);
+	synced = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+	PQclear(r);
+	if (!synced || !PQexitPipelineMode(p->conn)) {
+		if (last) {
+			PQclear(*last);
+			*last = NULL;
+		}
+		return pipe_lost(p);
+	}
+	p->queued = 0;
+	return ts;
+}
+
 static enum tk_status
 pg_exec(struct db *d, const char *sql)
 {
 	struct pg *p = (struct pg *)d;
-	PGresult *res = PQexec(p->conn, sql);
-	enum tk_status ts = TK_OK;
+	PGresult *res;
+	enum tk_status ts = drain(p, NULL);
 
+	/* Several statements in one text cannot go in the pipeline. */
+	if (ts != TK_OK && strncmp(sql, "ROLLBACK", 8) != 0)
+		return ts;
+	res = PQexec(p->conn, sql);
+	ts = TK_OK;
 	if (!res_ok(res))
 		ts = fail_res(p, res);
 	PQclear(res);
 	return ts;
 }
 
+/* The result of a query with one text parameter, behind what is
+ * queued; NULL on failure. */
+static PGresult *
+params1(struct pg *p, const char *sql, const char *v)
+{
+	PGresult *res;
+
+	if (!pipe_on(p) || !pipe_sent(p, PQsendQueryParams(p->conn, sql, 1,
+	    NULL, &v, NULL, NULL, 0)) || drain(p, &res) != TK_OK)
+		return NULL;
+	return res;
+}
+
 /* One text parameter, no rows wanted. */
 static enum tk_status
 exec1(struct pg *p, const char *sql, const char *v)
 {
-	PGresult *res = PQexecParams(p->conn, sql, 1, NULL, &v, NULL, NULL, 0);
-	enum tk_status ts = TK_OK;
+	PGresult *res = params1(p, sql, v);
 
-	if (!res_ok(res))
-		ts = fail_res(p, res);
 	PQclear(res);
-	return ts;
+	return res ? TK_OK : p->status;
 }
 
 /*
@@ -302,7 +409,6 @@ pg_lock_try(struct db *d, const char *name, int *held)
 	char *key;
 	PGresult *res;
 	enum tk_status ts = TK_OK;
-	const char *v;
 
 	*held = 0;
 	if (p->lock) {
@@ -310,17 +416,16 @@ pg_lock_try(struct db *d, const char *name, int *held)
 		return TK_EIO;
 	}
 	key = xasprintf("tiketti.%s", name);
-	v = key;
-	res = PQexecParams(p->conn, "SELECT pg_try_advisory_lock("
-	    "hashtextextended($1, 0))", 1, NULL, &v, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-		if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
-			*held = 1;
-			p->lock = key;
-			key = NULL;
-		}
-	} else
-		ts = fail_res(p, res);
+	res = params1(p, "SELECT pg_try_advisory_lock("
+	    "hashtextextended($1, 0))", key);
+	if (res == NULL)
+		ts = p->status;
+	else if (PQntuples(res) == 1 &&
+	    strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
+		*held = 1;
+		p->lock = key;
+		key = NULL;
+	}
 	PQclear(res);
 	free(key);
 	return ts;
@@ -330,12 +435,11 @@ static void
 pg_unlock(struct db *d)
 {
 	struct pg *p = (struct pg *)d;
-	const char *v = p->lock;
 
 	if (p->lock == NULL)
 		return;
-	PQclear(PQexecParams(p->conn, "SELECT pg_advisory_unlock("
-	    "hashtextextended($1, 0))", 1, NULL, &v, NULL, NULL, 0));
+	PQclear(params1(p, "SELECT pg_advisory_unlock("
+	    "hashtextextended($1, 0))", p->lock));
 	free(p->lock);
 	p->lock = NULL;
 }
@@ -374,7 +478,9 @@ pg_retryable(struct db *d)
 static int
 pg_in_transaction(struct db *d)
 {
-	return PQtransactionStatus(((struct pg *)d)->conn) != PQTRANS_IDLE;
+	struct pg *p = (struct pg *)d;
+
+	return p->queued > 0 || PQtransactionStatus(p->conn) != PQTRANS_IDLE;
 }
 
 static enum tk_status
@@ -415,7 +521,7 @@ pg_claim(struct db *d, const int64_t *keys, size_t n, int wait, int *held)
 	struct buf b;
 	PGresult *res;
 	enum tk_status ts = TK_OK;
-	const char *v, *sql = wait ?
+	const char *sql = wait ?
 	    "SELECT count(pg_advisory_xact_lock(k))::int8"
 	    " FROM unnest($1::int8[]) AS k" :
 	    "SELECT bool_and(pg_try_advisory_xact_lock(k))"
@@ -428,12 +534,12 @@ pg_claim(struct db *d, const int64_t *keys, size_t n, int wait, int *held)
 	for (size_t i = 0; i < n; i++)
 		buf_printf(&b, "%s%lld", i ? "," : "{", (long long)keys[i]);
 	buf_addc(&b, '}');
-	v = b.data;
-	res = PQexecParams(p->conn, sql, 1, NULL, &v, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+	if ((res = params1(p, sql, b.data)) == NULL)
+		ts = p->status;
+	else if (PQntuples(res) == 1)
 		*held = wait || strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	else
-		ts = fail_res(p, res);
+		ts = TK_EIO;
 	PQclear(res);
 	buf_free(&b);
 	return ts;
@@ -443,9 +549,12 @@ pg_claim(struct db *d, const int64_t *keys, size_t n, int wait, int *held)
 static int
 query_int(struct pg *p, const char *sql)
 {
-	PGresult *res = PQexec(p->conn, sql);
+	PGresult *res;
 	int v = -1;
 
+	if (drain(p, NULL) != TK_OK)
+		return -1;
+	res = PQexec(p->conn, sql);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 		v = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
 	else
@@ -537,6 +646,7 @@ pg_prepare(struct db *d, const char *sql)
 		return NULL;
 	}
 	snprintf(s->name, sizeof(s->name), "q%u", ++p->nstmt);
+	s->rollback = strncmp(sql, "ROLLBACK", 8) == 0;
 	return &s->base;
 }
 
@@ -626,6 +736,36 @@ pg_bind_blob(struct db_stmt *st, int i, const void *b, size_t n)
 	}
 }
 
+/* Prepares the statement on this connection, once. */
+static enum tk_status
+prepared(struct pg_stmt *s)
+{
+	struct pg *p = s->pg;
+	PGresult *r;
+	enum tk_status ts;
+
+	if (s->gen == p->gen)
+		return TK_OK;
+	if ((ts = drain(p, NULL)) != TK_OK)
+		return ts;
+	r = PQprepare(p->conn, s->name, s->sql, s->nparams, s->types);
+	ts = res_ok(r) ? TK_OK : fail_res(p, r);
+	PQclear(r);
+	if (ts == TK_OK)
+		s->gen = p->gen;
+	return ts;
+}
+
+/* Queues the statement's run in the pipeline. */
+static int
+send_stmt(struct pg_stmt *s)
+{
+	struct pg *p = s->pg;
+
+	return pipe_on(p) && pipe_sent(p, PQsendQueryPrepared(p->conn,
+	    s->name, s->nparams, s->val, s->len, s->fmt, 0));
+}
+
 static enum db_rc
 pg_step(struct db_stmt *st)
 {
@@ -633,26 +773,13 @@ pg_step(struct db_stmt *st)
 	struct pg *p = s->pg;
 
 	if (s->res == NULL) {
-		if (s->gen != p->gen) {
-			PGresult *r = PQprepare(p->conn, s->name, s->sql,
-			    s->nparams, s->types);
-
-			if (!res_ok(r)) {
-				fail_res(p, r);
-				PQclear(r);
-				return DB_ERROR;
-			}
-			PQclear(r);
-			s->gen = p->gen;
-		}
-		s->res = PQexecPrepared(p->conn, s->name, s->nparams, s->val,
-		    s->len, s->fmt, 0);
-		if (!res_ok(s->res)) {
-			fail_res(p, s->res);
-			PQclear(s->res);
-			s->res = NULL;
+		if (prepared(s) != TK_OK)
 			return DB_ERROR;
-		}
+		/* What failed before a rollback, the rollback undoes. */
+		if (s->rollback)
+			drain(p, NULL);
+		if (!send_stmt(s) || drain(p, &s->res) != TK_OK)
+			return DB_ERROR;
 		p->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
 		s->nrows = PQntuples(s->res);
 		s->row = -1;
@@ -665,6 +792,26 @@ pg_step(struct db_stmt *st)
 	PQfreemem(s->blob);
 	s->blob = NULL;
 	return DB_ROW;
+}
+
+/*
+ * A write whose result nobody reads: queued, sent with the next
+ * statement waited for. Outside a transaction nothing may wait after
+ * it: it runs at once.
+ */
+static enum db_rc
+pg_later(struct db_stmt *st)
+{
+	struct pg_stmt *s = PS(st);
+	struct pg *p = s->pg;
+
+	if (p->queued == 0 &&
+	    PQtransactionStatus(p->conn) != PQTRANS_INTRANS)
+		return pg_step(st);
+	if (prepared(s) != TK_OK || !send_stmt(s) ||
+	    (p->queued >= PG_QUEUE && drain(p, NULL) != TK_OK))
+		return DB_ERROR;
+	return DB_DONE;
 }
 
 static int
@@ -738,7 +885,8 @@ const struct db_ops store_pg_ops = {
 	.prepare = pg_prepare, .finalize = pg_finalize,
 	.bind_null = pg_bind_null, .bind_int64 = pg_bind_int64,
 	.bind_text = pg_bind_text, .bind_blob = pg_bind_blob,
-	.step = pg_step, .reset = pg_reset, .columns = pg_columns,
+	.step = pg_step, .later = pg_later, .reset = pg_reset,
+	.columns = pg_columns,
 	.is_null = pg_is_null, .int64 = pg_integer, .text = pg_text,
 	.blob = pg_blob,
 };

@@ -574,7 +574,7 @@ const struct db_ops store_sqlite_ops = {
 	.prepare = sq_prepare, .finalize = sq_finalize,
 	.bind_null = sq_bind_null, .bind_int64 = sq_bind_int64,
 	.bind_text = sq_bind_text, .bind_blob = sq_bind_blob,
-	.step = sq_step, .reset = sq_reset, .columns = sq_columns,
+	.step = sq_step, .later = sq_step, .reset = sq_reset, .columns = sq_columns,
 	.is_null = sq_is_null, .int64 = sq_int64, .text = sq_text,
 	.blob = sq_blob,
 };
