@@ -905,16 +905,7 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	sm.flags = m->flags;
 	/* Not a copy (dedupe said so) but its Message-ID is taken: stored
 	 * and flagged; the first holder keeps the ID for threading. */
-	if (m->message_id) {
-		int64_t holder;
-
-		if ((ts = store_ticket_by_message_id(s, m->message_id,
-		    &holder)) != TK_OK)
-			goto fail;
-		if (holder)
-			sm.flags |= MIME_MID_REUSED;
-	}
-	res->flags = sm.flags;
+	sm.held_flags = MIME_MID_REUSED;
 	sm.body = m->body + cmdlen;
 	/* What this mail adds: for rules (body :new), templates, agents. */
 	new_text = quote_strip(sm.body);
@@ -924,6 +915,7 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	sm.rawlen = len;
 	if ((ts = store_message_insert(s, &sm, &row)) != TK_OK)
 		goto fail;
+	res->flags = sm.flags;
 	res->message = row;
 	if (res->spam) {
 		store_ticket_clear(&t);
@@ -983,13 +975,9 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	res->ticket = ticket;
 status:
 	store_ticket_clear(&t);
-	if (res->ticket) {
-		if ((ts = store_ticket_get(s, res->ticket, &t, &found)) != TK_OK)
-			goto fail;
-		if (found)
-			snprintf(res->status, sizeof(res->status), "%s", t.status);
-	}
-	store_ticket_clear(&t);
+	if (res->ticket && (ts = store_ticket_status(s, res->ticket,
+	    res->status, sizeof(res->status))) != TK_OK)
+		goto fail;
 	free(key);
 	free(new_text);
 	return TK_OK;

@@ -19,6 +19,7 @@
  *	text stays in the handle for store_errmsg().
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -467,7 +468,7 @@ static const struct migration migrations_pg[] = {
 enum stmt_id {
 	Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
 	Q_MSG_FIND, Q_TICKET_BY_MID, Q_MSG_INSERT, Q_RAW_INSERT, Q_ATT_INSERT,
-	Q_TICKET_GET, Q_TICKET_INSERT,
+	Q_TICKET_GET, Q_TICKET_STATUS, Q_TICKET_INSERT,
 	Q_SET_STATUS, Q_SET_PRIORITY, Q_SET_CATEGORY, Q_SET_ASSIGNEE,
 	Q_TICKET_TOUCH, Q_PART_ADD, Q_PART_IS, Q_TAG_ADD, Q_EVENT_ADD,
 	Q_TICKET_LIST, Q_TICKET_LIST_STATUS, Q_QUEUE, Q_TICKET_MESSAGES,
@@ -581,11 +582,13 @@ static const char *const stmt_sql[Q__COUNT] = {
 	[Q_TICKET_BY_MID] = "SELECT ticket_id FROM messages"
 	    " WHERE message_id = ?1 AND ticket_id IS NOT NULL"
 	    " ORDER BY id LIMIT 1",
+	/* ?16: flags added when the Message-ID has a holder already. */
 	[Q_MSG_INSERT] = "INSERT INTO messages (ticket_id, dedupe_key,"
 	    " message_id, direction, kind, from_addr, from_name, subject, date,"
 	    " received_at, mailbox, flags, body, sha256, new_text) VALUES (?1,"
-	    " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
-	    " RETURNING id",
+	    " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 | CASE WHEN EXISTS"
+	    " (SELECT 1 FROM messages WHERE message_id = ?3 AND ticket_id IS"
+	    " NOT NULL) THEN ?16 ELSE 0 END, ?13, ?14, ?15) RETURNING id, flags",
 	[Q_RAW_INSERT] = "INSERT INTO raw_messages (message, raw)"
 	    " VALUES (?1, ?2)",
 	[Q_ATT_INSERT] = "INSERT INTO attachments (message, name, type, size,"
@@ -603,6 +606,7 @@ static const char *const stmt_sql[Q__COUNT] = {
 	[Q_SET_ASSIGNEE] = "UPDATE tickets SET assignee = ?2, updated_at = ?3"
 	    " WHERE id = ?1",
 	[Q_TICKET_TOUCH] = "UPDATE tickets SET updated_at = ?2 WHERE id = ?1",
+	[Q_TICKET_STATUS] = "SELECT status FROM tickets WHERE id = ?1",
 	[Q_PART_ADD] = "INSERT INTO participants (ticket_id, address)"
 	    " VALUES (?1, ?2) ON CONFLICT DO NOTHING",
 	[Q_PART_IS] = "SELECT 1 FROM participants WHERE ticket_id = ?1"
@@ -1762,11 +1766,10 @@ bind_id(struct db_stmt *st, int i, int64_t v)
 }
 
 enum tk_status
-store_message_insert(struct store *s, const struct store_message *m,
-    int64_t *row)
+store_message_insert(struct store *s, struct store_message *m, int64_t *row)
 {
 	struct db_stmt *st = stmt(s, Q_MSG_INSERT);
-	enum tk_status ts;
+	enum db_rc rc;
 
 	if (st == NULL)
 		return TK_EIO;
@@ -1785,8 +1788,16 @@ store_message_insert(struct store *s, const struct store_message *m,
 	db_bind_text(st, 13, m->body);
 	db_bind_text(st, 14, m->sha256);
 	db_bind_text(st, 15, m->new_text);
-	if ((ts = run_id(s, st, "insert message", row)) != TK_OK)
-		return ts;
+	db_bind_int64(st, 16, m->held_flags);
+	*row = 0;
+	if ((rc = db_step(st)) == DB_ROW) {
+		*row = db_int64(st, 0);
+		m->flags = (int)db_int64(st, 1);
+	} else
+		seterr(s, "insert message");
+	db_reset(st);
+	if (rc != DB_ROW)
+		return rc == DB_ERROR ? rc_status(s, rc) : TK_EIO;
 	if ((st = stmt(s, Q_RAW_INSERT)) == NULL)
 		return TK_EIO;
 	db_bind_int64(st, 1, *row);
@@ -1973,6 +1984,25 @@ store_ticket_get(struct store *s, int64_t id, struct store_ticket *t,
 	}
 	if (rc != DB_DONE)
 		seterr(s, "get a ticket's fields");
+	db_reset(st);
+	return rc_status(s, rc);
+}
+
+enum tk_status
+store_ticket_status(struct store *s, int64_t id, char *status, size_t size)
+{
+	struct db_stmt *st = stmt(s, Q_TICKET_STATUS);
+	enum db_rc rc;
+
+	if (size)
+		status[0] = '\0';
+	if (st == NULL)
+		return TK_EIO;
+	db_bind_int64(st, 1, id);
+	if ((rc = db_step(st)) == DB_ROW)
+		snprintf(status, size, "%s", col(st, 0));
+	else if (rc != DB_DONE)
+		seterr(s, "get a ticket's status");
 	db_reset(st);
 	return rc_status(s, rc);
 }

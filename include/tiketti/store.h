@@ -92,7 +92,9 @@ struct store_message {
 	int64_t		 date;
 	int64_t		 received_at;
 	const char	*mailbox;
-	int		 flags;
+	int		 flags;		/* as stored, after the insert */
+	int		 held_flags;	/* added to flags when a message in a
+					   ticket has the Message-ID already */
 	const char	*body;
 	const char	*new_text;	/* body without its quote, or NULL */
 	const char	*sha256;
@@ -223,11 +225,11 @@ void store_rollback_savepoint(struct store *s);
 /* Sets *found and, when found, *row and *ticket of a known message. */
 enum tk_status store_message_find(struct store *s, const char *dedupe_key,
     int *found, int64_t *row, int64_t *ticket);
-/* The ticket of the newest stored message with that Message-ID, or 0. */
+/* The ticket of the first stored message with that Message-ID, or 0. */
 enum tk_status store_ticket_by_message_id(struct store *s, const char *mid,
     int64_t *ticket);
 enum tk_status store_message_insert(struct store *s,
-    const struct store_message *m, int64_t *row);
+    struct store_message *m, int64_t *row);
 enum tk_status store_attachment_add(struct store *s, int64_t msgrow,
     const char *name, const char *type, int64_t size, const char *sha256);
 
@@ -235,6 +237,9 @@ enum tk_status store_attachment_add(struct store *s, int64_t msgrow,
 enum tk_status store_ticket_get(struct store *s, int64_t id,
     struct store_ticket *t, int *found);
 void store_ticket_clear(struct store_ticket *t);
+/* Only its status, "" if there is no such ticket. */
+enum tk_status store_ticket_status(struct store *s, int64_t id,
+    char *status, size_t size);
 /* Inserts a ticket from t's subject, status, priority, requester,
  * requester_name, mailbox, parent and created_at; sets t->id. */
 enum tk_status store_ticket_insert(struct store *s, struct store_ticket *t);
