@@ -353,8 +353,9 @@ ingest_one(const char *raw, size_t len, const char *name, struct ingest_run *r)
 		    "sender's mail (ticket %lld): %s", name,
 		    (long long)res.ticket, res.unverified);
 	if (log_getverbose())
-		log_debug("%s: ticket %lld %s%s", name, (long long)res.ticket,
-		    res.status, res.duplicate ? " (duplicate)" : "");
+		log_debug("%s: ticket %lld%s%s%s", name, (long long)res.ticket,
+		    res.status[0] ? " " : "", res.status,
+		    res.duplicate ? " (duplicate)" : "");
 	/*
 	 * Bulk runs commit every 500 messages, to bound the lost work, and
 	 * at least every second: the milter and the poller wait for the

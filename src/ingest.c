@@ -931,7 +931,8 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	if ((ts = store_event_add(s, ticket, now, "message", actor,
 	    cls.reason, sm.kind, row)) != TK_OK ||
 	    (ts = add_participants(ig, ticket, m, cls.kind)) != TK_OK ||
-	    (ts = store_ticket_touch(s, ticket, now)) != TK_OK)
+	    (!res->created && (ts = store_ticket_touch(s, ticket, now)) !=
+	    TK_OK))
 		goto fail;
 	if (cls.claimed && (ts = store_event_add(s, ticket, now,
 	    "agent_unverified", actor, cls.claimed->name, cls.unverified,
@@ -975,7 +976,8 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	res->ticket = ticket;
 status:
 	store_ticket_clear(&t);
-	if (res->ticket && (ts = store_ticket_status(s, res->ticket,
+	/* A batch's caller counts, and does not ask: no round trip. */
+	if (res->ticket && !ig->in_batch && (ts = store_ticket_status(s, res->ticket,
 	    res->status, sizeof(res->status))) != TK_OK)
 		goto fail;
 	free(key);

@@ -65,6 +65,7 @@ struct pg {
 	int64_t		 changes;
 	char		*lock;		/* store_lock_try's name, or NULL */
 	int		 queued;	/* sent in the pipeline, results unread */
+	struct db_stmt	*claim[2];	/* pg_claim's, trying and waiting */
 	unsigned	 gen;		/* bumped by a reset */
 	unsigned	 nstmt;
 	long long	 lock_timeout;
@@ -88,6 +89,14 @@ struct pg_stmt {
 	int		 row, nrows;
 	unsigned char	*blob;		/* a bytea value, unescaped */
 };
+
+/* pg_claim runs a statement of its own, as the store's are. */
+static struct db_stmt *pg_prepare(struct db *, const char *);
+static enum db_rc pg_step(struct db_stmt *);
+static void pg_bind_text(struct db_stmt *, int, const char *);
+static int64_t pg_integer(struct db_stmt *, int);
+static void pg_reset(struct db_stmt *);
+static void pg_finalize(struct db_stmt *);
 
 static enum tk_status
 status_of_state(const char *state)
@@ -450,6 +459,8 @@ pg_close(struct db *d)
 	struct pg *p = (struct pg *)d;
 
 	free(p->lock);
+	pg_finalize(p->claim[0]);
+	pg_finalize(p->claim[1]);
 	PQfinish(p->conn);
 	free(p->err);
 	free(p);
@@ -518,31 +529,35 @@ static enum tk_status
 pg_claim(struct db *d, const int64_t *keys, size_t n, int wait, int *held)
 {
 	struct pg *p = (struct pg *)d;
+	struct db_stmt *st;
 	struct buf b;
-	PGresult *res;
-	enum tk_status ts = TK_OK;
-	const char *sql = wait ?
-	    "SELECT count(pg_advisory_xact_lock(k))::int8"
-	    " FROM unnest($1::int8[]) AS k" :
-	    "SELECT bool_and(pg_try_advisory_xact_lock(k))"
-	    " FROM unnest($1::int8[]) AS k";
+	enum db_rc rc;
 
 	*held = 1;
 	if (n == 0)
 		return TK_OK;
+	wait = wait != 0;
+	/* Prepared once: a message's claim is not planned again. */
+	if ((st = p->claim[wait]) == NULL)
+		st = p->claim[wait] = pg_prepare(d, wait ?
+		    "SELECT count(pg_advisory_xact_lock(k))::int8"
+		    " FROM unnest(?1::int8[]) AS k" :
+		    "SELECT bool_and(pg_try_advisory_xact_lock(k))"
+		    " FROM unnest(?1::int8[]) AS k");
 	buf_init(&b, 0);
 	for (size_t i = 0; i < n; i++)
 		buf_printf(&b, "%s%lld", i ? "," : "{", (long long)keys[i]);
 	buf_addc(&b, '}');
-	if ((res = params1(p, sql, b.data)) == NULL)
-		ts = p->status;
-	else if (PQntuples(res) == 1)
-		*held = wait || strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	else
-		ts = TK_EIO;
-	PQclear(res);
+	pg_bind_text(st, 1, b.data);
+	if ((rc = pg_step(st)) == DB_ROW)
+		*held = wait || pg_integer(st, 0) == 1;
+	pg_reset(st);
 	buf_free(&b);
-	return ts;
+	if (rc == DB_ROW)
+		return TK_OK;
+	if (rc == DB_DONE)
+		set_err(p, "advisory locks: no answer", TK_EIO);
+	return p->status;
 }
 
 /* One integer from a query without parameters; -1 on error. */

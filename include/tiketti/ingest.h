@@ -55,7 +55,8 @@ struct ingest_result {
 	int			 skipped;	/* nothing stored: threaded_only and
 						 * it did not, or an agent's
 						 * own #away or #back */
-	char			 status[16];	/* the ticket's status afterwards */
+	char			 status[16];	/* the ticket's status afterwards
+						 * (empty in a batch) */
 	/* From: an agent, not proven hers: why (else empty). The mail was
 	 * taken as her sender's; the front end logs this. */
 	char			 unverified[256];
