@@ -1499,7 +1499,7 @@ copy_one(struct store *src, struct store *dst, const struct copy_table *t,
 			} else
 				db_bind_text(wr, i + 1, db_text(rd, i));
 		}
-		if ((ts = run(dst, wr, t->name)) != TK_OK) {
+		if ((ts = run_later(dst, wr, t->name)) != TK_OK) {
 			store_rollback(dst);
 			goto out;
 		}
