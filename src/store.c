@@ -1073,25 +1073,29 @@ static const char *const stmt_pg[Q__COUNT] = {
 	[Q_BOUNCE_ADD] = Q_BOUNCE_ADD_SQL("lower(?1)"),
 	[Q_BOUNCE_LAST] = Q_BOUNCE_LAST_SQL("lower(?1)"),
 	/* The same in set-wise steps: PostgreSQL's hash joins are faster
-	 * than a subquery per ticket. */
+	 * than a subquery per ticket. Each ticket's first event of a kind
+	 * comes whole from the events already picked (DISTINCT ON), not by
+	 * its id from all the events again. */
 	[Q_REP_TIMES_FILL] = "INSERT INTO rep_times WITH"
 	    " b AS (SELECT t.id, t.created_at AS c,"
 	    "  coalesce(t.mailbox, '') AS mb, coalesce(t.category, '') AS cat"
 	    "  FROM tickets t WHERE t.created_at >= ?1 AND t.created_at < ?2"
 	    "  AND " REP_MAILBOX "),"
-	    " fr AS (SELECT e.ticket_id, min(e.id) AS id FROM b"
-	    "  JOIN events e ON e.ticket_id = b.id WHERE (e.type = 'message'"
-	    "  AND e.new = 'agent' AND EXISTS (SELECT 1 FROM messages m"
-	    "   WHERE m.id = e.message AND m.direction = 'out'))"
-	    "  OR (e.type = 'queued' AND e.old = 'reply') GROUP BY e.ticket_id),"
-	    " rs AS (SELECT e.ticket_id, min(e.id) AS id FROM b"
-	    "  JOIN events e ON e.ticket_id = b.id WHERE e.type = 'status'"
-	    "  AND e.new IN ('solved', 'closed') GROUP BY e.ticket_id)"
+	    " fr AS (SELECT DISTINCT ON (e.ticket_id) e.ticket_id, e.at,"
+	    "  e.actor FROM b JOIN events e ON e.ticket_id = b.id"
+	    "  WHERE (e.type = 'message' AND e.new = 'agent' AND EXISTS"
+	    "  (SELECT 1 FROM messages m WHERE m.id = e.message AND"
+	    "  m.direction = 'out')) OR (e.type = 'queued' AND e.old = 'reply')"
+	    "  ORDER BY e.ticket_id, e.id),"
+	    " rs AS (SELECT DISTINCT ON (e.ticket_id) e.ticket_id, e.at,"
+	    "  e.actor FROM b JOIN events e ON e.ticket_id = b.id"
+	    "  WHERE e.type = 'status' AND e.new IN ('solved', 'closed')"
+	    "  ORDER BY e.ticket_id, e.id)"
 	    " SELECT f.at - b.c, coalesce(f.actor, ''), r.at - b.c,"
 	    "  coalesce(r.actor, ''), b.mb, b.cat FROM b"
-	    " LEFT JOIN fr ON fr.ticket_id = b.id LEFT JOIN events f ON f.id = fr.id"
-	    " LEFT JOIN rs ON rs.ticket_id = b.id LEFT JOIN events r ON r.id = rs.id"
-	    " WHERE f.id IS NOT NULL OR r.id IS NOT NULL",
+	    " LEFT JOIN fr f ON f.ticket_id = b.id"
+	    " LEFT JOIN rs r ON r.ticket_id = b.id"
+	    " WHERE f.ticket_id IS NOT NULL OR r.ticket_id IS NOT NULL",
 	[Q_REP_CREATED] = Q_REP_CREATED_SQL(REP_DAY_PG),
 	[Q_REP_STATUS] = Q_REP_STATUS_SQL(REP_DAY_PG),
 };
