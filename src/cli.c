@@ -699,6 +699,8 @@ cmd_ingest(struct ctx *x, int argc, char **argv)
 	bulk = nmaildirs || nmboxes;
 	/* An import: each message at its own time, old ones as history. */
 	r.env.stamp = bulk;
+	/* Only the debug log names it. */
+	r.env.no_status = bulk && !log_getverbose();
 	if (bulk) {
 		if (ingest_batch_begin(r.ig) != TK_OK) {
 			log_warnx("%s", ingest_errmsg(r.ig));

@@ -976,8 +976,7 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	res->ticket = ticket;
 status:
 	store_ticket_clear(&t);
-	/* A batch's caller counts, and does not ask: no round trip. */
-	if (res->ticket && !ig->in_batch && (ts = store_ticket_status(s, res->ticket,
+	if (res->ticket && !(env && env->no_status) && (ts = store_ticket_status(s, res->ticket,
 	    res->status, sizeof(res->status))) != TK_OK)
 		goto fail;
 	free(key);

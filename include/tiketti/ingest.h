@@ -41,6 +41,9 @@ struct ingest_envelope {
 	/* The message an agent forwarded in: stamped with its own time,
 	 * never history. */
 	int			 forwarded;
+	/* The caller does not read the result's status: not asked for
+	 * (a round trip fewer on a shared store). */
+	int			 no_status;
 };
 
 struct ingest_result {
@@ -56,7 +59,7 @@ struct ingest_result {
 						 * it did not, or an agent's
 						 * own #away or #back */
 	char			 status[16];	/* the ticket's status afterwards
-						 * (empty in a batch) */
+						 * (empty with no_status) */
 	/* From: an agent, not proven hers: why (else empty). The mail was
 	 * taken as her sender's; the front end logs this. */
 	char			 unverified[256];
