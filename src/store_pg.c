@@ -242,7 +242,8 @@ pg_exec(struct db *d, const char *sql)
 	PGresult *res;
 	enum tk_status ts = drain(p, NULL);
 
-	/* Several statements in one text cannot go in the pipeline. */
+	/* A text of several statements cannot go in the pipeline: what
+	 * was queued goes first. */
 	if (ts != TK_OK && strncmp(sql, "ROLLBACK", 8) != 0)
 		return ts;
 	res = PQexec(p->conn, sql);
@@ -544,6 +545,8 @@ pg_claim(struct db *d, const int64_t *keys, size_t n, int wait, int *held)
 		    " FROM unnest(?1::int8[]) AS k" :
 		    "SELECT bool_and(pg_try_advisory_xact_lock(k))"
 		    " FROM unnest(?1::int8[]) AS k");
+	if (st == NULL)
+		return p->status;
 	buf_init(&b, 0);
 	for (size_t i = 0; i < n; i++)
 		buf_printf(&b, "%s%lld", i ? "," : "{", (long long)keys[i]);
