@@ -976,8 +976,9 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	res->ticket = ticket;
 status:
 	store_ticket_clear(&t);
-	if (res->ticket && !(env && env->no_status) && (ts = store_ticket_status(s, res->ticket,
-	    res->status, sizeof(res->status))) != TK_OK)
+	if (res->ticket && !(env && env->no_status) &&
+	    (ts = store_ticket_status(s, res->ticket, res->status,
+	    sizeof(res->status))) != TK_OK)
 		goto fail;
 	free(key);
 	free(new_text);

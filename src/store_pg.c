@@ -15,9 +15,10 @@
  *	blobs (binary). A write transaction takes a transaction-scoped
  *	advisory lock first, so writers on every host take turns as SQLite's
  *	do on one; a shared one takes it shared, beside others, and claims
- *	what it touches by more such locks on keys; readers never wait. The session's time zone is the
- *	process's, so that a report's local days are the same as on
- *	SQLite. The schema version is the one row of tiketti_schema.
+ *	what it touches by more such locks on keys; readers never wait.
+ *	The session's time zone is the process's, so that a report's local
+ *	days are the same as on SQLite. The schema version is the one row
+ *	of tiketti_schema.
  *
  *	A write whose result nobody reads at once (later) is not sent on its
  *	own: it is queued in libpq's pipeline, and the next statement that
