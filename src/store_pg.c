@@ -792,11 +792,11 @@ pg_step(struct db_stmt *st)
 	struct pg *p = s->pg;
 
 	if (s->res == NULL) {
-		if (prepared(s) != TK_OK)
-			return DB_ERROR;
 		/* What failed before a rollback, the rollback undoes. */
 		if (s->rollback)
 			drain(p, NULL);
+		if (prepared(s) != TK_OK)
+			return DB_ERROR;
 		if (!send_stmt(s) || drain(p, &s->res) != TK_OK)
 			return DB_ERROR;
 		p->changes = strtoll(PQcmdTuples(s->res), NULL, 10);

@@ -3,6 +3,7 @@
 #include "tk_test.h"
 #include <stdio.h>
 #include <unistd.h>
+#include "tiketti/str.h"
 #include "tiketti/store.h"
 #include "tiketti/ticket.h"
 
@@ -82,6 +83,64 @@ t_messages(void **state)
 	assert_int_equal(ticket, t.id);
 	assert_int_equal(store_ticket_by_message_id(s, "zz@x", &ticket), TK_OK);
 	assert_int_equal(ticket, 0);
+	/* Another message with a Message-ID a ticket's message holds gets
+	 * held_flags; one with a Message-ID of its own does not. */
+	m.dedupe_key = "k3";
+	m.flags = 1;
+	m.held_flags = 256;
+	assert_int_equal(store_message_insert(s, &m, &row), TK_OK);
+	assert_int_equal(m.flags, 257);
+	m.dedupe_key = "k4";
+	m.message_id = "m2@x";
+	m.flags = 1;
+	assert_int_equal(store_message_insert(s, &m, &row), TK_OK);
+	assert_int_equal(m.flags, 1);
+	store_close(s);
+}
+
+/*
+ * A write whose failure may be reported later (PostgreSQL sends it with
+ * the next statement): the transaction fails by its commit at the
+ * latest, nothing of it stays, a rollback forgets it, and the next
+ * transaction goes on.
+ */
+static void
+t_later_failure(void **state)
+{
+	struct store *s;
+	struct store_ticket t = { .subject = (char *)"x", .created_at = 1 };
+	char status[16], *err;
+	enum tk_status ts;
+
+	(void)state;
+	assert_int_equal(store_open(tk_test_db(), 1, 0, &s), TK_OK);
+	assert_int_equal(store_begin(s), TK_OK);
+	assert_int_equal(store_ticket_insert(s, &t), TK_OK);
+	/* An event of a ticket there is not: the foreign key refuses it. */
+	if ((ts = store_event_add(s, t.id + 99, 1, "created", NULL, NULL,
+	    "new", 0)) == TK_OK)
+		ts = store_commit(s);
+	else
+		store_rollback(s);
+	assert_int_equal(ts, TK_EPERM);
+	/* The server's words: SQLite's in capitals. */
+	err = str_lower(xstrdup(store_errmsg(s)));
+	assert_non_null(strstr(err, "foreign key"));
+	free(err);
+	assert_int_equal(store_ticket_status(s, t.id, status, sizeof(status)),
+	    TK_OK);
+	assert_string_equal(status, "");
+	assert_int_equal(store_begin(s), TK_OK);
+	(void)store_event_add(s, t.id + 99, 1, "created", NULL, NULL, "new", 0);
+	store_rollback(s);
+	assert_int_equal(store_begin(s), TK_OK);
+	assert_int_equal(store_ticket_insert(s, &t), TK_OK);
+	assert_int_equal(store_event_add(s, t.id, 1, "created", NULL, NULL,
+	    "new", 0), TK_OK);
+	assert_int_equal(store_commit(s), TK_OK);
+	assert_int_equal(store_ticket_status(s, t.id, status, sizeof(status)),
+	    TK_OK);
+	assert_string_equal(status, "new");
 	store_close(s);
 }
 
@@ -261,6 +320,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_tickets),
 		cmocka_unit_test(t_messages),
+		cmocka_unit_test(t_later_failure),
 		cmocka_unit_test(t_open_fails),
 		cmocka_unit_test(t_rollback_wal),
 		cmocka_unit_test(t_pg_open),
@@ -270,6 +330,7 @@ main(void)
 	const struct CMUnitTest pg[] = {
 		cmocka_unit_test(t_tickets),
 		cmocka_unit_test(t_messages),
+		cmocka_unit_test(t_later_failure),
 		cmocka_unit_test(t_pg_open),
 	};
 	const char *url = getenv("TIKETTI_TEST_PG");
