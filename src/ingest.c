@@ -766,7 +766,8 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 	int found, answer, blocked = 0;
 
 	if ((ts = claim_thread(ig, m, key)) != TK_OK ||
-	    (ts = store_message_find(s, key, &found, &row, &ticket)) != TK_OK)
+	    (ts = store_message_find(s, key, m->from.addr, &found, &row,
+	    &ticket, &blocked)) != TK_OK)
 		goto fail;
 	if (found) {
 		res->duplicate = 1;
@@ -869,10 +870,7 @@ pipeline(struct ingest *ig, const struct tk_msg *m, const char *raw,
 		goto skip;
 	} else if (env && env->threaded_only)
 		goto skip;	/* not ours: nothing is stored */
-	else if (cls.kind != KIND_AGENT && (ts = store_fail(ig,
-	    store_blocked(s, m->from.addr, &blocked))) != TK_OK)
-		goto fail;
-	else if (blocked) {
+	else if (cls.kind != KIND_AGENT && blocked) {
 		/* A blocked sender (#spam): kept as spam, nothing opened,
 		 * nothing sent. */
 		ticket = 0;

@@ -500,7 +500,7 @@ enum stmt_id {
 	Q_COPY_CLAIM,
 	Q_MERGE_MESSAGES, Q_MERGE_EVENTS, Q_MERGE_PARTS, Q_MERGE_TICKET,
 	Q_UNMERGE_MESSAGES, Q_UNMERGE_EVENTS, Q_UNMERGE_PARTS, Q_UNMERGE_TICKET,
-	Q_MERGED_INTO, Q_BLOCK_ADD, Q_BLOCK_DEL, Q_BLOCK_IS, Q_BLOCK_LIST,
+	Q_MERGED_INTO, Q_BLOCK_ADD, Q_BLOCK_DEL, Q_BLOCK_LIST,
 	Q_PURGE_SPAM_TICKETS,
 	Q_PURGE_PARENT, Q_PURGE_ATT, Q_PURGE_RAW, Q_PURGE_OUTBOX,
 	Q_PURGE_OUTBOX_MSG, Q_PURGE_OUTBOX_OUT, Q_PURGE_EVENTS,
@@ -575,8 +575,10 @@ static const char *const stmt_sql[Q__COUNT] = {
 	[Q_SAVEPOINT] = "SAVEPOINT msg",
 	[Q_RELEASE] = "RELEASE msg",
 	[Q_ROLLBACK_TO] = "ROLLBACK TO msg",
-	[Q_MSG_FIND] = "SELECT id, coalesce(ticket_id, 0) FROM messages"
-	    " WHERE dedupe_key = ?1",
+	/* One row: the message, if any, and whether ?2 is blocked. */
+	[Q_MSG_FIND] = "SELECT m.id, coalesce(m.ticket_id, 0), EXISTS (SELECT 1"
+	    " FROM blocked WHERE address = lower(?2)) FROM (SELECT 1) AS one"
+	    " LEFT JOIN messages m ON m.dedupe_key = ?1",
 	/* The first holder of a Message-ID keeps it: a later message that
 	 * reuses it threads nothing to itself. */
 	[Q_TICKET_BY_MID] = "SELECT ticket_id FROM messages"
@@ -703,7 +705,6 @@ static const char *const stmt_sql[Q__COUNT] = {
 	[Q_BLOCK_ADD] = "INSERT INTO blocked (address, at, actor)"
 	    " VALUES (lower(?1), ?2, ?3) ON CONFLICT (address) DO NOTHING",
 	[Q_BLOCK_DEL] = "DELETE FROM blocked WHERE address = lower(?1)",
-	[Q_BLOCK_IS] = "SELECT count(*) FROM blocked WHERE address = lower(?1)",
 	[Q_BLOCK_LIST] = "SELECT address, at, actor FROM blocked ORDER BY address",
 	/* Spam tickets whose status is older than ?1. */
 	[Q_PURGE_SPAM_TICKETS] = "SELECT id FROM tickets WHERE status = 'spam'"
@@ -1721,21 +1722,23 @@ store_rollback_savepoint(struct store *s)
 }
 
 enum tk_status
-store_message_find(struct store *s, const char *key, int *found,
-    int64_t *row, int64_t *ticket)
+store_message_find(struct store *s, const char *key, const char *sender,
+    int *found, int64_t *row, int64_t *ticket, int *blocked)
 {
 	struct db_stmt *st = stmt(s, Q_MSG_FIND);
 	enum db_rc rc;
 
+	*found = *blocked = 0;
 	if (st == NULL)
 		return TK_EIO;
 	db_bind_text(st, 1, key);
-	rc = db_step(st);
-	*found = rc == DB_ROW;
-	if (*found) {
+	db_bind_text(st, 2, sender);
+	if ((rc = db_step(st)) == DB_ROW) {
+		*found = !db_is_null(st, 0);
 		*row = db_int64(st, 0);
 		*ticket = db_int64(st, 1);
-	} else if (rc != DB_DONE)
+		*blocked = db_int64(st, 2) != 0;
+	} else
 		seterr(s, "find message");
 	db_reset(st);
 	return rc_status(s, rc);
@@ -2656,21 +2659,6 @@ store_block(struct store *s, const char *address, int add, int64_t at,
 		db_bind_text(st, 3, actor);
 	}
 	return run(s, st, add ? "block" : "unblock");
-}
-
-enum tk_status
-store_blocked(struct store *s, const char *address, int *blocked)
-{
-	int64_t n = 0;
-	enum tk_status ts;
-
-	*blocked = 0;
-	if (address == NULL)
-		return TK_OK;
-	if ((ts = int_by_text(s, Q_BLOCK_IS, address, &n, NULL, "blocked")) ==
-	    TK_OK)
-		*blocked = n > 0;
-	return ts;
 }
 
 enum tk_status

@@ -222,9 +222,12 @@ enum tk_status store_savepoint(struct store *s);
 enum tk_status store_release(struct store *s);
 void store_rollback_savepoint(struct store *s);
 
-/* Sets *found and, when found, *row and *ticket of a known message. */
+/* Sets *found and, when found, *row and *ticket of a known message;
+ * *blocked when sender (NULL: none) is blocked: one question, one
+ * round trip. */
 enum tk_status store_message_find(struct store *s, const char *dedupe_key,
-    int *found, int64_t *row, int64_t *ticket);
+    const char *sender, int *found, int64_t *row, int64_t *ticket,
+    int *blocked);
 /* The ticket of the first stored message with that Message-ID, or 0. */
 enum tk_status store_ticket_by_message_id(struct store *s, const char *mid,
     int64_t *ticket);
@@ -349,11 +352,10 @@ enum tk_status store_ticket_merge(struct store *s, int64_t src, int64_t dst,
     int64_t now);
 enum tk_status store_ticket_unmerge(struct store *s, int64_t src,
     int64_t dst, const char *status, int64_t now);
-/* The block list (#spam, tiketti block): add (1) or remove (0). */
+/* The block list (#spam, tiketti block): add (1) or remove (0); who is
+ * on it, store_message_find says. */
 enum tk_status store_block(struct store *s, const char *address, int add,
     int64_t at, const char *actor);
-enum tk_status store_blocked(struct store *s, const char *address,
-    int *blocked);
 enum tk_status store_block_list(struct store *s,
     int (*fn)(const char *address, int64_t at, const char *actor, void *),
     void *arg);

@@ -65,18 +65,27 @@ t_messages(void **state)
 	    .direction = "in", .kind = "customer", .received_at = 5,
 	    .sha256 = "00", .raw = "raw", .rawlen = 3 };
 	int64_t row, ticket;
-	int found;
+	int found, blocked;
 
 	(void)state;
 	assert_int_equal(store_open(tk_test_db(), 1, 0, &s), TK_OK);
 	assert_int_equal(store_ticket_insert(s, &t), TK_OK);
 	m.ticket = t.id;
 	assert_int_equal(store_message_insert(s, &m, &row), TK_OK);
-	assert_int_equal(store_message_find(s, "k1", &found, &row, &ticket), TK_OK);
+	assert_int_equal(store_message_find(s, "k1", NULL, &found, &row,
+	    &ticket, &blocked), TK_OK);
 	assert_true(found);
+	assert_false(blocked);
 	assert_int_equal(ticket, t.id);
-	assert_int_equal(store_message_find(s, "k2", &found, &row, &ticket), TK_OK);
+	assert_int_equal(store_block(s, "b@x.fi", 1, 5, "me"), TK_OK);
+	assert_int_equal(store_message_find(s, "k2", "B@x.fi", &found, &row,
+	    &ticket, &blocked), TK_OK);
 	assert_false(found);
+	assert_true(blocked);
+	assert_int_equal(store_message_find(s, "k1", "c@x.fi", &found, &row,
+	    &ticket, &blocked), TK_OK);
+	assert_true(found);
+	assert_false(blocked);
 	/* The dedupe key is unique: a second insert is refused. */
 	assert_int_equal(store_message_insert(s, &m, &row), TK_EPERM);
 	assert_int_equal(store_ticket_by_message_id(s, "m1@x", &ticket), TK_OK);
