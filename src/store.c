@@ -1150,16 +1150,21 @@ stmt(struct store *s, enum stmt_id id)
 	return s->stmt[id];
 }
 
-/* Steps a statement that returns no rows; resets it. */
+/* What a statement without rows came to; resets it. */
 static enum tk_status
-run(struct store *s, struct db_stmt *st, const char *what)
+ran(struct store *s, struct db_stmt *st, enum db_rc rc, const char *what)
 {
-	enum db_rc rc = db_step(st);
-
 	if (rc == DB_ERROR)
 		seterr(s, what);
 	db_reset(st);
 	return rc_status(s, rc);
+}
+
+/* Steps a statement that returns no rows; resets it. */
+static enum tk_status
+run(struct store *s, struct db_stmt *st, const char *what)
+{
+	return ran(s, st, db_step(st), what);
 }
 
 /*
@@ -1170,12 +1175,7 @@ run(struct store *s, struct db_stmt *st, const char *what)
 static enum tk_status
 run_later(struct store *s, struct db_stmt *st, const char *what)
 {
-	enum db_rc rc = st->ops->later(st);
-
-	if (rc == DB_ERROR)
-		seterr(s, what);
-	db_reset(st);
-	return rc_status(s, rc);
+	return ran(s, st, st->ops->later(st), what);
 }
 
 /* Steps a statement whose first row's first column is an id (RETURNING). */

@@ -236,6 +236,13 @@ drain(struct pg *p, PGresult **last)
 	return ts;
 }
 
+/* A rollback: what failed before it, it undoes. */
+static int
+is_rollback(const char *sql)
+{
+	return strncmp(sql, "ROLLBACK", 8) == 0;
+}
+
 static enum tk_status
 pg_exec(struct db *d, const char *sql)
 {
@@ -245,7 +252,7 @@ pg_exec(struct db *d, const char *sql)
 
 	/* A text of several statements cannot go in the pipeline: what
 	 * was queued goes first. */
-	if (ts != TK_OK && strncmp(sql, "ROLLBACK", 8) != 0)
+	if (ts != TK_OK && !is_rollback(sql))
 		return ts;
 	res = PQexec(p->conn, sql);
 	ts = TK_OK;
@@ -665,7 +672,7 @@ pg_prepare(struct db *d, const char *sql)
 		return NULL;
 	}
 	snprintf(s->name, sizeof(s->name), "q%u", ++p->nstmt);
-	s->rollback = strncmp(sql, "ROLLBACK", 8) == 0;
+	s->rollback = is_rollback(sql);
 	return &s->base;
 }
 
